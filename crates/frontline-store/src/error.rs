@@ -1,0 +1,77 @@
+//! The store's error type: what went wrong, in terms the web layer can map to a status.
+
+/// An error from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; `constraint` is its name (e.g. `residents_id_number_key`).
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// The violated constraint, named the same on both backends.
+        constraint: String,
+    },
+    /// A referenced row does not exist (a foreign key refused the write).
+    #[error("referenced row does not exist")]
+    MissingReference,
+    /// The database holds something the code cannot read.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::RowNotFound = err {
+            return StoreError::NotFound;
+        }
+        if let sqlx::Error::Database(db) = &err {
+            match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => {
+                    return StoreError::Conflict {
+                        constraint: constraint_name(db.constraint(), db.message()),
+                    }
+                }
+                sqlx::error::ErrorKind::ForeignKeyViolation => return StoreError::MissingReference,
+                _ => {}
+            }
+        }
+        StoreError::Db(err)
+    }
+}
+
+/// PostgreSQL names the constraint; SQLite only says `UNIQUE constraint failed: t.a, t.b`.
+/// Constraints are named `<table>_<last column>_key` in both migrations, so the
+/// SQLite message maps onto the same name.
+fn constraint_name(named: Option<&str>, message: &str) -> String {
+    if let Some(n) = named {
+        return n.to_string();
+    }
+    let cols = message.rsplit(": ").next().unwrap_or(message);
+    let last = cols.rsplit(", ").next().unwrap_or(cols);
+    match last.split_once('.') {
+        Some((table, col)) => format!("{table}_{col}_key"),
+        None => last.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_name;
+
+    #[test]
+    fn sqlite_messages_map_to_named_constraints() {
+        assert_eq!(
+            constraint_name(None, "UNIQUE constraint failed: residents.id_number"),
+            "residents_id_number_key"
+        );
+        assert_eq!(
+            constraint_name(None, "UNIQUE constraint failed: units.building_id, units.name"),
+            "units_name_key"
+        );
+        assert_eq!(constraint_name(Some("users_username_key"), "whatever"), "users_username_key");
+    }
+}

@@ -1,0 +1,446 @@
+//! Residents: one row per person, the ID number unique where present, with an
+//! address history that is appended to, never rewritten.
+
+use frontline_domain::ids::{IdNumber, PassportNumber, Phone};
+use frontline_domain::people::SpecialNeeds;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{self, escape_like, Actor, Change};
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::now_ms;
+use crate::page::{self, Page};
+
+/// A resident as stored, with full personal data. The web layer masks it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Resident {
+    /// The surrogate id.
+    pub id: i64,
+    /// The household, when the address is known.
+    pub household_id: Option<i64>,
+    /// The building (kept in step with the household, for per-building counts).
+    pub building_id: Option<i64>,
+    /// The name.
+    pub name: String,
+    /// `cn_id` (GB 11643), `passport`, or `none`.
+    pub doc_kind: String,
+    /// The document number (ID number or passport number).
+    pub id_number: Option<String>,
+    /// Birth date `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// `male` or `female`.
+    pub sex: Option<String>,
+    /// The mobile number.
+    pub phone: Option<String>,
+    /// Special-needs mask (see [`SpecialNeeds`]).
+    pub needs: i64,
+    /// The address, when there is a household.
+    pub address: Option<Address>,
+    /// When it was created (unix ms).
+    pub created_at: i64,
+    /// When it last changed (unix ms).
+    pub updated_at: i64,
+}
+
+/// A resident's address, from compound down to room.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Address {
+    /// Compound name.
+    pub compound: String,
+    /// Building name.
+    pub building: String,
+    /// Unit name.
+    pub unit: String,
+    /// Room.
+    pub room: String,
+}
+
+/// A person's identity document, already parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Document {
+    /// A Chinese resident ID number.
+    CnId(IdNumber),
+    /// A passport or other travel document.
+    Passport(PassportNumber),
+    /// No document (an infant, say).
+    None,
+}
+
+impl Document {
+    fn kind(&self) -> &'static str {
+        match self {
+            Document::CnId(_) => "cn_id",
+            Document::Passport(_) => "passport",
+            Document::None => "none",
+        }
+    }
+
+    fn number(&self) -> Option<&str> {
+        match self {
+            Document::CnId(id) => Some(id.as_str()),
+            Document::Passport(p) => Some(p.as_str()),
+            Document::None => None,
+        }
+    }
+}
+
+/// A new resident, every field already parsed into its domain type.
+#[derive(Debug, Clone)]
+pub struct NewResident {
+    /// The name, cleaned.
+    pub name: String,
+    /// The identity document.
+    pub document: Document,
+    /// Birth date `YYYY-MM-DD` when not derived from the ID number.
+    pub birth_date: Option<String>,
+    /// `male` / `female` when not derived from the ID number.
+    pub sex: Option<String>,
+    /// The mobile number.
+    pub phone: Option<Phone>,
+    /// The household.
+    pub household_id: Option<i64>,
+    /// Special needs.
+    pub needs: SpecialNeeds,
+}
+
+/// A change to a resident: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ResidentPatch {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new document.
+    pub document: Option<Document>,
+    /// A new phone; `Some(None)` removes it.
+    pub phone: Option<Option<Phone>>,
+    /// A move to another household (recorded in the address history).
+    pub household_id: Option<i64>,
+    /// New special needs.
+    pub needs: Option<SpecialNeeds>,
+}
+
+/// How to narrow a resident list.
+#[derive(Debug, Clone, Default)]
+pub struct ResidentFilter {
+    /// Only this building.
+    pub building: Option<i64>,
+    /// Only this household.
+    pub household: Option<i64>,
+    /// Free search: a name (prefix), a phone or ID tail (digits), or an address like `3-1-1302`.
+    pub query: Option<String>,
+}
+
+const RESIDENT_SELECT: &str = "SELECT r.id, r.household_id, r.building_id, r.name, r.doc_kind, r.id_number, \
+    r.birth_date, r.sex, r.phone, r.needs, r.created_at, r.updated_at, \
+    c.name AS a_compound, b.name AS a_building, u.name AS a_unit, h.room AS a_room \
+    FROM residents r LEFT JOIN households h ON h.id = r.household_id \
+    LEFT JOIN units u ON u.id = h.unit_id LEFT JOIN buildings b ON b.id = h.building_id \
+    LEFT JOIN compounds c ON c.id = b.compound_id";
+
+fn resident(row: &AnyRow) -> Result<Resident, sqlx::Error> {
+    let room: Option<String> = row.try_get("a_room")?;
+    let address = match room {
+        Some(room) => Some(Address {
+            compound: row.try_get("a_compound")?,
+            building: row.try_get("a_building")?,
+            unit: row.try_get("a_unit")?,
+            room,
+        }),
+        None => None,
+    };
+    Ok(Resident {
+        id: row.try_get("id")?,
+        household_id: row.try_get("household_id")?,
+        building_id: row.try_get("building_id")?,
+        name: row.try_get("name")?,
+        doc_kind: row.try_get("doc_kind")?,
+        id_number: row.try_get("id_number")?,
+        birth_date: row.try_get("birth_date")?,
+        sex: row.try_get("sex")?,
+        phone: row.try_get("phone")?,
+        needs: row.try_get("needs")?,
+        address,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Reverses a string, so that "ends with" becomes an indexed prefix range.
+pub fn reversed(s: &str) -> String {
+    s.chars().rev().collect()
+}
+
+/// What a free-text search means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Search {
+    /// Digits: a phone tail or an ID tail (or a whole number).
+    Digits(String),
+    /// An address: building, optionally unit, optionally room.
+    Address { building: String, unit: Option<String>, room: Option<String> },
+    /// A name or name prefix.
+    Name(String),
+}
+
+/// Full-width characters to ASCII, whitespace dropped.
+fn normalise_search(query: &str) -> String {
+    query
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+fn classify(query: &str) -> Option<Search> {
+    let q = normalise_search(query);
+    if q.is_empty() {
+        return None;
+    }
+    if q.len() >= 3 && q.chars().all(|c| c.is_ascii_digit() || c == 'X' || c == 'x') {
+        return Some(Search::Digits(q.to_ascii_uppercase()));
+    }
+    // "3-1-1302", "3号楼1单元1302", "3栋1302": digits separated by markers.
+    let parts: Vec<&str> = q
+        .split(|c: char| matches!(c, '-' | '#' | '号' | '楼' | '栋' | '幢' | '单' | '元' | '室' | '/'))
+        .filter(|p| !p.is_empty())
+        .collect();
+    if !parts.is_empty() && parts.len() <= 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) && q.chars().any(|c| !c.is_ascii_digit()) {
+        let building = format!("{}号楼", parts[0]);
+        return Some(match parts.len() {
+            1 => Search::Address { building, unit: None, room: None },
+            2 => Search::Address { building, unit: None, room: Some(parts[1].to_string()) },
+            _ => Search::Address { building, unit: Some(format!("{}单元", parts[1])), room: Some(parts[2].to_string()) },
+        });
+    }
+    Some(Search::Name(q))
+}
+
+impl Store {
+    /// Lists residents by id, narrowed by building, household or a search.
+    pub async fn list_residents(
+        &self,
+        filter: &ResidentFilter,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Page<Resident>, StoreError> {
+        let search = filter.query.as_deref().and_then(classify);
+        let (digits_rev, digits_rev_end, name_prefix, addr_building, addr_unit, addr_room) = match &search {
+            Some(Search::Digits(d)) => {
+                let rev = reversed(d);
+                let end = format!("{rev}~");
+                (Some(rev), Some(end), None, None, None, None)
+            }
+            Some(Search::Name(n)) => (None, None, Some(format!("{}%", escape_like(n))), None, None, None),
+            Some(Search::Address { building, unit, room }) => {
+                (None, None, None, Some(building.clone()), unit.clone(), room.clone())
+            }
+            None => (None, None, None, None, None, None),
+        };
+        let sql = format!(
+            "{RESIDENT_SELECT} WHERE ($1 IS NULL OR r.building_id = $1) AND ($2 IS NULL OR r.household_id = $2) \
+             AND ($3 IS NULL OR r.id > $3) \
+             AND ($4 IS NULL OR (r.phone_rev >= $4 AND r.phone_rev < $5) OR (r.id_rev >= $4 AND r.id_rev < $5)) \
+             AND ($6 IS NULL OR r.name LIKE $6 ESCAPE '\\') \
+             AND ($7 IS NULL OR b.name = $7) AND ($8 IS NULL OR u.name = $8) AND ($9 IS NULL OR h.room = $9) \
+             ORDER BY r.id LIMIT $10"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(filter.building)
+            .bind(filter.household)
+            .bind(after)
+            .bind(digits_rev)
+            .bind(digits_rev_end)
+            .bind(name_prefix)
+            .bind(addr_building)
+            .bind(addr_unit)
+            .bind(addr_room)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows.iter().map(resident).collect::<Result<Vec<_>, _>>()?;
+        Ok(page::from_rows(items, limit, |r| r.id.to_string()))
+    }
+
+    /// One resident.
+    pub async fn get_resident(&self, id: i64) -> Result<Resident, StoreError> {
+        fetch_resident(&mut *self.pool.acquire().await?, id).await
+    }
+
+    /// Every resident of a building, by household (for the building page).
+    pub async fn building_residents(&self, building: i64) -> Result<Vec<Resident>, StoreError> {
+        let sql = format!("{RESIDENT_SELECT} WHERE r.building_id = $1 ORDER BY r.household_id, r.id");
+        let rows = sqlx::query(&sql).bind(building).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(resident).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Creates a resident and opens their address history.
+    pub async fn create_resident(&self, actor: &Actor, new: &NewResident) -> Result<Resident, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let building = household_building(&mut tx, new.household_id).await?;
+        let (birth, sex) = match &new.document {
+            Document::CnId(id) => (Some(id.birth_date().to_string()), Some(id.sex().code().to_string())),
+            _ => (new.birth_date.clone(), new.sex.clone()),
+        };
+        let now = now_ms();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO residents (household_id, building_id, name, doc_kind, id_number, id_rev, birth_date, sex, \
+             phone, phone_rev, needs, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        )
+        .bind(new.household_id)
+        .bind(building)
+        .bind(&new.name)
+        .bind(new.document.kind())
+        .bind(new.document.number())
+        .bind(new.document.number().map(reversed))
+        .bind(birth)
+        .bind(sex)
+        .bind(new.phone.as_ref().map(Phone::as_str))
+        .bind(new.phone.as_ref().map(|p| reversed(p.as_str())))
+        .bind(new.needs.bits())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if new.household_id.is_some() {
+            open_address(&mut tx, id, new.household_id, now, "created").await?;
+        }
+        let created = fetch_resident(&mut tx, id).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Change { action: "resident.create", entity: "resident", entity_id: Some(id.to_string()), before: None, after: Some(json!(created)) },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Applies a patch to a resident; a household change closes the old address and opens a new one.
+    pub async fn update_resident(&self, actor: &Actor, id: i64, patch: &ResidentPatch) -> Result<Resident, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before = fetch_resident(&mut tx, id).await?;
+        let now = now_ms();
+        if let Some(name) = &patch.name {
+            sqlx::query("UPDATE residents SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&mut *tx).await?;
+        }
+        if let Some(doc) = &patch.document {
+            let (birth, sex) = match doc {
+                Document::CnId(n) => (Some(n.birth_date().to_string()), Some(n.sex().code().to_string())),
+                _ => (before.birth_date.clone(), before.sex.clone()),
+            };
+            sqlx::query("UPDATE residents SET doc_kind = $1, id_number = $2, id_rev = $3, birth_date = $4, sex = $5 WHERE id = $6")
+                .bind(doc.kind())
+                .bind(doc.number())
+                .bind(doc.number().map(reversed))
+                .bind(birth)
+                .bind(sex)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(phone) = &patch.phone {
+            sqlx::query("UPDATE residents SET phone = $1, phone_rev = $2 WHERE id = $3")
+                .bind(phone.as_ref().map(Phone::as_str))
+                .bind(phone.as_ref().map(|p| reversed(p.as_str())))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(needs) = patch.needs {
+            sqlx::query("UPDATE residents SET needs = $1 WHERE id = $2").bind(needs.bits()).bind(id).execute(&mut *tx).await?;
+        }
+        if let Some(household) = patch.household_id {
+            if Some(household) != before.household_id {
+                let building = household_building(&mut tx, Some(household)).await?;
+                sqlx::query("UPDATE residents SET household_id = $1, building_id = $2 WHERE id = $3")
+                    .bind(household)
+                    .bind(building)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE resident_addresses SET to_at = $1 WHERE resident_id = $2 AND to_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                open_address(&mut tx, id, Some(household), now, "moved").await?;
+            }
+        }
+        sqlx::query("UPDATE residents SET updated_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
+        let after = fetch_resident(&mut tx, id).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Change { action: "resident.update", entity: "resident", entity_id: Some(id.to_string()), before: Some(json!(before)), after: Some(json!(after)) },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// A resident's households over time, newest first: `(household_id, from, to)`.
+    pub async fn address_history(&self, id: i64) -> Result<Vec<(Option<i64>, i64, Option<i64>)>, StoreError> {
+        let rows: Vec<(Option<i64>, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT household_id, from_at, to_at FROM resident_addresses WHERE resident_id = $1 ORDER BY from_at DESC, id DESC",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+}
+
+async fn fetch_resident(conn: &mut AnyConnection, id: i64) -> Result<Resident, StoreError> {
+    let sql = format!("{RESIDENT_SELECT} WHERE r.id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?.ok_or(StoreError::NotFound)?;
+    Ok(resident(&row)?)
+}
+
+async fn household_building(conn: &mut AnyConnection, household: Option<i64>) -> Result<Option<i64>, StoreError> {
+    match household {
+        None => Ok(None),
+        Some(h) => sqlx::query_scalar("SELECT building_id FROM households WHERE id = $1")
+            .bind(h)
+            .fetch_optional(conn)
+            .await?
+            .map(Some)
+            .ok_or(StoreError::MissingReference),
+    }
+}
+
+async fn open_address(conn: &mut AnyConnection, resident: i64, household: Option<i64>, at: i64, reason: &str) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason) VALUES ($1, $2, $3, NULL, $4)")
+        .bind(resident)
+        .bind(household)
+        .bind(at)
+        .bind(reason)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searches_are_classified() {
+        assert_eq!(classify("5678"), Some(Search::Digits("5678".into())));
+        assert_eq!(classify("２３４x"), Some(Search::Digits("234X".into())));
+        assert_eq!(classify("张"), Some(Search::Name("张".into())));
+        assert_eq!(
+            classify("3-1-1302"),
+            Some(Search::Address { building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into()) })
+        );
+        assert_eq!(
+            classify("3号楼1单元1302室"),
+            Some(Search::Address { building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into()) })
+        );
+        assert_eq!(classify("3栋"), Some(Search::Address { building: "3号楼".into(), unit: None, room: None }));
+        assert_eq!(classify("  "), None);
+    }
+}

@@ -1,0 +1,268 @@
+//! Identity: password hashing (Argon2id, off the async threads), session and
+//! API tokens, the [`Auth`] extractor every protected handler takes, CSRF, and
+//! the login rate limit.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use blake2::{Blake2s256, Digest};
+use frontline_domain::access::Perm;
+use frontline_store::accounts::{Session, User};
+use frontline_store::{now_ms, Actor};
+
+use crate::error::AppError;
+use crate::i18n::cookie;
+use crate::AppState;
+
+/// The browser session cookie.
+pub const SESSION_COOKIE: &str = "frontline_session";
+/// The header API clients using the cookie must echo the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Hashes a password with Argon2id on a blocking thread.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task: {e}")))?
+    .map_err(AppError::Internal)
+}
+
+/// Checks a password against a stored hash on a blocking thread.
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A fresh random token (256 bits, hex).
+pub fn random_token() -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The stored form of a token: only its hash is kept, so a database leak gives no sessions.
+pub fn token_hash(token: &str) -> String {
+    Blake2s256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Constant-time string comparison for tokens.
+pub fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// How the request authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `Authorization: Bearer` token.
+    Bearer,
+    /// The browser's session cookie.
+    Cookie,
+}
+
+/// The authenticated account of a request. Taking it as an argument makes a
+/// handler require a login; [`Auth::require`] checks a permission.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The account.
+    pub user: User,
+    /// The session.
+    pub session: Session,
+    /// How it authenticated.
+    pub via: Via,
+    /// The raw token (to end the session on logout).
+    pub token: String,
+    /// The client's address.
+    pub ip: Option<IpAddr>,
+}
+
+impl Auth {
+    /// Fails with 403 unless the account's role holds `perm`.
+    pub fn require(&self, perm: Perm) -> Result<(), AppError> {
+        if self.user.role.can(perm) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Whether the account's role holds `perm`.
+    pub fn can(&self, perm: Perm) -> bool {
+        self.user.role.can(perm)
+    }
+
+    /// The actor to record in the audit log.
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: Some(self.user.id), name: self.user.username.clone(), ip: self.ip.map(|i| i.to_string()) }
+    }
+
+    /// Fails with 403 unless `token` is this session's CSRF token.
+    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        if same_token(token, &self.session.csrf) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when configured to trust it.
+pub fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<IpAddr> {
+    if trust_forwarded {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|t| (t.trim().to_string(), Via::Bearer));
+        let (token, via) = match bearer {
+            Some(b) => b,
+            None => match cookie(&parts.headers, SESSION_COOKIE) {
+                Some(c) => (c.to_string(), Via::Cookie),
+                None => return Err(AppError::Unauthenticated),
+            },
+        };
+        let (user, session) = state
+            .store()
+            .session_user(&token_hash(&token), now_ms())
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if via == Via::Cookie && unsafe_method && parts.uri.path().starts_with("/api/") {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !same_token(sent, &session.csrf) {
+                return Err(AppError::Csrf);
+            }
+        }
+        let auth = Auth { user, session, via, token, ip: client_ip(parts, state.config().trust_forwarded_for) };
+        parts.extensions.insert(auth.clone());
+        Ok(auth)
+    }
+}
+
+/// Counts failed logins per account and per address over a sliding minute.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+impl LoginLimiter {
+    /// `Some(seconds to wait)` when any of `keys` already failed `max` times in the last minute.
+    pub fn blocked(&self, keys: &[String], max: u32) -> Option<u64> {
+        let now = Instant::now();
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut wait = None;
+        for key in keys {
+            if let Some(q) = map.get_mut(key) {
+                while q.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
+                    q.pop_front();
+                }
+                if q.len() >= max as usize {
+                    let oldest = q.front().copied().unwrap_or(now);
+                    let secs = WINDOW.saturating_sub(now.duration_since(oldest)).as_secs().max(1);
+                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+                }
+            }
+        }
+        wait
+    }
+
+    /// Records a failed login for each of `keys`.
+    pub fn failed(&self, keys: &[String]) {
+        let now = Instant::now();
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > 100_000 {
+            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
+        }
+        for key in keys {
+            map.entry(key.clone()).or_default().push_back(now);
+        }
+    }
+
+    /// Forgets an account's failures after a successful login.
+    pub fn succeeded(&self, account_key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.remove(account_key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse".into()).await.map_err(|e| e.to_string());
+        let h = h.unwrap_or_default();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), h.clone()).await);
+        assert!(!verify_password("wrong".into(), h).await);
+        assert!(!verify_password("x".into(), "not a hash".into()).await);
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = random_token().unwrap_or_default();
+        let b = random_token().unwrap_or_default();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&a));
+        assert!(same_token(&a, &a.clone()));
+        assert!(!same_token(&a, &b));
+    }
+
+    #[test]
+    fn limiter_blocks_after_max_failures() {
+        let l = LoginLimiter::default();
+        let keys = vec!["u:alice".to_string(), "ip:1.2.3.4".to_string()];
+        for _ in 0..5 {
+            assert_eq!(l.blocked(&keys, 5), None);
+            l.failed(&keys);
+        }
+        assert!(l.blocked(&keys, 5).is_some());
+        assert!(l.blocked(&["ip:1.2.3.4".to_string()], 5).is_some());
+        assert_eq!(l.blocked(&["u:bob".to_string()], 5), None);
+        l.succeeded("u:alice");
+        assert_eq!(l.blocked(&["u:alice".to_string()], 5), None);
+    }
+}

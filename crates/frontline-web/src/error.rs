@@ -1,0 +1,311 @@
+//! One error type for the web layer, rendered once: as the JSON envelope under
+//! `/api/`, as the HTML error page elsewhere, in the request's language.
+//!
+//! Handlers return [`AppError`]; its `IntoResponse` only sets the status and
+//! parks the error in a response extension. The [`render_errors`] middleware,
+//! which knows the request's path and language, writes the body. 5xx causes
+//! are logged here, once, and never sent to the client.
+
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use frontline_domain::i18n::{catalogue, Lang};
+use frontline_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name, as in the request (`id_number`).
+    pub field: String,
+    /// A stable code (`bad_check_character`).
+    pub code: String,
+    /// The catalogue key of the message.
+    pub key: String,
+    /// The message's parameters.
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl FieldError {
+    /// A field error whose message is `error.field.<code>` in the catalogue.
+    pub fn new(field: &str, code: &str) -> FieldError {
+        FieldError { field: field.to_string(), code: code.to_string(), key: format!("error.field.{code}"), params: vec![] }
+    }
+
+    /// A field error with its own catalogue key and parameters.
+    pub fn keyed(field: &str, code: &str, key: String, params: Vec<(&'static str, String)>) -> FieldError {
+        FieldError { field: field.to_string(), code: code.to_string(), key, params }
+    }
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid session or token (401).
+    #[error("unauthenticated")]
+    Unauthenticated,
+    /// Wrong user name or password (401).
+    #[error("bad credentials")]
+    BadCredentials,
+    /// The account may not do this (403).
+    #[error("forbidden")]
+    Forbidden,
+    /// The form's CSRF token is missing or wrong (403).
+    #[error("bad csrf token")]
+    Csrf,
+    /// No such thing (404).
+    #[error("not found")]
+    NotFound,
+    /// The method is not allowed on this route (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The input is invalid (422), field by field.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The request could not be read at all (400): malformed JSON, a bad query.
+    #[error("bad request: {detail}")]
+    BadRequest {
+        /// A safe, specific description (from the extractor).
+        detail: String,
+    },
+    /// The write conflicts with existing data (409).
+    #[error("conflict")]
+    Conflict(Vec<FieldError>),
+    /// The body is larger than allowed (413).
+    #[error("payload too large")]
+    TooLarge,
+    /// Too many attempts (429).
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// Anything else (500); the cause is logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// A single invalid field.
+    pub fn field(field: &str, code: &str) -> AppError {
+        AppError::Invalid(vec![FieldError::new(field, code)])
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code in the envelope.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf",
+            AppError::NotFound => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Invalid(_) => "invalid",
+            AppError::BadRequest { .. } => "bad_request",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooLarge => "payload_too_large",
+            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict { constraint } => {
+                let field = match constraint.as_str() {
+                    "residents_id_number_key" => "id_number",
+                    "users_username_key" => "username",
+                    "working_groups_code_key" => "code",
+                    _ => "",
+                };
+                AppError::Conflict(vec![FieldError::new(field, "taken")])
+            }
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// The error parked in a response until [`render_errors`] writes it.
+#[derive(Clone, Debug)]
+struct Pending {
+    code: &'static str,
+    fields: Vec<FieldError>,
+    detail: Option<String>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let AppError::Internal(e) = &self {
+            tracing::error!(error.chain = format!("{e:#}"), "request failed");
+        }
+        let mut res = status.into_response();
+        if let AppError::TooManyRequests { retry_after } = &self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        let code = self.code();
+        let (fields, detail) = match self {
+            AppError::Invalid(f) | AppError::Conflict(f) => (f, None),
+            AppError::BadRequest { detail } => (vec![], Some(detail)),
+            _ => (vec![], None),
+        };
+        res.extensions_mut().insert(Pending { code, fields, detail });
+        res
+    }
+}
+
+/// The JSON error envelope: `{"error":{"code","message","fields":[…]}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// The body of the error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code (`invalid`, `not_found`, …).
+    pub code: String,
+    /// A message for people, in the request's language.
+    pub message: String,
+    /// Field by field, for `invalid` and `conflict`.
+    pub fields: Vec<FieldErrorBody>,
+}
+
+/// One field of the error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    /// The field's name.
+    pub field: String,
+    /// A stable code.
+    pub code: String,
+    /// A message for people.
+    pub message: String,
+}
+
+fn envelope(p: &Pending, lang: Lang) -> ErrorEnvelope {
+    let cat = catalogue();
+    let mut message = cat.text(lang, &format!("error.{}", p.code)).to_string();
+    if let Some(detail) = &p.detail {
+        message = format!("{message}: {detail}");
+    }
+    ErrorEnvelope {
+        error: ErrorBody {
+            code: p.code.to_string(),
+            message,
+            fields: p
+                .fields
+                .iter()
+                .map(|f| FieldErrorBody {
+                    field: f.field.clone(),
+                    code: f.code.clone(),
+                    message: cat.format(lang, &f.key, &f.params),
+                })
+                .collect(),
+        },
+    }
+}
+
+/// Middleware: writes parked errors (and bare 404/405/413 from the router or
+/// the body limit) as the JSON envelope or the HTML page.
+pub async fn render_errors(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let lang = crate::i18n::request_lang(req.headers());
+    let mut res = next.run(req).await;
+    let pending = match res.extensions_mut().remove::<Pending>() {
+        Some(p) => p,
+        None => {
+            let code = match res.status() {
+                StatusCode::NOT_FOUND => "not_found",
+                StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+                StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                StatusCode::INTERNAL_SERVER_ERROR => "internal",
+                _ => return res,
+            };
+            if res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")) {
+                return res;
+            }
+            Pending { code, fields: vec![], detail: None }
+        }
+    };
+    let status = res.status();
+    let env = envelope(&pending, lang);
+    let mut out = if is_api {
+        (status, axum::Json(env)).into_response()
+    } else {
+        let page = crate::templates::render_error(lang, status, &env.error);
+        (status, axum::response::Html(page)).into_response()
+    };
+    for (name, value) in res.headers() {
+        if name == header::RETRY_AFTER || name == header::LOCATION || name == header::SET_COOKIE {
+            out.headers_mut().append(name, value.clone());
+        }
+    }
+    out
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::TooLarge;
+        }
+        match r {
+            JsonRejection::MissingJsonContentType(_) => AppError::BadRequest { detail: "Content-Type must be application/json".into() },
+            JsonRejection::JsonDataError(e) => AppError::Invalid(vec![FieldError::keyed(
+                "body",
+                "type",
+                "error.field.type".into(),
+                vec![("detail", e.body_text())],
+            )]),
+            JsonRejection::JsonSyntaxError(e) => AppError::BadRequest { detail: e.body_text() },
+            other => AppError::BadRequest { detail: other.body_text() },
+        }
+    }
+}
+
+impl From<FormRejection> for AppError {
+    fn from(r: FormRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::TooLarge;
+        }
+        AppError::BadRequest { detail: r.body_text() }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(r: QueryRejection) -> Self {
+        AppError::BadRequest { detail: r.body_text() }
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(r: PathRejection) -> Self {
+        match r {
+            PathRejection::FailedToDeserializePathParams(_) => AppError::NotFound,
+            other => AppError::BadRequest { detail: other.body_text() },
+        }
+    }
+}
