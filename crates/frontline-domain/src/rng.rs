@@ -125,17 +125,21 @@ mod tests {
 
     #[test]
     fn pins_the_derived_helpers() {
-        // These values are part of the synthetic data's stability promise.
+        // Part of the synthetic data's stability promise (checked against an
+        // independent Python transcription of the same algorithms).
         let mut r = SplitMix64::new(42);
-        let got: Vec<u64> = (0..5).map(|_| r.below(100)).collect();
-        let mut again = SplitMix64::new(42);
-        let same: Vec<u64> = (0..5).map(|_| again.below(100)).collect();
-        assert_eq!(got, same);
-        let mut f = SplitMix64::new(7);
-        let child = f.fork(3);
-        let mut f2 = SplitMix64::new(7);
-        assert_eq!(f2.fork(3), child);
-        assert_ne!(SplitMix64::new(7).fork(4), child);
+        let below: Vec<u64> = (0..5).map(|_| r.below(100)).collect();
+        assert_eq!(below, [74, 15, 27, 34, 3]);
+        let range: Vec<i64> = (0..3).map(|_| r.range(-10, 10)).collect();
+        assert_eq!(range, [8, -6, 6]);
+        let weighted: Vec<usize> = (0..5).map(|_| r.weighted(&[1, 2, 3])).collect();
+        assert_eq!(weighted, [1, 2, 1, 1, 2]);
+        let mut parent = SplitMix64::new(7);
+        let mut child = parent.fork(3);
+        assert_eq!(child.next_u64(), 0xd91d_06ae_64b1_8064);
+        assert_eq!(parent.next_u64(), 0x044c_3cd7_f43c_661c);
+        assert_eq!(SplitMix64::new(7).fork(3), SplitMix64::new(7).fork(3));
+        assert_ne!(SplitMix64::new(7).fork(4), SplitMix64::new(7).fork(3));
     }
 
     #[test]
@@ -161,7 +165,10 @@ mod tests {
         for _ in 0..60_000 {
             counts[r.below(6) as usize] += 1;
         }
-        assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (9_000..11_000).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

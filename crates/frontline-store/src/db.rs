@@ -86,7 +86,8 @@ impl Store {
         };
         let opts = AnyConnectOptions::from_str(&url)?
             .log_statements(log::LevelFilter::Trace)
-            .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500));
+            // Bulk statements carry thousands of parameters: sqlx would log them whole.
+            .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(1));
         let max = match backend {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
@@ -160,6 +161,18 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Erro
     )
     .await?;
     Ok(())
+}
+
+/// The dialect branch for bind parameters in generated multi-row statements.
+/// SQLite resolves a named `$n` by scanning every name seen so far, which makes
+/// a statement with 30,000 of them take seconds to prepare; `?n` is numbered
+/// and costs nothing. PostgreSQL only knows `$n`.
+pub(crate) fn push_param(sql: &mut String, backend: Backend, n: usize) {
+    sql.push(match backend {
+        Backend::Sqlite => '?',
+        Backend::Postgres => '$',
+    });
+    sql.push_str(&n.to_string());
 }
 
 /// The dialect branch for identity columns after rows were inserted with explicit

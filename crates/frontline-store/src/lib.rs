@@ -11,6 +11,7 @@ pub mod audit;
 pub mod db;
 pub mod error;
 pub mod migrate;
+pub mod overview;
 pub mod page;
 pub mod places;
 pub mod residents;

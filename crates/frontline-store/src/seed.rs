@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use crate::audit::{self, Actor, Change};
-use crate::db::{resync_identity, Store};
+use crate::db::{push_param, resync_identity, Backend, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 use crate::residents::reversed;
@@ -37,6 +37,7 @@ enum V {
 
 /// Collects rows and writes them as multi-row inserts of at most `per_stmt` rows.
 struct Batch {
+    backend: Backend,
     head: &'static str,
     cols: usize,
     per_stmt: usize,
@@ -44,10 +45,10 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(head: &'static str, cols: usize) -> Batch {
+    fn new(backend: Backend, head: &'static str, cols: usize) -> Batch {
         // SQLite allows 32,766 bound parameters per statement.
         let per_stmt = 30_000 / cols;
-        Batch { head, cols, per_stmt, rows: Vec::with_capacity(per_stmt * cols) }
+        Batch { backend, head, cols, per_stmt, rows: Vec::with_capacity(per_stmt * cols) }
     }
 
     fn push(&mut self, row: impl IntoIterator<Item = V>) {
@@ -77,8 +78,7 @@ impl Batch {
                     sql.push(',');
                 }
                 p += 1;
-                sql.push('$');
-                sql.push_str(&p.to_string());
+                push_param(&mut sql, self.backend, p);
             }
             sql.push(')');
         }
@@ -136,16 +136,17 @@ impl Store {
         let mut household_id: i64 = sqlx::query_scalar(&first_id("households")).fetch_one(&mut *tx).await?;
         let mut resident_id: i64 = sqlx::query_scalar(&first_id("residents")).fetch_one(&mut *tx).await?;
 
-        let mut buildings = Batch::new("INSERT INTO buildings (id, compound_id, number, name, floors, footprint, created_at)", 7);
-        let mut units = Batch::new("INSERT INTO units (id, building_id, number, name)", 4);
-        let mut households = Batch::new("INSERT INTO households (id, unit_id, building_id, floor, room, created_at)", 6);
+        let mut buildings = Batch::new(self.backend(), "INSERT INTO buildings (id, compound_id, number, name, floors, footprint, created_at)", 7);
+        let mut units = Batch::new(self.backend(), "INSERT INTO units (id, building_id, number, name)", 4);
+        let mut households = Batch::new(self.backend(), "INSERT INTO households (id, unit_id, building_id, floor, room, created_at)", 6);
         let mut residents = Batch::new(
+            self.backend(),
             "INSERT INTO residents (id, household_id, building_id, name, doc_kind, id_number, id_rev, birth_date, sex, \
              phone, phone_rev, needs, created_at, updated_at)",
             14,
         );
         let mut addresses =
-            Batch::new("INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)", 5);
+            Batch::new(self.backend(), "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)", 5);
         let mut ids = IdAllocator::new();
         let mut report = SeedReport { compounds: 0, buildings: 0, households: 0, residents: 0 };
         let mut household_index: u64 = 0;

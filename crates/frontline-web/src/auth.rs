@@ -266,3 +266,15 @@ mod tests {
         assert_eq!(l.blocked(&["u:alice".to_string()], 5), None);
     }
 }
+
+/// Extractor for the client's address (see [`client_ip`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts, state.config().trust_forwarded_for)))
+    }
+}

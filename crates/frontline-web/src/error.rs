@@ -234,6 +234,7 @@ fn envelope(p: &Pending, lang: Lang) -> ErrorEnvelope {
 pub async fn render_errors(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
     let lang = crate::i18n::request_lang(req.headers());
+    let here = req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
     let mut res = next.run(req).await;
     let pending = match res.extensions_mut().remove::<Pending>() {
         Some(p) => p,
@@ -251,6 +252,11 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             Pending { code, fields: vec![], detail: None }
         }
     };
+    if !is_api && pending.code == "unauthenticated" {
+        // A page without a session goes to the login form, and comes back after.
+        let target = format!("/login?next={}", percent_encode(&here));
+        return axum::response::Redirect::to(&target).into_response();
+    }
     let status = res.status();
     let env = envelope(&pending, lang);
     let mut out = if is_api {
@@ -308,4 +314,14 @@ impl From<PathRejection> for AppError {
             other => AppError::BadRequest { detail: other.body_text() },
         }
     }
+}
+
+/// Percent-encodes everything but unreserved characters (for a `next=` parameter).
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -1,1 +1,106 @@
-//! placeholder
+//! Frontline's HTTP layer: the JSON API under `/api/v1`, the server-rendered
+//! pages, authentication, CSRF, the error envelope, the i18n switch and the
+//! embedded assets. Each capability has one module under [`api`] and one under
+//! [`pages`]; [`router`] composes them.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod i18n;
+pub mod ops;
+pub mod pages;
+pub mod templates;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::{middleware, Extension, Router};
+use frontline_store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::WebConfig;
+pub use error::AppError;
+
+/// Shared state of every handler: the store, the configuration, the login limiter.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    config: WebConfig,
+    limiter: auth::LoginLimiter,
+    code_key: u64,
+}
+
+impl AppState {
+    /// Builds the state; reads (or creates) the installation's sampling-code key.
+    pub async fn new(store: Store, config: WebConfig) -> anyhow::Result<AppState> {
+        let mut fresh = [0u8; 8];
+        getrandom::fill(&mut fresh).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let key = store.setting_or_init("sampling_code_key", &u64::from_le_bytes(fresh).to_string()).await?;
+        let code_key = key.parse().map_err(|_| anyhow::anyhow!("setting sampling_code_key is not a number"))?;
+        Ok(AppState(Arc::new(Inner { store, config, limiter: auth::LoginLimiter::default(), code_key })))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WebConfig {
+        &self.0.config
+    }
+
+    /// The failed-login limiter.
+    pub fn limiter(&self) -> &auth::LoginLimiter {
+        &self.0.limiter
+    }
+
+    /// The key of the sampling-code permutation.
+    pub fn code_key(&self) -> u64 {
+        self.0.code_key
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+/// The whole application: API, OpenAPI document, pages, health checks, assets.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api::router().split_for_parts();
+    let body_limit = state.config().body_limit_bytes;
+    Router::new()
+        .merge(api)
+        .merge(pages::router())
+        .merge(ops::router())
+        .merge(assets::router())
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(Extension(Arc::new(openapi)))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(error::render_errors))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes; requests
+/// in flight are finished before it returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -25,11 +25,15 @@ pub(super) enum Role {
 /// A household member before names and ID numbers are drawn.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Member {
+    /// Sex (sets the parity of the ID sequence).
     pub sex: Sex,
     /// Birth date as days since 1970-01-01.
     pub birth_days: i64,
+    /// Family name.
     pub surname: Surname,
+    /// Where the ID number was issued.
     pub region: Region,
+    /// Place in the household.
     pub role: Role,
 }
 
@@ -52,10 +56,22 @@ impl Family<'_> {
     /// Adds a member aged `age` full years today.
     fn add(&mut self, sex: Sex, age: i64, surname: Surname, region: Region, role: Role) {
         let age = age.clamp(0, 105);
-        let days = age * 365 + age / 4 + self.rng.below(365) as i64;
-        self.members.push(Member { sex, birth_days: self.today - days, surname, region, role });
+        let days_ago = age * 365 + age / 4 + self.rng.below(365) as i64;
+        self.add_born(sex, days_ago, surname, region, role);
     }
 
+    /// Adds a member born `days_ago` days before today.
+    fn add_born(&mut self, sex: Sex, days_ago: i64, surname: Surname, region: Region, role: Role) {
+        self.members.push(Member {
+            sex,
+            birth_days: self.today - days_ago.max(0),
+            surname,
+            region,
+            role,
+        });
+    }
+
+    /// Male with probability `p_male`.
     fn sex(&mut self, p_male: f64) -> Sex {
         if self.rng.chance(p_male) {
             Sex::Male
@@ -81,22 +97,43 @@ impl Family<'_> {
         let wife = Adult {
             age: (husband.age - self.rng.range(-2, 5)).max(20),
             surname: names::surname(self.rng),
-            region: if self.rng.chance(0.5) { husband.region } else { names::region(self.rng) },
+            region: if self.rng.chance(0.5) {
+                husband.region
+            } else {
+                names::region(self.rng)
+            },
         };
-        self.add(Sex::Female, wife.age, wife.surname, wife.region, Role::Spouse);
+        self.add(
+            Sex::Female,
+            wife.age,
+            wife.surname,
+            wife.region,
+            Role::Spouse,
+        );
         (husband, wife)
     }
 
     /// `n` children of a mother aged `mother_age`, with `surname`, aged 0 to 25.
+    ///
+    /// Siblings are born 13 months to 5 years apart, closer when the eldest
+    /// is young (twins only when there is no room at all).
     fn children(&mut self, n: u32, mother_age: i64, surname: Surname, region: Region) {
-        let at_birth = self.rng.range((mother_age - 25).max(20), mother_age.min(40));
-        let mut age = (mother_age - at_birth).max(0);
-        for _ in 0..n {
+        let n64 = i64::from(n);
+        let lo = (mother_age - 25).max(20);
+        let at_birth = self
+            .rng
+            .range(lo, mother_age.min(40).min(mother_age - 2 * (n64 - 1)));
+        let first = (mother_age - at_birth).max(0);
+        let mut days_ago = first * 365 + first / 4 + self.rng.below(365) as i64;
+        for i in 0..n64 {
+            if i > 0 {
+                let room = days_ago / (n64 - i);
+                days_ago -= self.rng.range(400, 1_800).min(room);
+            }
             let born_here = self.rng.chance(0.75);
             let region = if born_here { LOCAL } else { region };
             let sex = self.sex(0.53);
-            self.add(sex, age, surname, region, Role::Child);
-            age = (age - self.rng.range(1, 6)).max(0);
+            self.add_born(sex, days_ago, surname, region, Role::Child);
         }
     }
 
@@ -106,7 +143,13 @@ impl Family<'_> {
         let with_father = n >= 2 || self.rng.chance(0.35);
         if with_father {
             let region = self.parent_region(anchor);
-            self.add(Sex::Male, father_age, anchor.surname, region, Role::Grandparent);
+            self.add(
+                Sex::Male,
+                father_age,
+                anchor.surname,
+                region,
+                Role::Grandparent,
+            );
         }
         if n >= 2 || !with_father {
             let age = (father_age - self.rng.range(-1, 5)).clamp(55, 95);
@@ -127,8 +170,14 @@ impl Family<'_> {
 
     /// Parents with `kids` children and `elders` grandparents (0–2).
     fn nuclear(&mut self, kids: u32, elders: u32) {
-        let (husband, wife) = self.couple(27, 52);
-        let surname = if self.rng.chance(0.95) { husband.surname } else { wife.surname };
+        // More children, older parents (and room between the children).
+        let youngest = 27 + 3 * i64::from(kids.saturating_sub(1));
+        let (husband, wife) = self.couple(youngest, 52);
+        let surname = if self.rng.chance(0.95) {
+            husband.surname
+        } else {
+            wife.surname
+        };
         self.children(kids, wife.age, surname, husband.region);
         if elders > 0 {
             let side = if self.rng.chance(0.65) { husband } else { wife };
@@ -146,7 +195,11 @@ impl Family<'_> {
     fn one_parent(&mut self, kids: u32) {
         let sex = self.sex(0.25);
         let parent = self.adult(sex, 28, 50, Role::Head);
-        let mother_age = if sex == Sex::Female { parent.age } else { parent.age - 2 };
+        let mother_age = if sex == Sex::Female {
+            parent.age
+        } else {
+            parent.age - 2
+        };
         let surname = if sex == Sex::Male || self.rng.chance(0.3) {
             parent.surname
         } else {
@@ -169,14 +222,18 @@ impl Family<'_> {
         let sex = self.sex(0.3);
         let parent = self.adult(sex, 66, 90, Role::Head);
         let child_age = (parent.age - self.rng.range(24, 36)).max(25);
-        let surname = if sex == Sex::Male { parent.surname } else { names::surname(self.rng) };
+        let surname = if sex == Sex::Male {
+            parent.surname
+        } else {
+            names::surname(self.rng)
+        };
         let child_sex = self.sex(0.5);
         self.add(child_sex, child_age, surname, parent.region, Role::Other);
     }
 
     /// Someone living alone.
     fn alone(&mut self) {
-        let (lo, hi) = match self.rng.weighted(&[52, 26, 22]) {
+        let (lo, hi) = match self.rng.weighted(&[54, 28, 18]) {
             0 => (21, 35),
             1 => (36, 59),
             _ => (60, 93),
@@ -189,7 +246,11 @@ impl Family<'_> {
 
 /// The members of a household of `size` people, householder first.
 pub(super) fn compose(rng: &mut SplitMix64, size: u32, today: i64) -> Vec<Member> {
-    let mut f = Family { rng, today, members: Vec::with_capacity(size as usize) };
+    let mut f = Family {
+        rng,
+        today,
+        members: Vec::with_capacity(size as usize),
+    };
     match size {
         0 => {}
         1 => f.alone(),

@@ -46,19 +46,58 @@ impl Layout {
     }
 }
 
-/// Draws a building for a compound of `style`.
-pub(super) fn draw(style: Style, rng: &mut SplitMix64) -> Layout {
-    // Weights of walk-up, mid-rise, high-rise, tower.
-    let weights: [u32; 4] = match style {
-        Style::Garden => [15, 25, 30, 30],
-        Style::Mixed => [5, 10, 35, 50],
-        Style::Modern => [0, 0, 25, 75],
-    };
+/// Building kinds: walk-up (6–7 floors), mid-rise (11–12), high-rise (17–18), tower (26–33).
+const KINDS: usize = 4;
+
+/// Draws buildings for one compound: kinds come from a shuffled bag with the style's
+/// exact proportions (so compounds of a style hold similar numbers of flats), sizes at random.
+pub(super) struct Builder {
+    style: Style,
+    bag: Vec<usize>,
+}
+
+impl Builder {
+    /// A builder for a compound of `style`.
+    pub fn new(style: Style) -> Builder {
+        Builder {
+            style,
+            bag: Vec::new(),
+        }
+    }
+
+    /// The next building.
+    pub fn draw(&mut self, rng: &mut SplitMix64) -> Layout {
+        if self.bag.is_empty() {
+            // How many of each kind in every 20 buildings.
+            let counts: [usize; KINDS] = match self.style {
+                Style::Garden => [2, 4, 7, 7],
+                Style::Mixed => [0, 2, 7, 11],
+                Style::Modern => [0, 0, 4, 16],
+            };
+            for (kind, &n) in counts.iter().enumerate() {
+                self.bag.extend(std::iter::repeat_n(kind, n));
+            }
+            for i in (1..self.bag.len()).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                self.bag.swap(i, j);
+            }
+        }
+        let kind = self.bag.pop().unwrap_or(KINDS - 1);
+        draw_kind(kind, rng)
+    }
+}
+
+/// Draws a building of `kind` (see [`KINDS`]).
+fn draw_kind(kind: usize, rng: &mut SplitMix64) -> Layout {
     let pick = |rng: &mut SplitMix64, options: &[u32], weights: &[u32]| {
         options.get(rng.weighted(weights)).copied().unwrap_or(2)
     };
-    match rng.weighted(&weights) {
-        0 => Layout { floors: pick(rng, &[6, 7], &[2, 1]), units: pick(rng, &[2, 3, 4], &[1, 2, 2]), doors: 2 },
+    match kind {
+        0 => Layout {
+            floors: pick(rng, &[6, 7], &[2, 1]),
+            units: pick(rng, &[2, 3, 4], &[1, 2, 2]),
+            doors: 2,
+        },
         1 => Layout {
             floors: pick(rng, &[11, 12], &[3, 1]),
             units: pick(rng, &[2, 3, 4], &[1, 2, 1]),
@@ -79,12 +118,22 @@ pub(super) fn draw(style: Style, rng: &mut SplitMix64) -> Layout {
 
 /// The smallest building holding at least `households` flats (the largest one if none does).
 pub(super) fn fit(households: u64) -> Layout {
-    let mut best = Layout { floors: MAX_FLOORS, units: 4, doors: 4 };
+    let mut best = Layout {
+        floors: MAX_FLOORS,
+        units: 4,
+        doors: 4,
+    };
     for units in 1..=4_u32 {
         for doors in 2..=4_u32 {
             let per_floor = u64::from(units * doors);
-            let floors = households.div_ceil(per_floor).clamp(u64::from(MIN_FLOORS), u64::from(MAX_FLOORS));
-            let candidate = Layout { floors: floors as u32, units, doors };
+            let floors = households
+                .div_ceil(per_floor)
+                .clamp(u64::from(MIN_FLOORS), u64::from(MAX_FLOORS));
+            let candidate = Layout {
+                floors: floors as u32,
+                units,
+                doors,
+            };
             let cap = candidate.capacity();
             if cap >= households && cap < best.capacity() {
                 best = candidate;
@@ -103,7 +152,10 @@ fn size(layout: Layout, rng: &mut SplitMix64) -> (f64, f64) {
         (jitter(rng, 22, 30) + wide, jitter(rng, 20, 26))
     } else {
         let natural = f64::from(layout.units * (7 + 4 * layout.doors));
-        ((natural + jitter(rng, 0, 4)).clamp(40.0, 60.0), jitter(rng, 15, 20))
+        (
+            (natural + jitter(rng, 0, 4)).clamp(40.0, 60.0),
+            jitter(rng, 15, 20),
+        )
     }
 }
 
@@ -132,7 +184,12 @@ fn compound(layouts: &[Layout], rng: &mut SplitMix64) -> (Vec<Rect>, f64, f64) {
         for &layout in row {
             let (w, d) = size(layout, rng);
             let shift = rng.range(0, 8) as f64 / 2.0;
-            rects.push(Rect { x0: x, y0: y + shift, x1: x + w, y1: y + shift + d });
+            rects.push(Rect {
+                x0: x,
+                y0: y + shift,
+                x1: x + w,
+                y1: y + shift + d,
+            });
             row_depth = row_depth.max(shift + d);
             tallest = tallest.max(layout.floors);
             x += w;
@@ -149,7 +206,11 @@ fn compound(layouts: &[Layout], rng: &mut SplitMix64) -> (Vec<Rect>, f64, f64) {
 /// Footprints (closed rings of `[lon, lat]`) of every building, compound by compound.
 pub(super) fn site(compounds: &[Vec<Layout>], rng: &mut SplitMix64) -> Vec<Vec<Vec<[f64; 2]>>> {
     let n = compounds.len();
-    let per_shelf = if n <= 4 { n.max(1) } else { (n as f64).sqrt().ceil() as usize };
+    let per_shelf = if n <= 4 {
+        n.max(1)
+    } else {
+        (n as f64).sqrt().ceil() as usize
+    };
     let mut placed: Vec<Vec<Rect>> = Vec::with_capacity(n);
     let (mut x, mut y, mut shelf_depth, mut extent_x) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
     for (i, layouts) in compounds.iter().enumerate() {
@@ -162,7 +223,12 @@ pub(super) fn site(compounds: &[Vec<Layout>], rng: &mut SplitMix64) -> Vec<Vec<V
         placed.push(
             rects
                 .into_iter()
-                .map(|r| Rect { x0: r.x0 + x, y0: r.y0 + y, x1: r.x1 + x, y1: r.y1 + y })
+                .map(|r| Rect {
+                    x0: r.x0 + x,
+                    y0: r.y0 + y,
+                    x1: r.x1 + x,
+                    y1: r.y1 + y,
+                })
                 .collect(),
         );
         shelf_depth = shelf_depth.max(d);

@@ -34,10 +34,13 @@ pub const DEFAULT_RESIDENTS: usize = 30_000;
 /// Households larger than this are cut to this size by [`people`].
 pub const MAX_HOUSEHOLD_SIZE: u32 = 64;
 
+/// Fewer households than this left over after a building are given to that building.
+const SCRAP: u64 = 40;
+
 /// Stream of the plan's generator (forked from the seed).
 const PLAN_STREAM: u64 = 1;
 /// Salt of the people generators (each household forks its own stream).
-const PEOPLE_SALT: u64 = 0x5EED_0F_9E0F1E;
+const PEOPLE_SALT: u64 = 0x5EED_0F9E_0F1E;
 
 /// What to generate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +56,11 @@ pub struct SynthOptions {
 impl SynthOptions {
     /// The demo district: [`DEFAULT_RESIDENTS`] residents, seed 0, ages as of `today`.
     pub fn demo(today: Date) -> SynthOptions {
-        SynthOptions { residents: DEFAULT_RESIDENTS, seed: 0, today }
+        SynthOptions {
+            residents: DEFAULT_RESIDENTS,
+            seed: 0,
+            today,
+        }
     }
 }
 
@@ -147,15 +154,27 @@ impl Plan {
 /// Lays out the district for `opts.residents` residents (sizes sum to exactly that).
 pub fn plan(opts: &SynthOptions) -> Plan {
     let mut rng = SplitMix64::new(opts.seed).fork(PLAN_STREAM);
-    let community = rng.pick(names::COMMUNITIES).copied().unwrap_or("南滨社区").to_string();
+    let community = rng
+        .pick(names::COMMUNITIES)
+        .copied()
+        .unwrap_or("南滨社区")
+        .to_string();
     let residents = opts.residents as u64;
     if residents == 0 {
-        return Plan { district: DISTRICT.to_string(), community, compounds: Vec::new() };
+        return Plan {
+            district: DISTRICT.to_string(),
+            community,
+            compounds: Vec::new(),
+        };
     }
     // Round(residents / 2.5), at least one household and at most one per resident.
     let households = (residents.saturating_mul(2).saturating_add(2) / 5).clamp(1, residents);
     let buildings_wanted = households.div_ceil(200);
-    let n_compounds = if buildings_wanted <= 3 { buildings_wanted } else { (buildings_wanted / 20).max(3) };
+    let n_compounds = if buildings_wanted <= 3 {
+        buildings_wanted
+    } else {
+        (buildings_wanted / 20).max(3)
+    };
     let compound_names = names::compound_names(&mut rng, n_compounds as usize);
     let style_offset = rng.below(layout::STYLES.len() as u64) as usize;
 
@@ -166,12 +185,15 @@ pub fn plan(opts: &SynthOptions) -> Plan {
     for c in 0..n_compounds {
         let mut left = households / n_compounds + u64::from(c < households % n_compounds);
         let style = layout::STYLES[(c as usize + style_offset) % layout::STYLES.len()];
+        let mut builder = layout::Builder::new(style);
         let mut list = Vec::new();
         let mut occupied = 0;
         while left > 0 {
-            let mut l = layout::draw(style, &mut rng);
-            if l.capacity() > left {
-                l = layout::fit(left);
+            let mut l = builder.draw(&mut rng);
+            // Rather than leave a scrap for a tiny last building, size this one to fit.
+            let fitted = layout::fit(left);
+            if l.capacity() + SCRAP > left && fitted.capacity() >= left {
+                l = fitted;
             }
             occupied = l.capacity().min(left);
             left -= occupied;
@@ -186,12 +208,19 @@ pub fn plan(opts: &SynthOptions) -> Plan {
 
     let mut sizes = sizes.into_iter();
     let mut compounds = Vec::with_capacity(layouts.len());
-    for (((name, list), rings), occupied) in
-        compound_names.into_iter().zip(&layouts).zip(footprints).zip(last_occupied)
+    for (((name, list), rings), occupied) in compound_names
+        .into_iter()
+        .zip(&layouts)
+        .zip(footprints)
+        .zip(last_occupied)
     {
         let mut buildings = Vec::with_capacity(list.len());
         for (i, (&l, footprint)) in list.iter().zip(rings).enumerate() {
-            let in_use = if i + 1 == list.len() { occupied } else { l.capacity() };
+            let in_use = if i + 1 == list.len() {
+                occupied
+            } else {
+                l.capacity()
+            };
             let units = units(l, in_use, &mut sizes);
             let number = i as u32 + 1;
             buildings.push(BuildingPlan {
@@ -204,7 +233,11 @@ pub fn plan(opts: &SynthOptions) -> Plan {
         }
         compounds.push(CompoundPlan { name, buildings });
     }
-    Plan { district: DISTRICT.to_string(), community, compounds }
+    Plan {
+        district: DISTRICT.to_string(),
+        community,
+        compounds,
+    }
 }
 
 /// The units of a building of layout `l` with `in_use` flats occupied (spread evenly).
@@ -221,11 +254,19 @@ fn units(l: Layout, in_use: u64, sizes: &mut impl Iterator<Item = u32>) -> Vec<U
                     flat += 1;
                     if occupied {
                         let size = sizes.next().unwrap_or(1);
-                        households.push(HouseholdPlan { floor, room: format!("{floor}{door:02}"), size });
+                        households.push(HouseholdPlan {
+                            floor,
+                            room: format!("{floor}{door:02}"),
+                            size,
+                        });
                     }
                 }
             }
-            UnitPlan { number, name: format!("{number}单元"), households }
+            UnitPlan {
+                number,
+                name: format!("{number}单元"),
+                households,
+            }
         })
         .collect()
 }
@@ -234,14 +275,19 @@ fn units(l: Layout, in_use: u64, sizes: &mut impl Iterator<Item = u32>) -> Vec<U
 fn household_sizes(rng: &mut SplitMix64, households: u64, residents: u64) -> Vec<u32> {
     // Weights of sizes 1..=6 (2020 census-like, a Zone of young workers and families).
     const WEIGHTS: [u32; 6] = [25, 30, 24, 14, 5, 2];
-    let mut sizes: Vec<u32> = (0..households).map(|_| rng.weighted(&WEIGHTS) as u32 + 1).collect();
+    let mut sizes: Vec<u32> = (0..households)
+        .map(|_| rng.weighted(&WEIGHTS) as u32 + 1)
+        .collect();
     let n = sizes.len();
     if n == 0 {
         return sizes;
     }
     let mut sum: u64 = sizes.iter().map(|&s| u64::from(s)).sum();
     // Visit households in a scrambled order (a stride coprime to n) to nudge sizes by one.
-    let stride = [7_919_usize, 7_927, 7_933, 1].into_iter().find(|p| n % p != 0).unwrap_or(1);
+    let stride = [7_919_u64, 7_927, 7_933, 1]
+        .into_iter()
+        .find(|&p| names::gcd(p, n as u64) == 1)
+        .unwrap_or(1) as usize;
     let start = rng.below(n as u64) as usize;
     let mut stuck = 0;
     let mut k = 0_usize;
@@ -269,7 +315,12 @@ fn household_sizes(rng: &mut SplitMix64, households: u64, residents: u64) -> Vec
 /// Deterministic from (`opts.seed`, `household_index`, `size`, `opts.today`);
 /// `ids` makes ID numbers unique across every household fed to it. The
 /// householder comes first. `size` above [`MAX_HOUSEHOLD_SIZE`] is cut to it.
-pub fn people(opts: &SynthOptions, household_index: u64, size: u32, ids: &mut IdAllocator) -> Vec<PersonPlan> {
+pub fn people(
+    opts: &SynthOptions,
+    household_index: u64,
+    size: u32,
+    ids: &mut IdAllocator,
+) -> Vec<PersonPlan> {
     let size = size.min(MAX_HOUSEHOLD_SIZE);
     let mut rng = SplitMix64::new(opts.seed ^ PEOPLE_SALT).fork(household_index);
     let today = opts.today.days_since_epoch();
@@ -307,11 +358,18 @@ fn person(
     let phone = if rng.chance(p_phone) {
         let mut digits = [0_u8; 11];
         names::phone_digits(rng, &mut digits);
-        std::str::from_utf8(&digits).ok().and_then(|s| Phone::parse(s).ok())
+        std::str::from_utf8(&digits)
+            .ok()
+            .and_then(|s| Phone::parse(s).ok())
     } else {
         None
     };
-    PersonPlan { name, id_number, phone, needs: needs(rng, m, age, alone) }
+    PersonPlan {
+        name,
+        id_number,
+        phone,
+        needs: needs(rng, m, age, alone),
+    }
 }
 
 /// Explicit special needs of a member aged `age` (never `Elderly` or `Infant`).
@@ -329,11 +387,11 @@ fn needs(rng: &mut SplitMix64, m: &Member, age: i32, alone: bool) -> SpecialNeed
         maybe(rng, SpecialNeed::Pregnant, 0.03);
     }
     let (dialysis, chemo, disabled, bedridden, chronic) = match age {
-        ..=17 => (0.0, 0.0003, 0.003, 0.0003, 0.001),
+        ..=17 => (0.0, 0.0003, 0.003, 0.0003, 0.0005),
         18..=39 => (0.0005, 0.0008, 0.005, 0.0003, 0.003),
         40..=59 => (0.0015, 0.003, 0.008, 0.001, 0.015),
-        60..=74 => (0.003, 0.005, 0.015, 0.008, 0.06),
-        _ => (0.003, 0.004, 0.03, 0.05, 0.08),
+        60..=74 => (0.003, 0.005, 0.012, 0.008, 0.045),
+        _ => (0.003, 0.004, 0.02, 0.05, 0.06),
     };
     maybe(rng, SpecialNeed::Dialysis, dialysis);
     maybe(rng, SpecialNeed::Chemotherapy, chemo);

@@ -1,0 +1,68 @@
+//! The JSON API under `/api/v1`. Every route is registered here through
+//! utoipa-axum, so the OpenAPI document at `/api/v1/openapi.json` lists
+//! exactly the routes the router serves.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod extract;
+pub mod places;
+pub mod residents;
+
+use std::sync::Arc;
+
+use axum::{Extension, Json};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Frontline API", description = "Front-line command of an area under lockdown (前线指挥)."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(crate::error::ErrorEnvelope))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every API route, with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(get_openapi))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::get_me))
+        .routes(routes!(places::list_buildings))
+        .routes(routes!(places::get_building))
+        .routes(routes!(places::list_zone_decisions, places::create_zone_decision))
+        .routes(routes!(places::list_households))
+        .routes(routes!(places::get_household))
+        .routes(routes!(residents::list_residents, residents::create_resident))
+        .routes(routes!(residents::get_resident, residents::update_resident))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(accounts::list_groups, accounts::create_group))
+        .routes(routes!(accounts::update_group))
+        .routes(routes!(accounts::list_users, accounts::create_user))
+}
+
+/// The OpenAPI 3 document of this API.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+async fn get_openapi(Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>) -> Json<utoipa::openapi::OpenApi> {
+    Json((*doc).clone())
+}

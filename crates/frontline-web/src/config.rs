@@ -1,0 +1,55 @@
+//! The web layer's configuration (the `[web]` and `[rules]` sections of `frontline.toml`).
+
+use serde::{Deserialize, Serialize};
+
+/// Settings of the HTTP layer, with defaults for a district laptop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// The largest request body accepted, in bytes (1 MiB).
+    pub body_limit_bytes: usize,
+    /// How long a browser session lasts, in hours.
+    pub session_hours: i64,
+    /// How long an API token lasts, in hours.
+    pub api_token_hours: i64,
+    /// Mark cookies `Secure` (set when served over TLS, e.g. behind a proxy).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Failed logins per minute, per account or address, before 429.
+    pub login_failures_per_minute: u32,
+    /// Domain rules that differ by city.
+    pub rules: Rules,
+}
+
+/// Rules of the domain that are configuration, with national defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    /// Age from which a resident counts as very old (高龄), derived from the birth date.
+    pub elderly_age: i32,
+    /// Age below which a resident counts as an infant (婴幼儿).
+    pub infant_age_below: i32,
+    /// The local time zone as minutes east of UTC (China: 480).
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            body_limit_bytes: 1024 * 1024,
+            session_hours: 12,
+            api_token_hours: 24 * 7,
+            secure_cookies: false,
+            trust_forwarded_for: false,
+            login_failures_per_minute: 5,
+            rules: Rules::default(),
+        }
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules { elderly_age: 80, infant_age_below: 3, utc_offset_minutes: 480 }
+    }
+}

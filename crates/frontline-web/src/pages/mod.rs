@@ -1,0 +1,225 @@
+//! Server-rendered pages. Each capability has its module; this one holds the
+//! shared page context (navigation, user, CSRF token), login, logout and the
+//! language switch.
+
+mod admin;
+mod places;
+mod residents;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use frontline_domain::access::Perm;
+use frontline_domain::i18n::Lang;
+use frontline_store::now_ms;
+use minijinja::{context, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::api::extract::ApiPath;
+use crate::auth::{self, Auth, ClientIp, SESSION_COOKIE};
+use crate::error::AppError;
+use crate::i18n::{cookie, ReqLang, LANG_COOKIE};
+use crate::templates::render;
+use crate::AppState;
+
+/// Every page route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(get_login).post(post_login))
+        .route("/logout", post(post_logout))
+        .route("/lang/{code}", get(get_lang))
+        .merge(places::router())
+        .merge(residents::router())
+        .merge(admin::router())
+}
+
+/// One entry of the navigation: every capability, present or coming.
+#[derive(Debug, Serialize)]
+struct NavItem {
+    key: &'static str,
+    href: Option<&'static str>,
+    active: bool,
+}
+
+/// The capabilities, in menu order: (catalogue key, page, permission to see it).
+/// Capabilities not built yet have no page and show as "coming soon".
+const NAV: &[(&str, Option<&str>, Option<Perm>)] = &[
+    ("nav.home", Some("/"), None),
+    ("nav.buildings", Some("/buildings"), Some(Perm::ViewPlaces)),
+    ("nav.residents", Some("/residents"), Some(Perm::ViewResidents)),
+    ("nav.census", None, None),
+    ("nav.sampling", None, None),
+    ("nav.requests", None, None),
+    ("nav.supplies", None, None),
+    ("nav.passes", None, None),
+    ("nav.command", None, None),
+    ("nav.groups", Some("/groups"), Some(Perm::ViewGroups)),
+    ("nav.audit", Some("/audit"), Some(Perm::ViewAudit)),
+];
+
+fn nav(auth: &Auth, active: &str) -> Vec<NavItem> {
+    NAV.iter()
+        .filter(|(_, _, perm)| perm.is_none_or(|p| auth.can(p)))
+        .map(|(key, href, _)| NavItem { key, href: *href, active: *key == active })
+        .collect()
+}
+
+/// The context every signed-in page starts from.
+fn page_ctx(state: &AppState, auth: &Auth, lang: Lang, path: &str, active: &str) -> Value {
+    context! {
+        lang => lang.code(),
+        html_lang => lang.html_lang(),
+        path => path,
+        csrf => auth.session.csrf,
+        utc_offset => state.config().rules.utc_offset_minutes,
+        user => context! { display_name => auth.user.display_name, role => auth.user.role.code(), username => auth.user.username },
+        nav => nav(auth, active),
+    }
+}
+
+/// Renders a page template into a response.
+fn page(name: &str, ctx: Value) -> Result<Response, AppError> {
+    let html = render(name, ctx).map_err(|e| AppError::Internal(anyhow::anyhow!("template {name}: {e:#}")))?;
+    Ok(Html(html).into_response())
+}
+
+/// Fails with 403 unless the form's CSRF token matches the session's.
+fn check_csrf(auth: &Auth, token: &str) -> Result<(), AppError> {
+    auth.check_csrf(token)
+}
+
+fn cookie_header(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> Result<HeaderValue, AppError> {
+    let secure = if state.config().secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cookie header: {e}")))
+}
+
+/// Only local paths are followed after login or a language switch.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+const LOGIN_CSRF_COOKIE: &str = "frontline_login_csrf";
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+fn login_page(
+    state: &AppState,
+    lang: Lang,
+    status: StatusCode,
+    next: &str,
+    username: &str,
+    failed: Option<&str>,
+) -> Result<Response, AppError> {
+    let login_csrf = auth::random_token()?;
+    let ctx = context! {
+        lang => lang.code(), html_lang => lang.html_lang(), path => "/login",
+        login_csrf => login_csrf, next => next, username => username, failed => failed,
+    };
+    let mut res = page("login.html", ctx)?;
+    *res.status_mut() = status;
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(state, LOGIN_CSRF_COOKIE, &login_csrf, 3600)?);
+    Ok(res)
+}
+
+/// The login form.
+async fn get_login(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Result<Response, AppError> {
+    login_page(&state, lang, StatusCode::OK, &safe_next(q.next.as_deref()), "", None)
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+/// Checks the form, starts a browser session, and goes where the user was headed.
+async fn post_login(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(form) = form?;
+    let next = safe_next(form.next.as_deref());
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !auth::same_token(expected, &form.csrf) {
+        return Err(AppError::Csrf);
+    }
+    let user = match crate::api::auth::authenticate(&state, form.username.trim(), &form.password, ip).await {
+        Ok(u) => u,
+        Err(AppError::BadCredentials) => {
+            return login_page(&state, lang, StatusCode::UNAUTHORIZED, &next, &form.username, Some("login.failed"))
+        }
+        Err(AppError::TooManyRequests { retry_after }) => {
+            let mut res = login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, &next, &form.username, Some("login.too_many"))?;
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return Ok(res);
+        }
+        Err(e) => return Err(e),
+    };
+    let token = auth::random_token()?;
+    let csrf = auth::random_token()?;
+    let hours = state.config().session_hours;
+    state.store().create_session(user.id, &auth::token_hash(&token), "cookie", &csrf, now_ms() + hours * 3_600_000).await?;
+    tracing::info!(user.name = %user.username, "browser login");
+    let mut res = Redirect::to(&next).into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, &token, hours * 3600)?);
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, LOGIN_CSRF_COOKIE, "", 0)?);
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// Ends the browser session.
+async fn post_logout(State(state): State<AppState>, auth: Auth, Form(form): Form<CsrfForm>) -> Result<Response, AppError> {
+    check_csrf(&auth, &form.csrf)?;
+    state.store().delete_session(&auth::token_hash(&auth.token)).await?;
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", 0)?);
+    Ok(res)
+}
+
+/// Switches the language and returns to the page.
+async fn get_lang(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let lang = Lang::from_code(&code).ok_or(AppError::NotFound)?;
+    let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, LANG_COOKIE, lang.code(), 365 * 86_400)?);
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_redirects() {
+        assert_eq!(safe_next(Some("/buildings/3")), "/buildings/3");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

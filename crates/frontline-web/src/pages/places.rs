@@ -1,0 +1,167 @@
+//! Pages for places: the overview, the buildings list, a building's units,
+//! households and residents, and its zone level.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::response::{Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use frontline_domain::access::Perm;
+use frontline_domain::places::ZoneLevel;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::{check_csrf, page, page_ctx};
+use crate::api::extract::{ApiPath, ApiQuery, PageQuery};
+use crate::api::places::{parse_zone, ZoneRequest};
+use crate::auth::Auth;
+use crate::error::AppError;
+use crate::i18n::ReqLang;
+use crate::views::{today, BuildingView, ResidentView, ZoneDecisionView};
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(get_home))
+        .route("/buildings", get(list_buildings))
+        .route("/buildings/{id}", get(get_building))
+        .route("/buildings/{id}/zone", post(create_zone_decision))
+}
+
+#[derive(Serialize)]
+struct NeedCount {
+    code: &'static str,
+    count: i64,
+}
+
+/// The overview: counts of the district and of special needs.
+async fn get_home(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqLang) -> Result<Response, AppError> {
+    let rules = &state.config().rules;
+    let day = today(rules);
+    let elderly_by = frontline_domain::date::Date::new(day.year() - rules.elderly_age, day.month(), day.day().min(28))
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let infant_after = frontline_domain::date::Date::new(day.year() - rules.infant_age_below, day.month(), day.day().min(28))
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let (overview, district) = if auth.can(Perm::ViewPlaces) {
+        let o = state.store().overview(&elderly_by, &infant_after).await?;
+        (Some(o), state.store().district_name().await?)
+    } else {
+        (None, None)
+    };
+    let needs: Vec<NeedCount> = overview
+        .as_ref()
+        .map(|o| o.needs.iter().map(|(n, c)| NeedCount { code: n.code(), count: *c }).collect())
+        .unwrap_or_default();
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, "/", "nav.home"),
+        ..context! {
+            overview => overview.map(|o| context! { compounds => o.compounds, buildings => o.buildings, households => o.households, residents => o.residents }),
+            needs => needs,
+            district => district.unwrap_or_default(),
+        }
+    };
+    page("home.html", ctx)
+}
+
+/// The buildings with their counts and zone levels.
+async fn list_buildings(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Response, AppError> {
+    auth.require(Perm::ViewPlaces)?;
+    let (_, after) = q.parse()?;
+    let p = state.store().list_buildings(None, after, 200).await?;
+    let buildings: Vec<BuildingView> = p.items.into_iter().map(Into::into).collect();
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, "/buildings", "nav.buildings"),
+        ..context! { buildings => buildings, next => p.next }
+    };
+    page("buildings.html", ctx)
+}
+
+#[derive(Serialize)]
+struct HouseholdBlock {
+    room: String,
+    people: Vec<ResidentView>,
+}
+
+#[derive(Serialize)]
+struct UnitBlock {
+    name: String,
+    households: Vec<HouseholdBlock>,
+}
+
+/// A building: units → households → residents (masked), and its zone history.
+async fn get_building(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, AppError> {
+    auth.require(Perm::ViewPlaces)?;
+    let building = state.store().get_building(id).await?;
+    // A fixed number of queries whatever the building's size.
+    let units = state.store().list_units(id).await?;
+    let households = state.store().building_households(id).await?;
+    let residents = if auth.can(Perm::ViewResidents) { state.store().building_residents(id).await? } else { vec![] };
+    let zones = state.store().zone_history(id).await?;
+    let rules = &state.config().rules;
+    let day = today(rules);
+    let mut by_household: HashMap<i64, Vec<ResidentView>> = HashMap::new();
+    for r in residents {
+        if let Some(h) = r.household_id {
+            by_household.entry(h).or_default().push(ResidentView::new(r, false, state.code_key(), rules, day));
+        }
+    }
+    let blocks: Vec<UnitBlock> = units
+        .iter()
+        .map(|u| UnitBlock {
+            name: u.name.clone(),
+            households: households
+                .iter()
+                .filter(|h| h.unit_id == u.id)
+                .map(|h| HouseholdBlock { room: h.room.clone(), people: by_household.remove(&h.id).unwrap_or_default() })
+                .collect(),
+        })
+        .collect();
+    let zones: Vec<ZoneDecisionView> = zones.into_iter().map(Into::into).collect();
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, &format!("/buildings/{id}"), "nav.buildings"),
+        ..context! {
+            building => BuildingView::from(building.summary),
+            units => blocks,
+            zones => zones,
+            can_edit_zone => auth.can(Perm::EditPlaces),
+            zone_levels => ZoneLevel::ALL.iter().map(|z| z.code()).collect::<Vec<_>>(),
+        }
+    };
+    page("building.html", ctx)
+}
+
+#[derive(Debug, Deserialize)]
+struct ZoneForm {
+    csrf: String,
+    level: Option<String>,
+    reason: Option<String>,
+}
+
+/// Records a zone-level decision from the building page.
+async fn create_zone_decision(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    form: Result<Form<ZoneForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(form) = form?;
+    check_csrf(&auth, &form.csrf)?;
+    auth.require(Perm::EditPlaces)?;
+    state.store().get_building(id).await?;
+    let (level, reason, from) = parse_zone(ZoneRequest { level: form.level, reason: form.reason, effective_from: None })?;
+    state.store().set_zone(&auth.actor(), id, level, from, &reason).await?;
+    Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/buildings/{id}"))))
+}

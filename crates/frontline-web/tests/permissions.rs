@@ -1,0 +1,156 @@
+//! The matrix of roles × endpoints: every route answers 401 without a login,
+//! its work to the roles allowed, and 403 to everyone else. Runs on both backends.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use frontline_domain::access::Role;
+use frontline_store::Backend;
+use serde_json::{json, Value};
+use support::{id_number, TestApp};
+
+const ALL: &[Role] = &Role::ALL;
+const PLACES: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead, Role::Staff, Role::Volunteer];
+const EDITORS: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead, Role::Staff];
+const REVEAL: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead];
+const COMMAND: &[Role] = &[Role::Commander, Role::Deputy];
+const COMMANDER: &[Role] = &[Role::Commander];
+
+struct Endpoint {
+    method: Method,
+    path: String,
+    /// The OpenAPI path this exercises (`None` for pages).
+    template: Option<&'static str>,
+    body: Option<fn(Role) -> Value>,
+    allowed: &'static [Role],
+}
+
+fn ep(method: Method, path: String, template: Option<&'static str>, allowed: &'static [Role]) -> Endpoint {
+    Endpoint { method, path, template, body: None, allowed }
+}
+
+fn seq(role: Role) -> u16 {
+    Role::ALL.iter().position(|r| *r == role).map_or(0, |i| u16::try_from(i).unwrap_or(0)) * 2 + 101
+}
+
+fn endpoints(b: i64, h: i64, r: i64, g: i64) -> Vec<Endpoint> {
+    use Method as M;
+    vec![
+        ep(M::GET, "/api/v1/auth/me".into(), Some("/api/v1/auth/me"), ALL),
+        ep(M::GET, "/api/v1/buildings".into(), Some("/api/v1/buildings"), PLACES),
+        ep(M::GET, format!("/api/v1/buildings/{b}"), Some("/api/v1/buildings/{id}"), PLACES),
+        ep(M::GET, format!("/api/v1/buildings/{b}/zones"), Some("/api/v1/buildings/{id}/zones"), PLACES),
+        Endpoint {
+            body: Some(|_| json!({"level": "sealed", "reason": "矩阵测试"})),
+            ..ep(M::POST, format!("/api/v1/buildings/{b}/zones"), Some("/api/v1/buildings/{id}/zones"), COMMAND)
+        },
+        ep(M::GET, format!("/api/v1/households?building={b}"), Some("/api/v1/households"), PLACES),
+        ep(M::GET, format!("/api/v1/households/{h}"), Some("/api/v1/households/{id}"), PLACES),
+        ep(M::GET, format!("/api/v1/residents?building={b}"), Some("/api/v1/residents"), PLACES),
+        ep(M::GET, format!("/api/v1/residents/{r}"), Some("/api/v1/residents/{id}"), PLACES),
+        ep(M::GET, format!("/api/v1/residents/{r}?reveal=true"), Some("/api/v1/residents/{id}"), REVEAL),
+        Endpoint {
+            body: Some(|role| json!({"name": "矩阵", "id_number": id_number("350602", 1970, 1, 1, seq(role))})),
+            ..ep(M::POST, "/api/v1/residents".into(), Some("/api/v1/residents"), EDITORS)
+        },
+        Endpoint { body: Some(|_| json!({"name": "改名"})), ..ep(M::PATCH, format!("/api/v1/residents/{r}"), Some("/api/v1/residents/{id}"), EDITORS) },
+        ep(M::GET, "/api/v1/audit".into(), Some("/api/v1/audit"), COMMAND),
+        ep(M::GET, "/api/v1/groups".into(), Some("/api/v1/groups"), EDITORS),
+        Endpoint {
+            body: Some(|role| json!({"code": format!("g_{}", role.code()), "name": format!("小组{}", role.code())})),
+            ..ep(M::POST, "/api/v1/groups".into(), Some("/api/v1/groups"), COMMAND)
+        },
+        Endpoint { body: Some(|_| json!({"duty": "值守"})), ..ep(M::PATCH, format!("/api/v1/groups/{g}"), Some("/api/v1/groups/{id}"), COMMAND) },
+        ep(M::GET, "/api/v1/users".into(), Some("/api/v1/users"), COMMANDER),
+        Endpoint {
+            body: Some(|role| json!({"username": format!("new_{}", role.code()), "password": "long enough 1", "role": "volunteer"})),
+            ..ep(M::POST, "/api/v1/users".into(), Some("/api/v1/users"), COMMANDER)
+        },
+        Endpoint { body: None, ..ep(M::POST, "/api/v1/auth/logout".into(), Some("/api/v1/auth/logout"), ALL) },
+        ep(M::GET, "/".into(), None, ALL),
+        ep(M::GET, "/buildings".into(), None, PLACES),
+        ep(M::GET, format!("/buildings/{b}"), None, PLACES),
+        ep(M::GET, "/residents?q=3-1".into(), None, PLACES),
+        ep(M::GET, format!("/residents/{r}"), None, PLACES),
+        ep(M::GET, "/audit".into(), None, COMMAND),
+        ep(M::GET, "/groups".into(), None, EDITORS),
+    ]
+}
+
+/// Routes anyone may call without a login.
+const PUBLIC: &[&str] = &["/api/v1/openapi.json", "/api/v1/auth/login"];
+
+async fn matrix(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (b, h, _) = app.place().await;
+    let staff = app.token(Role::Staff).await;
+    let created = app
+        .api(Method::POST, "/api/v1/residents", Some(&staff), Some(json!({"name": "住户", "id_number": id_number("350602", 1960, 2, 2, 11), "household": h})))
+        .await;
+    let r = created.json()["id"].as_i64().expect("resident id");
+    let g = app.store().list_groups().await.expect("groups")[0].id;
+    let eps = endpoints(b, h, r, g);
+
+    // Every API route of the OpenAPI document is in the matrix (or public).
+    let doc = app.api(Method::GET, "/api/v1/openapi.json", None, None).await.json();
+    let mut documented = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in ops.as_object().expect("operations").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let covered: BTreeSet<(String, String)> =
+        eps.iter().filter_map(|e| e.template.map(|t| (e.method.to_string(), t.to_string()))).collect();
+    for (method, path) in &documented {
+        let key = (method.clone(), path.clone());
+        assert!(covered.contains(&key) || PUBLIC.contains(&path.as_str()), "{method} {path} is missing from the matrix");
+    }
+
+    for e in &eps {
+        let anonymous = app.send(request(e, None, Role::Commander)).await;
+        if e.template.is_some() {
+            assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "anonymous {} {}", e.method, e.path);
+        } else {
+            assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "anonymous page {} {}", e.method, e.path);
+            assert!(anonymous.header("location").is_some_and(|l| l.starts_with("/login")));
+        }
+        for role in Role::ALL {
+            let token = app.token(role).await;
+            let res = app.send(request(e, Some(&token), role)).await;
+            if e.allowed.contains(&role) {
+                assert!(res.status.is_success(), "{} {} as {}: {} {}", e.method, e.path, role.code(), res.status, res.text());
+            } else {
+                assert_eq!(res.status, StatusCode::FORBIDDEN, "{} {} as {}: {}", e.method, e.path, role.code(), res.text());
+                if e.template.is_some() {
+                    assert_eq!(res.error_code(), "forbidden");
+                }
+            }
+        }
+    }
+    app.finish().await;
+}
+
+fn request(e: &Endpoint, token: Option<&str>, role: Role) -> Request<Body> {
+    let mut b = Request::builder().method(e.method.clone()).uri(&e.path);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    match e.body {
+        Some(body) => b.header(header::CONTENT_TYPE, "application/json").body(Body::from(body(role).to_string())),
+        None => b.body(Body::empty()),
+    }
+    .expect("request")
+}
+
+#[tokio::test]
+async fn roles_by_endpoints_on_sqlite() {
+    matrix(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn roles_by_endpoints_on_postgres() {
+    matrix(Backend::Postgres).await;
+}

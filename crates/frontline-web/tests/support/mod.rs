@@ -1,0 +1,160 @@
+//! A test application: a fresh database, one account per role, and helpers
+//! to send requests through the real router (no network, no mocks).
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use frontline_domain::access::Role;
+use frontline_store::accounts::NewUser;
+use frontline_store::testing::TestDb;
+use frontline_store::{now_ms, Actor, Backend};
+use frontline_web::{auth, AppState, WebConfig};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// Every test account's password.
+pub const PASSWORD: &str = "correct-horse-9";
+
+async fn shared_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    if let Some(h) = HASH.get() {
+        return h.clone();
+    }
+    let h = auth::hash_password(PASSWORD.to_string()).await.expect("hash");
+    HASH.get_or_init(|| h).clone()
+}
+
+/// A running application over its own database.
+pub struct TestApp {
+    pub db: Option<TestDb>,
+    pub state: AppState,
+    pub router: Router,
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+    /// The `error.code` of an envelope.
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+impl TestApp {
+    pub async fn new(backend: Backend) -> TestApp {
+        Self::with_config(backend, WebConfig::default()).await
+    }
+
+    pub async fn with_config(backend: Backend, config: WebConfig) -> TestApp {
+        let db = TestDb::new(backend).await;
+        db.store.ensure_default_groups().await.expect("groups");
+        let hash = shared_hash().await;
+        for role in Role::ALL {
+            let new = NewUser {
+                username: role.code().to_string(),
+                display_name: format!("{} 测试", role.code()),
+                password_hash: hash.clone(),
+                role,
+                group_id: None,
+            };
+            db.store.create_user(&Actor::system("test"), &new).await.expect("user");
+        }
+        let state = AppState::new(db.store.clone(), config).await.expect("state");
+        let router = frontline_web::router(state.clone());
+        TestApp { db: Some(db), state, router }
+    }
+
+    pub fn store(&self) -> &frontline_store::Store {
+        self.state.store()
+    }
+
+    /// A bearer token for the account named after `role`, without going through login.
+    pub async fn token(&self, role: Role) -> String {
+        let user = self.store().user_by_name(role.code()).await.expect("user");
+        let token = auth::random_token().expect("token");
+        self.store()
+            .create_session(user.id, &auth::token_hash(&token), "api", "csrf-unused", now_ms() + 3_600_000)
+            .await
+            .expect("session");
+        token
+    }
+
+    /// Sends a request from 127.0.0.1 (or `ip`).
+    pub async fn send(&self, req: Request<Body>) -> Answer {
+        self.send_from(req, "127.0.0.1:40000").await
+    }
+
+    pub async fn send_from(&self, mut req: Request<Body>, peer: &str) -> Answer {
+        let addr: SocketAddr = peer.parse().expect("peer address");
+        req.extensions_mut().insert(ConnectInfo(addr));
+        let res = self.router.clone().oneshot(req).await.expect("infallible router");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.expect("body").to_bytes().to_vec();
+        Answer { status, headers, body }
+    }
+
+    /// A JSON request with an optional bearer token.
+    pub async fn api(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(v) => b.header(header::CONTENT_TYPE, "application/json").body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        }
+        .expect("request");
+        self.send(req).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.api(Method::GET, path, Some(token), None).await
+    }
+
+    /// Creates compound → building → unit → two households; returns (building, household, household).
+    pub async fn place(&self) -> (i64, i64, i64) {
+        let a = Actor::system("test");
+        let s = self.store();
+        let c = s.ensure_compound(&a, "海月花园").await.expect("compound");
+        let b = s.ensure_building(&a, c, "3号楼", Some(3), Some(18)).await.expect("building");
+        let u = s.ensure_unit(&a, b, "1单元", Some(1)).await.expect("unit");
+        let h1 = s.ensure_household(&a, u, "1301", Some(13)).await.expect("household");
+        let h2 = s.ensure_household(&a, u, "1302", Some(13)).await.expect("household");
+        (b, h1, h2)
+    }
+
+    pub async fn finish(mut self) {
+        if let Some(db) = self.db.take() {
+            db.drop_db().await;
+        }
+    }
+}
+
+/// A valid ID number built from parts (its check character computed by the domain).
+pub fn id_number(region: &str, y: i32, m: u32, d: u32, seq: u16) -> String {
+    let date = frontline_domain::date::Date::new(y, m, d).expect("date");
+    frontline_domain::ids::IdNumber::from_parts(region, date, seq).as_str().to_string()
+}

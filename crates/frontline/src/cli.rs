@@ -1,0 +1,156 @@
+//! The command line: every subcommand and flag, in one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Front-line command for an area under emergency lockdown (前线指挥).
+#[derive(Debug, Parser)]
+#[command(name = "frontline", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH (default ./frontline.db) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "FRONTLINE_DATABASE_URL", hide_env_values = true)]
+    pub database: Option<String>,
+    /// Configuration file (TOML). Default: ./frontline.toml when it exists.
+    #[arg(long, global = true, env = "FRONTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, env = "FRONTLINE_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI and the API.
+    Serve(ServeArgs),
+    /// Run a demo district: seeds a synthetic one on first run, then serves it.
+    Demo(DemoArgs),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Show configuration.
+    Config(ConfigArgs),
+}
+
+/// `frontline serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default from the configuration: 127.0.0.1:8080).
+    #[arg(long, env = "FRONTLINE_LISTEN")]
+    pub listen: Option<String>,
+}
+
+/// `frontline demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the demo's data (the database file lives here).
+    #[arg(long, default_value = "./demo-data")]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// How many residents to generate on first run.
+    #[arg(long, default_value_t = 30_000)]
+    pub residents: usize,
+    /// Seed of the generator: the same seed gives the same district.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The date ages are computed against (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub today: Option<String>,
+    /// Seed the data, print the accounts and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// `frontline user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input with
+    /// --password-stdin, or generated and printed once.
+    Add {
+        /// Login name.
+        username: String,
+        /// Role: commander, deputy, group_lead, staff, volunteer, checkpoint, lab.
+        #[arg(long)]
+        role: String,
+        /// Display name (default: the login name).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Working group code (community_service, sampling, …).
+        #[arg(long)]
+        group: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account and end its sessions.
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// Login name.
+        username: String,
+    },
+    /// Set a new password (from standard input with --password-stdin, or generated).
+    ResetPassword {
+        /// Login name.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `frontline config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print the full annotated default configuration.
+    #[arg(long)]
+    pub default: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_database_flag_works_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["frontline", "migrate", "--database", "sqlite://x.db"]).expect("parse");
+        assert_eq!(cli.database.as_deref(), Some("sqlite://x.db"));
+        assert!(matches!(cli.command, Command::Migrate));
+    }
+
+    #[test]
+    fn demo_defaults() {
+        let cli = Cli::try_parse_from(["frontline", "demo"]).expect("parse");
+        let Command::Demo(d) = cli.command else { panic!("demo expected") };
+        assert_eq!((d.residents, d.listen.as_str()), (30_000, "127.0.0.1:8080"));
+    }
+}

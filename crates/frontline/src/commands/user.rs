@@ -1,0 +1,92 @@
+//! `frontline user …`: accounts from the command line (audited as `cli`).
+
+use std::io::BufRead;
+
+use anyhow::{bail, Context};
+use frontline_domain::access::Role;
+use frontline_store::accounts::NewUser;
+use frontline_store::{Actor, Store};
+use frontline_web::api::accounts::valid_username;
+
+use crate::cli::UserCommand;
+
+fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password")?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        if pw.chars().count() < 8 {
+            bail!("the password must have at least 8 characters");
+        }
+        Ok((pw, false))
+    } else {
+        Ok((generate_password()?, true))
+    }
+}
+
+/// A random password that is easy to read aloud over the phone: 4 groups of 4.
+pub fn generate_password() -> anyhow::Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+    Ok(chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-"))
+}
+
+/// Runs a `user` subcommand.
+pub async fn run(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
+    let actor = Actor::system("cli");
+    match cmd {
+        UserCommand::Add { username, role, display_name, group, password_stdin } => {
+            if !valid_username(&username) {
+                bail!("user names are 3 to 40 letters, digits, '_', '.' or '-'");
+            }
+            let role = Role::from_code(&role).with_context(|| {
+                format!("unknown role {role:?}; use one of: {}", Role::ALL.map(Role::code).join(", "))
+            })?;
+            let group_id = match group {
+                None => None,
+                Some(code) => Some(
+                    store.list_groups().await?.into_iter().find(|g| g.code == code).map(|g| g.id).with_context(|| {
+                        format!("no working group with code {code:?}")
+                    })?,
+                ),
+            };
+            let (password, generated) = read_password(password_stdin)?;
+            let password_hash = frontline_web::auth::hash_password(password.clone()).await?;
+            let new = NewUser { display_name: display_name.unwrap_or_else(|| username.clone()), username, password_hash, role, group_id };
+            let user = store.create_user(&actor, &new).await.map_err(|e| match e {
+                frontline_store::StoreError::Conflict { .. } => anyhow::anyhow!("user {} already exists", new.username),
+                other => other.into(),
+            })?;
+            println!("created {} ({})", user.username, user.role.code());
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            for u in store.list_users().await? {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!("{:<20} {:<12} {:<9} {}", u.username, u.role.code(), state, u.display_name);
+            }
+        }
+        UserCommand::Disable { username } => {
+            store.set_user_disabled(&actor, &username, true).await.with_context(|| format!("no user {username}"))?;
+            println!("disabled {username}");
+        }
+        UserCommand::Enable { username } => {
+            store.set_user_disabled(&actor, &username, false).await.with_context(|| format!("no user {username}"))?;
+            println!("enabled {username}");
+        }
+        UserCommand::ResetPassword { username, password_stdin } => {
+            let (password, generated) = read_password(password_stdin)?;
+            let hash = frontline_web::auth::hash_password(password.clone()).await?;
+            store.set_password(&actor, &username, &hash).await.with_context(|| format!("no user {username}"))?;
+            println!("password reset for {username}");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Configuration, layered: defaults → TOML file → `FRONTLINE_…` environment → flags.
+
+use std::path::Path;
+
+use anyhow::Context;
+use frontline_web::WebConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::LogFormat;
+
+/// The whole configuration.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Database URL.
+    pub database_url: String,
+    /// Address `serve` listens on.
+    pub listen: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter (`info`, `frontline_web=debug,info`, …).
+    pub log: String,
+    /// The HTTP layer and domain rules.
+    pub web: WebConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://frontline.db".into(),
+            listen: "127.0.0.1:8080".into(),
+            log_format: LogFormat::Human,
+            log: "info".into(),
+            web: WebConfig::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &frontline_store::db::redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("log_format", &self.log_format)
+            .field("log", &self.log)
+            .field("web", &self.web)
+            .finish()
+    }
+}
+
+/// The annotated default configuration printed by `frontline config --default`.
+pub const DEFAULT_TOML: &str = r#"# Frontline configuration. Every setting is optional; these are the defaults.
+# Precedence: these defaults < this file < FRONTLINE_* environment < command-line flags.
+
+# Where data lives: sqlite://PATH (one file, nothing to install) or
+# postgres://USER:PASSWORD@HOST:PORT/DB (several servers can share it).
+# Environment: FRONTLINE_DATABASE_URL. Flag: --database.
+database_url = "sqlite://frontline.db"
+
+# Address `frontline serve` listens on. Environment: FRONTLINE_LISTEN.
+listen = "127.0.0.1:8080"
+
+# Log format: "human" or "json". Environment: FRONTLINE_LOG_FORMAT.
+log_format = "human"
+
+# Log filter, tracing's syntax. Environment: FRONTLINE_LOG.
+log = "info"
+
+[web]
+# Largest accepted request body, in bytes.
+body_limit_bytes = 1048576
+# Browser session lifetime, in hours.
+session_hours = 12
+# API token lifetime, in hours.
+api_token_hours = 168
+# Mark cookies Secure: turn on when served over HTTPS (e.g. behind a proxy).
+secure_cookies = false
+# Take the client address from X-Forwarded-For: only behind a trusted proxy.
+trust_forwarded_for = false
+# Failed logins per minute, per account or address, before answering 429.
+login_failures_per_minute = 5
+
+[web.rules]
+# Age from which a resident counts as very old (高龄), derived from the ID number.
+elderly_age = 80
+# Age below which a resident counts as an infant (婴幼儿).
+infant_age_below = 3
+# Local time zone, minutes east of UTC (China Standard Time: 480).
+utc_offset_minutes = 480
+"#;
+
+impl Config {
+    /// Loads the configuration: defaults, then the file (explicit, or ./frontline.toml if present), then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut cfg = match file {
+            Some(path) => Self::from_file(path)?,
+            None if Path::new("frontline.toml").exists() => Self::from_file(Path::new("frontline.toml"))?,
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    fn from_file(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Applies `FRONTLINE_*` variables (database URL and listen address are handled by clap too).
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = get("FRONTLINE_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("FRONTLINE_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("FRONTLINE_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = get("FRONTLINE_BODY_LIMIT_BYTES") {
+            self.web.body_limit_bytes = v.parse().context("FRONTLINE_BODY_LIMIT_BYTES must be a number")?;
+        }
+        if let Some(v) = get("FRONTLINE_SECURE_COOKIES") {
+            self.web.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotated_default_is_the_default() {
+        let parsed: Config = toml::from_str(DEFAULT_TOML).expect("default TOML parses");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let mut cfg: Config = toml::from_str("listen = \"0.0.0.0:9000\"\n[web]\nbody_limit_bytes = 10\n").expect("parse");
+        cfg.apply_env(|k| match k {
+            "FRONTLINE_LISTEN" => Some("127.0.0.1:7000".into()),
+            _ => None,
+        })
+        .expect("env");
+        assert_eq!(cfg.listen, "127.0.0.1:7000");
+        assert_eq!(cfg.web.body_limit_bytes, 10);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+    }
+
+    #[test]
+    fn debug_redacts_the_password() {
+        let cfg = Config { database_url: "postgres://u:hunter2@h/db".into(), ..Config::default() };
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+}
