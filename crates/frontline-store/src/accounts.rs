@@ -169,9 +169,8 @@ impl Store {
 
     /// Every account, by name.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username")).fetch_all(&self.pool).await?;
         rows.iter().map(user).collect()
     }
 

@@ -132,10 +132,8 @@ impl Store {
 
     /// Reads a setting, `None` when unset.
     pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let v: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let v: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(v.map(|(s,)| s))
     }
 
@@ -146,9 +144,7 @@ impl Store {
             .bind(value)
             .execute(&self.pool)
             .await?;
-        self.setting(key)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("setting {key} vanished")))
+        self.setting(key).await?.ok_or_else(|| StoreError::Corrupt(format!("setting {key} vanished")))
     }
 }
 
@@ -157,22 +153,26 @@ impl Store {
 async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
     conn.execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;",
     )
     .await?;
     Ok(())
 }
 
 /// The dialect branch for bind parameters in generated multi-row statements.
-/// SQLite resolves a named `$n` by scanning every name seen so far, which makes
-/// a statement with 30,000 of them take seconds to prepare; `?n` is numbered
-/// and costs nothing. PostgreSQL only knows `$n`.
+/// SQLite keeps the names of `$n` and `?n` parameters in a list that
+/// `sqlite3_bind_parameter_name` scans linearly, and sqlx asks for every
+/// parameter's name: a statement with 30,000 of them then spends seconds in
+/// that scan. Anonymous `?` parameters have no name and cost nothing.
+/// PostgreSQL only knows `$n`.
 pub(crate) fn push_param(sql: &mut String, backend: Backend, n: usize) {
-    sql.push(match backend {
-        Backend::Sqlite => '?',
-        Backend::Postgres => '$',
-    });
-    sql.push_str(&n.to_string());
+    match backend {
+        Backend::Sqlite => sql.push('?'),
+        Backend::Postgres => {
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+    }
 }
 
 /// The dialect branch for identity columns after rows were inserted with explicit

@@ -31,9 +31,7 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db) = &err {
             match db.kind() {
                 sqlx::error::ErrorKind::UniqueViolation => {
-                    return StoreError::Conflict {
-                        constraint: constraint_name(db.constraint(), db.message()),
-                    }
+                    return StoreError::Conflict { constraint: constraint_name(db.constraint(), db.message()) }
                 }
                 sqlx::error::ErrorKind::ForeignKeyViolation => return StoreError::MissingReference,
                 _ => {}
@@ -64,14 +62,8 @@ mod tests {
 
     #[test]
     fn sqlite_messages_map_to_named_constraints() {
-        assert_eq!(
-            constraint_name(None, "UNIQUE constraint failed: residents.id_number"),
-            "residents_id_number_key"
-        );
-        assert_eq!(
-            constraint_name(None, "UNIQUE constraint failed: units.building_id, units.name"),
-            "units_name_key"
-        );
+        assert_eq!(constraint_name(None, "UNIQUE constraint failed: residents.id_number"), "residents_id_number_key");
+        assert_eq!(constraint_name(None, "UNIQUE constraint failed: units.building_id, units.name"), "units_name_key");
         assert_eq!(constraint_name(Some("users_username_key"), "whatever"), "users_username_key");
     }
 }

@@ -69,21 +69,14 @@ impl Store {
     pub async fn applied_migrations(&self) -> Result<Vec<String>, StoreError> {
         sqlx::raw_sql(BOOKKEEPING).execute(&self.pool).await?;
         let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT name FROM _frontline_migrations ORDER BY version")
-                .fetch_all(&self.pool)
-                .await?;
+            sqlx::query_as("SELECT name FROM _frontline_migrations ORDER BY version").fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 }
 
-async fn apply_pending(
-    conn: &mut sqlx::AnyConnection,
-    backend: Backend,
-) -> Result<Vec<&'static str>, StoreError> {
+async fn apply_pending(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<Vec<&'static str>, StoreError> {
     sqlx::raw_sql(BOOKKEEPING).execute(&mut *conn).await?;
-    let done: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _frontline_migrations")
-        .fetch_all(&mut *conn)
-        .await?;
+    let done: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _frontline_migrations").fetch_all(&mut *conn).await?;
     let mut applied = Vec::new();
     for m in for_backend(backend) {
         if done.iter().any(|(v,)| *v == m.version) {

@@ -180,13 +180,8 @@ impl Store {
             "{SUMMARY_SELECT} WHERE ($2 IS NULL OR b.compound_id = $2) AND ($3 IS NULL OR b.id > $3) \
              ORDER BY b.id LIMIT $4"
         );
-        let rows = sqlx::query(&sql)
-            .bind(now_ms())
-            .bind(compound)
-            .bind(after)
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(&sql).bind(now_ms()).bind(compound).bind(after).bind(limit + 1).fetch_all(&self.pool).await?;
         let items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
         Ok(page::from_rows(items, limit, |b| b.id.to_string()))
     }
@@ -194,18 +189,11 @@ impl Store {
     /// One building with its footprint.
     pub async fn get_building(&self, id: i64) -> Result<Building, StoreError> {
         let sql = format!("{SUMMARY_SELECT} WHERE b.id = $2");
-        let row = sqlx::query(&sql)
-            .bind(now_ms())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query(&sql).bind(now_ms()).bind(id).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound)?;
         let footprint: Option<String> =
             sqlx::query_scalar("SELECT footprint FROM buildings WHERE id = $1").bind(id).fetch_one(&self.pool).await?;
-        Ok(Building {
-            summary: summary(&row)?,
-            footprint: footprint.and_then(|f| serde_json::from_str(&f).ok()),
-        })
+        Ok(Building { summary: summary(&row)?, footprint: footprint.and_then(|f| serde_json::from_str(&f).ok()) })
     }
 
     /// The units of a building, in order.
@@ -320,19 +308,20 @@ impl Store {
         let community = match community {
             Some(c) => c,
             None => {
-                let district: i64 = sqlx::query_scalar(
-                    "INSERT INTO districts (name, created_at) VALUES ($1, $2) RETURNING id",
+                let district: i64 =
+                    sqlx::query_scalar("INSERT INTO districts (name, created_at) VALUES ($1, $2) RETURNING id")
+                        .bind("本辖区")
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query_scalar(
+                    "INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
                 )
-                .bind("本辖区")
+                .bind(district)
+                .bind("本社区")
                 .bind(now)
                 .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query_scalar("INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-                    .bind(district)
-                    .bind("本社区")
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?
+                .await?
             }
         };
         let (id, created) = get_or_insert(
@@ -374,7 +363,9 @@ impl Store {
             .bind(name)
             .bind(floors)
             .bind(now_ms()),
-            sqlx::query_scalar("SELECT id FROM buildings WHERE compound_id = $1 AND name = $2").bind(compound).bind(name),
+            sqlx::query_scalar("SELECT id FROM buildings WHERE compound_id = $1 AND name = $2")
+                .bind(compound)
+                .bind(name),
         )
         .await?;
         if created {
@@ -385,7 +376,13 @@ impl Store {
     }
 
     /// Finds or creates a unit of a building by name.
-    pub async fn ensure_unit(&self, actor: &Actor, building: i64, name: &str, number: Option<i64>) -> Result<i64, StoreError> {
+    pub async fn ensure_unit(
+        &self,
+        actor: &Actor,
+        building: i64,
+        name: &str,
+        number: Option<i64>,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let (id, created) = get_or_insert(
             &mut tx,
@@ -406,7 +403,13 @@ impl Store {
     }
 
     /// Finds or creates a household of a unit by room.
-    pub async fn ensure_household(&self, actor: &Actor, unit: i64, room: &str, floor: Option<i64>) -> Result<i64, StoreError> {
+    pub async fn ensure_household(
+        &self,
+        actor: &Actor,
+        unit: i64,
+        room: &str,
+        floor: Option<i64>,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let building: i64 = sqlx::query_scalar("SELECT building_id FROM units WHERE id = $1")
             .bind(unit)
@@ -448,5 +451,10 @@ async fn audit_created(
         "unit" => "unit.create",
         _ => "household.create",
     };
-    audit::record(conn, actor, Change { action, entity, entity_id: Some(id.to_string()), before: None, after: Some(after) }).await
+    audit::record(
+        conn,
+        actor,
+        Change { action, entity, entity_id: Some(id.to_string()), before: None, after: Some(after) },
+    )
+    .await
 }

@@ -205,15 +205,23 @@ fn classify(query: &str) -> Option<Search> {
     }
     // "3-1-1302", "3号楼1单元1302", "3栋1302": digits separated by markers.
     let parts: Vec<&str> = q
-        .split(|c: char| matches!(c, '-' | '#' | '号' | '楼' | '栋' | '幢' | '单' | '元' | '室' | '/'))
+        .split(['-', '#', '号', '楼', '栋', '幢', '单', '元', '室', '/'])
         .filter(|p| !p.is_empty())
         .collect();
-    if !parts.is_empty() && parts.len() <= 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) && q.chars().any(|c| !c.is_ascii_digit()) {
+    if !parts.is_empty()
+        && parts.len() <= 3
+        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && q.chars().any(|c| !c.is_ascii_digit())
+    {
         let building = format!("{}号楼", parts[0]);
         return Some(match parts.len() {
             1 => Search::Address { building, unit: None, room: None },
             2 => Search::Address { building, unit: None, room: Some(parts[1].to_string()) },
-            _ => Search::Address { building, unit: Some(format!("{}单元", parts[1])), room: Some(parts[2].to_string()) },
+            _ => {
+                Search::Address {
+                    building, unit: Some(format!("{}单元", parts[1])), room: Some(parts[2].to_string())
+                }
+            }
         });
     }
     Some(Search::Name(q))
@@ -312,7 +320,13 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            Change { action: "resident.create", entity: "resident", entity_id: Some(id.to_string()), before: None, after: Some(json!(created)) },
+            Change {
+                action: "resident.create",
+                entity: "resident",
+                entity_id: Some(id.to_string()),
+                before: None,
+                after: Some(json!(created)),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -351,7 +365,11 @@ impl Store {
                 .await?;
         }
         if let Some(needs) = patch.needs {
-            sqlx::query("UPDATE residents SET needs = $1 WHERE id = $2").bind(needs.bits()).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE residents SET needs = $1 WHERE id = $2")
+                .bind(needs.bits())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(household) = patch.household_id {
             if Some(household) != before.household_id {
@@ -375,7 +393,13 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            Change { action: "resident.update", entity: "resident", entity_id: Some(id.to_string()), before: Some(json!(before)), after: Some(json!(after)) },
+            Change {
+                action: "resident.update",
+                entity: "resident",
+                entity_id: Some(id.to_string()),
+                before: Some(json!(before)),
+                after: Some(json!(after)),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -412,7 +436,13 @@ async fn household_building(conn: &mut AnyConnection, household: Option<i64>) ->
     }
 }
 
-async fn open_address(conn: &mut AnyConnection, resident: i64, household: Option<i64>, at: i64, reason: &str) -> Result<(), StoreError> {
+async fn open_address(
+    conn: &mut AnyConnection,
+    resident: i64,
+    household: Option<i64>,
+    at: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason) VALUES ($1, $2, $3, NULL, $4)")
         .bind(resident)
         .bind(household)
@@ -434,11 +464,15 @@ mod tests {
         assert_eq!(classify("张"), Some(Search::Name("张".into())));
         assert_eq!(
             classify("3-1-1302"),
-            Some(Search::Address { building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into()) })
+            Some(Search::Address {
+                building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into())
+            })
         );
         assert_eq!(
             classify("3号楼1单元1302室"),
-            Some(Search::Address { building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into()) })
+            Some(Search::Address {
+                building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into())
+            })
         );
         assert_eq!(classify("3栋"), Some(Search::Address { building: "3号楼".into(), unit: None, room: None }));
         assert_eq!(classify("  "), None);

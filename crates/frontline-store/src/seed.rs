@@ -123,41 +123,51 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-        let community: i64 =
-            sqlx::query_scalar("INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-                .bind(district)
-                .bind(&plan.community)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+        let community: i64 = sqlx::query_scalar(
+            "INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(district)
+        .bind(&plan.community)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
         let first_id = |table: &'static str| format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}");
         let mut building_id: i64 = sqlx::query_scalar(&first_id("buildings")).fetch_one(&mut *tx).await?;
         let mut unit_id: i64 = sqlx::query_scalar(&first_id("units")).fetch_one(&mut *tx).await?;
         let mut household_id: i64 = sqlx::query_scalar(&first_id("households")).fetch_one(&mut *tx).await?;
         let mut resident_id: i64 = sqlx::query_scalar(&first_id("residents")).fetch_one(&mut *tx).await?;
 
-        let mut buildings = Batch::new(self.backend(), "INSERT INTO buildings (id, compound_id, number, name, floors, footprint, created_at)", 7);
+        let mut buildings = Batch::new(
+            self.backend(),
+            "INSERT INTO buildings (id, compound_id, number, name, floors, footprint, created_at)",
+            7,
+        );
         let mut units = Batch::new(self.backend(), "INSERT INTO units (id, building_id, number, name)", 4);
-        let mut households = Batch::new(self.backend(), "INSERT INTO households (id, unit_id, building_id, floor, room, created_at)", 6);
+        let mut households =
+            Batch::new(self.backend(), "INSERT INTO households (id, unit_id, building_id, floor, room, created_at)", 6);
         let mut residents = Batch::new(
             self.backend(),
             "INSERT INTO residents (id, household_id, building_id, name, doc_kind, id_number, id_rev, birth_date, sex, \
              phone, phone_rev, needs, created_at, updated_at)",
             14,
         );
-        let mut addresses =
-            Batch::new(self.backend(), "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)", 5);
+        let mut addresses = Batch::new(
+            self.backend(),
+            "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)",
+            5,
+        );
         let mut ids = IdAllocator::new();
         let mut report = SeedReport { compounds: 0, buildings: 0, households: 0, residents: 0 };
         let mut household_index: u64 = 0;
         for compound in &plan.compounds {
-            let compound_id: i64 =
-                sqlx::query_scalar("INSERT INTO compounds (community_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-                    .bind(community)
-                    .bind(&compound.name)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let compound_id: i64 = sqlx::query_scalar(
+                "INSERT INTO compounds (community_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(community)
+            .bind(&compound.name)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
             report.compounds += 1;
             for b in &compound.buildings {
                 let footprint = json!({
@@ -167,17 +177,15 @@ impl Store {
                 let bid = building_id;
                 building_id += 1;
                 report.buildings += 1;
-                buildings
-                    .push([
-                            V::I(bid),
-                            V::I(compound_id),
-                            V::I(i64::from(b.number)),
-                            V::S(b.name.clone()),
-                            V::I(i64::from(b.floors)),
-                            V::S(footprint.to_string()),
-                            V::I(now),
-                        ],
-                    );
+                buildings.push([
+                    V::I(bid),
+                    V::I(compound_id),
+                    V::I(i64::from(b.number)),
+                    V::S(b.name.clone()),
+                    V::I(i64::from(b.floors)),
+                    V::S(footprint.to_string()),
+                    V::I(now),
+                ]);
                 for u in &b.units {
                     let uid = unit_id;
                     unit_id += 1;
@@ -186,39 +194,52 @@ impl Store {
                         let hid = household_id;
                         household_id += 1;
                         report.households += 1;
-                        households
-                            .push([V::I(hid), V::I(uid), V::I(bid), V::I(i64::from(h.floor)), V::S(h.room.clone()), V::I(now)],
-                            );
+                        households.push([
+                            V::I(hid),
+                            V::I(uid),
+                            V::I(bid),
+                            V::I(i64::from(h.floor)),
+                            V::S(h.room.clone()),
+                            V::I(now),
+                        ]);
                         for person in synth::people(opts, household_index, h.size, &mut ids) {
                             let rid = resident_id;
                             resident_id += 1;
                             report.residents += 1;
                             let id = person.id_number.as_str().to_string();
                             let phone = person.phone.as_ref().map(|p| p.as_str().to_string());
-                            residents
-                                .push([
-                                        V::I(rid),
-                                        V::I(hid),
-                                        V::I(bid),
-                                        V::S(person.name),
-                                        V::S("cn_id".to_string()),
-                                        V::S(id.clone()),
-                                        V::S(reversed(&id)),
-                                        V::S(person.id_number.birth_date().to_string()),
-                                        V::S(person.id_number.sex().code().to_string()),
-                                        V::OptS(phone.clone()),
-                                        V::OptS(phone.as_deref().map(reversed)),
-                                        V::I(person.needs.bits()),
-                                        V::I(now),
-                                        V::I(now),
-                                    ],
-                                );
-                            addresses
-                                .push([V::I(rid), V::OptI(Some(hid)), V::I(now), V::OptI(None), V::S("seeded".into())]);
+                            residents.push([
+                                V::I(rid),
+                                V::I(hid),
+                                V::I(bid),
+                                V::S(person.name),
+                                V::S("cn_id".to_string()),
+                                V::S(id.clone()),
+                                V::S(reversed(&id)),
+                                V::S(person.id_number.birth_date().to_string()),
+                                V::S(person.id_number.sex().code().to_string()),
+                                V::OptS(phone.clone()),
+                                V::OptS(phone.as_deref().map(reversed)),
+                                V::I(person.needs.bits()),
+                                V::I(now),
+                                V::I(now),
+                            ]);
+                            addresses.push([
+                                V::I(rid),
+                                V::OptI(Some(hid)),
+                                V::I(now),
+                                V::OptI(None),
+                                V::S("seeded".into()),
+                            ]);
                         }
                         household_index += 1;
-                        if residents.full() || addresses.full() || households.full() || units.full() || buildings.full() {
-                            flush_all(&mut tx, [&mut buildings, &mut units, &mut households, &mut residents, &mut addresses]).await?;
+                        if residents.full() || addresses.full() || households.full() || units.full() || buildings.full()
+                        {
+                            flush_all(
+                                &mut tx,
+                                [&mut buildings, &mut units, &mut households, &mut residents, &mut addresses],
+                            )
+                            .await?;
                         }
                     }
                 }
@@ -231,7 +252,13 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            Change { action: "district.seed", entity: "district", entity_id: Some(district.to_string()), before: None, after: Some(json!(report)) },
+            Change {
+                action: "district.seed",
+                entity: "district",
+                entity_id: Some(district.to_string()),
+                before: None,
+                after: Some(json!(report)),
+            },
         )
         .await?;
         tx.commit().await?;

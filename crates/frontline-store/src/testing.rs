@@ -13,10 +13,8 @@ use crate::db::{Backend, Store};
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique_name() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("frontline_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -94,10 +92,14 @@ where
 {
     use futures_util::FutureExt;
     let db = TestDb::new(backend).await;
-    let cleanup = TestDb { store: db.store.clone(), url: db.url.clone(), cleanup: match &db.cleanup {
-        Cleanup::File(p) => Cleanup::File(p.clone()),
-        Cleanup::Pg(n) => Cleanup::Pg(n.clone()),
-    } };
+    let cleanup = TestDb {
+        store: db.store.clone(),
+        url: db.url.clone(),
+        cleanup: match &db.cleanup {
+            Cleanup::File(p) => Cleanup::File(p.clone()),
+            Cleanup::Pg(n) => Cleanup::Pg(n.clone()),
+        },
+    };
     let result = std::panic::AssertUnwindSafe(test(db)).catch_unwind().await;
     cleanup.drop_db().await;
     if let Err(panic) = result {

@@ -85,7 +85,15 @@ async fn residents_round_trip_with_derived_fields(db: TestDb) {
     assert_eq!(db.store.get_resident(created.id).await.expect("get"), created);
     let audit = db
         .store
-        .list_audit(&AuditFilter { entity: Some("resident".into()), entity_id: Some(created.id.to_string()), ..Default::default() }, None, 10)
+        .list_audit(
+            &AuditFilter {
+                entity: Some("resident".into()),
+                entity_id: Some(created.id.to_string()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
         .await
         .expect("audit");
     assert_eq!(audit.items.len(), 1);
@@ -104,7 +112,11 @@ async fn duplicate_id_number_is_a_named_conflict(db: TestDb) {
     }
     let all = db.store.list_residents(&ResidentFilter::default(), None, 10).await.expect("list");
     assert_eq!(all.items.len(), 1, "the refused write left nothing behind");
-    let audits = db.store.list_audit(&AuditFilter { action: Some("resident.".into()), ..Default::default() }, None, 10).await.expect("audit");
+    let audits = db
+        .store
+        .list_audit(&AuditFilter { action: Some("resident.".into()), ..Default::default() }, None, 10)
+        .await
+        .expect("audit");
     assert_eq!(audits.items.len(), 1, "no audit entry for a refused write");
 }
 
@@ -119,8 +131,13 @@ async fn missing_household_is_refused(db: TestDb) {
 
 async fn moving_household_keeps_address_history(db: TestDb) {
     let (_, _, h1, h2) = small_place(&db.store).await;
-    let r = db.store.create_resident(&admin(), &resident("丁", id("350605", 1960, 2, 29, 31), Some("13912345678"), Some(h1))).await.expect("create");
-    let patch = ResidentPatch { household_id: Some(h2), phone: Some(None), name: Some("丁一".into()), ..Default::default() };
+    let r = db
+        .store
+        .create_resident(&admin(), &resident("丁", id("350605", 1960, 2, 29, 31), Some("13912345678"), Some(h1)))
+        .await
+        .expect("create");
+    let patch =
+        ResidentPatch { household_id: Some(h2), phone: Some(None), name: Some("丁一".into()), ..Default::default() };
     let moved = db.store.update_resident(&admin(), r.id, &patch).await.expect("update");
     assert_eq!(moved.household_id, Some(h2));
     assert_eq!(moved.phone, None);
@@ -131,7 +148,11 @@ async fn moving_household_keeps_address_history(db: TestDb) {
     assert_eq!(history[0].2, None, "the current address is open");
     assert_eq!(history[1].0, Some(h1));
     assert!(history[1].2.is_some(), "the old address was closed");
-    let audit = db.store.list_audit(&AuditFilter { action: Some("resident.update".into()), ..Default::default() }, None, 10).await.expect("audit");
+    let audit = db
+        .store
+        .list_audit(&AuditFilter { action: Some("resident.update".into()), ..Default::default() }, None, 10)
+        .await
+        .expect("audit");
     let entry = &audit.items[0];
     assert_eq!(entry.before.as_ref().and_then(|b| b["phone"].as_str()), Some("13912345678"));
     assert!(entry.after.as_ref().is_some_and(|a| a["phone"].is_null()));
@@ -141,13 +162,19 @@ async fn search_by_name_tail_and_address(db: TestDb) {
     let (_, building, h1, h2) = small_place(&db.store).await;
     let a = id("350602", 1950, 3, 3, 101);
     db.store.create_resident(&admin(), &resident("陈建国", a.clone(), Some("13800005678"), Some(h1))).await.expect("a");
-    db.store.create_resident(&admin(), &resident("陈小红", id("350602", 1980, 5, 5, 202), Some("13900001111"), Some(h2))).await.expect("b");
+    db.store
+        .create_resident(&admin(), &resident("陈小红", id("350602", 1980, 5, 5, 202), Some("13900001111"), Some(h2)))
+        .await
+        .expect("b");
     db.store.create_resident(&admin(), &resident("王五", id("350603", 1990, 7, 7, 303), None, None)).await.expect("c");
     let find = |q: &str| {
         let store = db.store.clone();
         let q = q.to_string();
         async move {
-            let page = store.list_residents(&ResidentFilter { query: Some(q), ..Default::default() }, None, 50).await.expect("search");
+            let page = store
+                .list_residents(&ResidentFilter { query: Some(q), ..Default::default() }, None, 50)
+                .await
+                .expect("search");
             let mut names: Vec<String> = page.items.into_iter().map(|r| r.name).collect();
             names.sort();
             names
@@ -160,14 +187,21 @@ async fn search_by_name_tail_and_address(db: TestDb) {
     assert_eq!(find("3号楼").await.len(), 2);
     assert_eq!(find("李").await, Vec::<String>::new());
     assert_eq!(find("100%").await, Vec::<String>::new(), "LIKE wildcards are escaped");
-    let in_building = db.store.list_residents(&ResidentFilter { building: Some(building), ..Default::default() }, None, 50).await.expect("by building");
+    let in_building = db
+        .store
+        .list_residents(&ResidentFilter { building: Some(building), ..Default::default() }, None, 50)
+        .await
+        .expect("by building");
     assert_eq!(in_building.items.len(), 2);
 }
 
 async fn keyset_pages_cover_every_row_once(db: TestDb) {
     let (_, _, h1, _) = small_place(&db.store).await;
     for seq in 0..23u16 {
-        db.store.create_resident(&admin(), &resident("某", id("350602", 1980, 1, 1, seq * 2), None, Some(h1))).await.expect("create");
+        db.store
+            .create_resident(&admin(), &resident("某", id("350602", 1980, 1, 1, seq * 2), None, Some(h1)))
+            .await
+            .expect("create");
     }
     let mut seen = Vec::new();
     let mut after = None;
@@ -190,8 +224,14 @@ async fn keyset_pages_cover_every_row_once(db: TestDb) {
 async fn zone_levels_keep_their_history(db: TestDb) {
     let (_, building, _, _) = small_place(&db.store).await;
     let now = now_ms();
-    db.store.set_zone(&admin(), building, ZoneLevel::Sealed, now - 10_000, "positive case on floor 13").await.expect("sealed");
-    db.store.set_zone(&admin(), building, ZoneLevel::Controlled, now - 5_000, "7 clean days").await.expect("controlled");
+    db.store
+        .set_zone(&admin(), building, ZoneLevel::Sealed, now - 10_000, "positive case on floor 13")
+        .await
+        .expect("sealed");
+    db.store
+        .set_zone(&admin(), building, ZoneLevel::Controlled, now - 5_000, "7 clean days")
+        .await
+        .expect("controlled");
     db.store.set_zone(&admin(), building, ZoneLevel::Precaution, now + 86_400_000, "planned").await.expect("future");
     let b = db.store.get_building(building).await.expect("building");
     assert_eq!(b.summary.zone, Some(ZoneLevel::Controlled), "a future decision is not yet in force");
@@ -204,7 +244,16 @@ async fn zone_levels_keep_their_history(db: TestDb) {
 
 async fn audit_log_is_append_only(db: TestDb) {
     db.store
-        .record_access(&admin(), Change { action: "resident.reveal", entity: "resident", entity_id: Some("1".into()), before: None, after: None })
+        .record_access(
+            &admin(),
+            Change {
+                action: "resident.reveal",
+                entity: "resident",
+                entity_id: Some("1".into()),
+                before: None,
+                after: None,
+            },
+        )
         .await
         .expect("record");
     let update = sqlx::query("UPDATE audit_log SET actor = 'someone else'").execute(db.store.pool()).await;
@@ -219,8 +268,13 @@ async fn audit_log_is_append_only(db: TestDb) {
 async fn audit_filters_combine(db: TestDb) {
     let alice = Actor { user_id: None, name: "alice".into(), ip: Some("10.0.0.1".into()) };
     let bob = Actor::system("bob");
-    for (who, action) in [(&alice, "resident.reveal"), (&bob, "resident.reveal"), (&alice, "building.zone"), (&alice, "resident_x")] {
-        db.store.record_access(who, Change { action, entity: "resident", entity_id: None, before: None, after: None }).await.expect("record");
+    for (who, action) in
+        [(&alice, "resident.reveal"), (&bob, "resident.reveal"), (&alice, "building.zone"), (&alice, "resident_x")]
+    {
+        db.store
+            .record_access(who, Change { action, entity: "resident", entity_id: None, before: None, after: None })
+            .await
+            .expect("record");
     }
     let f = AuditFilter { actor: Some("alice".into()), action: Some("resident.".into()), ..Default::default() };
     let page = db.store.list_audit(&f, None, 10).await.expect("filtered");
@@ -229,9 +283,14 @@ async fn audit_filters_combine(db: TestDb) {
     let all = db.store.list_audit(&AuditFilter::default(), None, 2).await.expect("page 1");
     assert_eq!(all.items.len(), 2);
     assert!(all.items[0].id > all.items[1].id, "newest first");
-    let rest = db.store.list_audit(&AuditFilter::default(), all.next.and_then(|c| c.parse().ok()), 10).await.expect("page 2");
+    let rest =
+        db.store.list_audit(&AuditFilter::default(), all.next.and_then(|c| c.parse().ok()), 10).await.expect("page 2");
     assert_eq!(rest.items.len(), 2);
-    let future = db.store.list_audit(&AuditFilter { from: Some(now_ms() + 60_000), ..Default::default() }, None, 10).await.expect("from");
+    let future = db
+        .store
+        .list_audit(&AuditFilter { from: Some(now_ms() + 60_000), ..Default::default() }, None, 10)
+        .await
+        .expect("from");
     assert!(future.items.is_empty());
 }
 
@@ -276,7 +335,14 @@ async fn working_groups_default_and_edit(db: TestDb) {
     g.name = "特殊群体关爱".into();
     let updated = db.store.update_group(&admin(), &g).await.expect("update");
     assert_eq!(updated.name, "特殊群体关爱");
-    let new = Group { id: 0, code: "volunteers".into(), name: "志愿者突击队".into(), name_en: "Volunteer commandos".into(), duty: String::new(), sort: 70 };
+    let new = Group {
+        id: 0,
+        code: "volunteers".into(),
+        name: "志愿者突击队".into(),
+        name_en: "Volunteer commandos".into(),
+        duty: String::new(),
+        sort: 70,
+    };
     db.store.create_group(&admin(), &new).await.expect("create");
     assert!(matches!(db.store.create_group(&admin(), &new).await, Err(StoreError::Conflict { .. })));
     assert_eq!(db.store.list_groups().await.expect("list").len(), 7);
@@ -304,7 +370,11 @@ async fn synthetic_district_seeds_consistently(db: TestDb) {
     assert_eq!(u64::try_from(households).ok(), Some(report.households));
     // Identity columns moved past the seeded ids: a normal insert still works.
     let first = db.store.list_households(None, None, 1).await.expect("households").items.remove(0);
-    let r = db.store.create_resident(&admin(), &resident("新来的", id("110105", 2001, 9, 9, 998), None, Some(first.id))).await.expect("insert after seed");
+    let r = db
+        .store
+        .create_resident(&admin(), &resident("新来的", id("110105", 2001, 9, 9, 998), None, Some(first.id)))
+        .await
+        .expect("insert after seed");
     assert_eq!(u64::try_from(r.id).ok(), Some(report.residents + 1));
 }
 

@@ -21,12 +21,10 @@ pub fn router() -> Router<AppState> {
 
 async fn get_asset(axum::extract::Path(path): axum::extract::Path<String>) -> impl IntoResponse {
     match ASSETS.iter().find(|(p, _, _)| *p == path) {
-        Some((_, mime, bytes)) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, *mime), (header::CACHE_CONTROL, "public, max-age=3600")],
-            *bytes,
-        )
-            .into_response(),
+        Some((_, mime, bytes)) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, *mime), (header::CACHE_CONTROL, "public, max-age=3600")], *bytes)
+                .into_response()
+        }
         None => crate::AppError::NotFound.into_response(),
     }
 }

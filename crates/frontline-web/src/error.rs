@@ -32,7 +32,12 @@ pub struct FieldError {
 impl FieldError {
     /// A field error whose message is `error.field.<code>` in the catalogue.
     pub fn new(field: &str, code: &str) -> FieldError {
-        FieldError { field: field.to_string(), code: code.to_string(), key: format!("error.field.{code}"), params: vec![] }
+        FieldError {
+            field: field.to_string(),
+            code: code.to_string(),
+            key: format!("error.field.{code}"),
+            params: vec![],
+        }
     }
 
     /// A field error with its own catalogue key and parameters.
@@ -246,7 +251,9 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
                 StatusCode::INTERNAL_SERVER_ERROR => "internal",
                 _ => return res,
             };
-            if res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")) {
+            if res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+                v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+            }) {
                 return res;
             }
             Pending { code, fields: vec![], detail: None }
@@ -279,7 +286,9 @@ impl From<JsonRejection> for AppError {
             return AppError::TooLarge;
         }
         match r {
-            JsonRejection::MissingJsonContentType(_) => AppError::BadRequest { detail: "Content-Type must be application/json".into() },
+            JsonRejection::MissingJsonContentType(_) => {
+                AppError::BadRequest { detail: "Content-Type must be application/json".into() }
+            }
             JsonRejection::JsonDataError(e) => AppError::Invalid(vec![FieldError::keyed(
                 "body",
                 "type",

@@ -11,15 +11,10 @@ pub const LANG_COOKIE: &str = "frontline_lang";
 
 /// Reads one cookie's value from the request headers.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name).then_some(v)
-        })
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
 }
 
 /// The language to answer in.
@@ -27,10 +22,7 @@ pub fn request_lang(headers: &HeaderMap) -> Lang {
     if let Some(lang) = cookie(headers, LANG_COOKIE).and_then(Lang::from_code) {
         return lang;
     }
-    headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map_or(Lang::Zh, Lang::from_accept_language)
+    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map_or(Lang::Zh, Lang::from_accept_language)
 }
 
 /// Extractor for the request's language.

@@ -113,4 +113,153 @@ mod tests {
         assert!(html.contains("找不到"), "{html}");
         assert!(html.contains("<html lang=\"zh-CN\">"), "{html}");
     }
+
+    /// Removes `{# … #}`, `{% … %}` and `{{ … }}`, returning the template's literal text.
+    fn literal_text(source: &str) -> String {
+        let mut out = String::new();
+        let mut rest = source;
+        while let Some(start) = rest.find('{') {
+            let close = match rest[start..].chars().nth(1) {
+                Some('{') => "}}",
+                Some('%') => "%}",
+                Some('#') => "#}",
+                _ => {
+                    out.push_str(&rest[..=start]);
+                    rest = &rest[start + 1..];
+                    continue;
+                }
+            };
+            out.push_str(&rest[..start]);
+            out.push(' ');
+            match rest[start..].find(close) {
+                Some(end) => rest = &rest[start + end + 2..],
+                None => panic!("unclosed tag in template"),
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Text a person sees: text between tags, and the visible attributes.
+    fn visible_text(html: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut rest = html;
+        while let Some(lt) = rest.find('<') {
+            seen.push(rest[..lt].to_string());
+            let gt = rest[lt..].find('>').map_or(rest.len(), |g| lt + g);
+            let tag = &rest[lt..gt];
+            for attr in ["placeholder=", "title=", "alt=", "aria-label=", "value="] {
+                let mut t = tag;
+                while let Some(i) = t.find(attr) {
+                    let after = &t[i + attr.len()..];
+                    let quote = after.chars().next().unwrap_or('"');
+                    let inner = &after[1..];
+                    let end = inner.find(quote).unwrap_or(inner.len());
+                    seen.push(inner[..end].to_string());
+                    t = &inner[end..];
+                }
+            }
+            rest = if gt < rest.len() { &rest[gt + 1..] } else { "" };
+        }
+        seen.push(rest.to_string());
+        seen
+    }
+
+    #[test]
+    fn templates_print_no_text_outside_the_catalogue() {
+        for (name, source) in TEMPLATES {
+            let literal = literal_text(source);
+            // The page's JavaScript-free markup only: drop entity references.
+            for text in visible_text(&literal) {
+                let cleaned = text.replace("&amp;", "").replace("&nbsp;", "");
+                let letters: String = cleaned.chars().filter(|c| c.is_alphabetic()).collect();
+                assert!(letters.is_empty(), "{name} prints literal text {:?}; use t(\"…\")", text.trim());
+            }
+        }
+    }
+
+    #[test]
+    fn the_checker_catches_literal_text() {
+        let bad = "<p>Hello {{ t('x') }}</p><input placeholder=\"搜索\">";
+        let texts = visible_text(&literal_text(bad));
+        assert!(texts.iter().any(|t| t.contains("Hello")));
+        assert!(texts.iter().any(|t| t.contains("搜索")));
+        let good = "<p>{{ t('x') }} · ({{ n }})</p><input placeholder=\"{{ t('y') }}\">";
+        assert!(visible_text(&literal_text(good)).iter().all(|t| !t.chars().any(char::is_alphabetic)));
+    }
+
+    /// Every literal key in `t("…")` calls, and the prefixes of computed ones (`t("zone." ~ z)`).
+    fn keys_used(source: &str) -> (Vec<String>, Vec<String>) {
+        let mut keys = Vec::new();
+        let mut prefixes = Vec::new();
+        for quote in ['"', '\''] {
+            let open = format!("t({quote}");
+            let mut rest = source;
+            while let Some(i) = rest.find(&open) {
+                let after = &rest[i + open.len()..];
+                let end = after.find(quote).unwrap_or(after.len());
+                let key = after[..end].to_string();
+                let tail = after[end + 1..].trim_start();
+                if tail.starts_with('~') {
+                    prefixes.push(key);
+                } else {
+                    keys.push(key);
+                }
+                rest = &after[end..];
+            }
+        }
+        (keys, prefixes)
+    }
+
+    #[test]
+    fn every_key_a_template_uses_exists_in_both_languages() {
+        let cat = catalogue();
+        assert!(cat.problems().is_empty(), "{:?}", cat.problems());
+        let mut used = 0;
+        for (name, source) in TEMPLATES {
+            let (keys, prefixes) = keys_used(source);
+            for key in keys {
+                assert!(cat.has(&key), "{name} uses missing key {key}");
+                used += 1;
+            }
+            for prefix in prefixes {
+                assert!(cat.keys().any(|k| k.starts_with(&prefix)), "{name} uses missing key family {prefix}…");
+            }
+        }
+        assert!(used > 50, "the key scanner found too few keys ({used})");
+    }
+
+    #[test]
+    fn computed_key_families_are_complete() {
+        use frontline_domain::access::Role;
+        use frontline_domain::people::SpecialNeed;
+        use frontline_domain::places::ZoneLevel;
+        let cat = catalogue();
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(Role::ALL.iter().map(|r| format!("role.{}", r.code())));
+        keys.extend(ZoneLevel::ALL.iter().map(|z| format!("zone.{}", z.code())));
+        keys.extend(SpecialNeed::ALL.iter().map(|n| format!("need.{}", n.code())));
+        keys.extend(
+            ["sex.male", "sex.female", "doc_kind.cn_id", "doc_kind.passport", "doc_kind.none"].map(String::from),
+        );
+        for code in [
+            "unauthenticated",
+            "bad_credentials",
+            "forbidden",
+            "csrf",
+            "not_found",
+            "method_not_allowed",
+            "invalid",
+            "bad_request",
+            "conflict",
+            "payload_too_large",
+            "too_many_requests",
+            "internal",
+        ] {
+            keys.push(format!("error.{code}"));
+        }
+        for key in keys {
+            assert!(cat.has(&key), "missing {key}");
+        }
+    }
 }

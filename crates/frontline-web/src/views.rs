@@ -6,9 +6,9 @@ use frontline_domain::ids::{IdNumber, PassportNumber, Phone, SamplingCode};
 use frontline_domain::people::{SpecialNeed, SpecialNeeds};
 use frontline_store::accounts::{Group, User};
 use frontline_store::audit::AuditEntry;
+use frontline_store::now_ms;
 use frontline_store::places::{BuildingSummary, Household, ZoneDecision};
 use frontline_store::residents::Resident;
-use frontline_store::now_ms;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -230,9 +230,12 @@ impl ResidentView {
             name: r.name,
             household: r.household_id,
             building: r.building_id,
-            address: r
-                .address
-                .map(|a| AddressView { compound: a.compound, building: a.building, unit: a.unit, room: a.room }),
+            address: r.address.map(|a| AddressView {
+                compound: a.compound,
+                building: a.building,
+                unit: a.unit,
+                room: a.room,
+            }),
             doc_kind: r.doc_kind,
             id_number,
             phone,

@@ -13,7 +13,9 @@ use support::{id_number, TestApp, PASSWORD};
 #[tokio::test]
 async fn login_gives_a_token_that_works_and_logout_ends_it() {
     let app = TestApp::new(Backend::Sqlite).await;
-    let res = app.api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "staff", "password": PASSWORD}))).await;
+    let res = app
+        .api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "staff", "password": PASSWORD})))
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let token = res.json()["token"].as_str().expect("token").to_string();
     let me = app.get("/api/v1/auth/me", &token).await;
@@ -40,7 +42,9 @@ async fn failed_logins_are_rate_limited_per_account() {
     assert_eq!(res.error_code(), "too_many_requests");
     assert!(res.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1)));
     // Even the right password waits: the account is under attack.
-    let good = app.api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "deputy", "password": PASSWORD}))).await;
+    let good = app
+        .api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "deputy", "password": PASSWORD})))
+        .await;
     assert_eq!(good.status, StatusCode::TOO_MANY_REQUESTS);
     // Another account from another address is not affected.
     let req = Request::builder()
@@ -57,10 +61,13 @@ async fn failed_logins_are_rate_limited_per_account() {
 async fn failed_logins_are_rate_limited_per_address() {
     let app = TestApp::new(Backend::Sqlite).await;
     for name in ["a1", "a2", "a3", "a4", "a5"] {
-        let res = app.api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": name, "password": "x"}))).await;
+        let res =
+            app.api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": name, "password": "x"}))).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     }
-    let res = app.api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "staff", "password": PASSWORD}))).await;
+    let res = app
+        .api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "staff", "password": PASSWORD})))
+        .await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "the same address tried five names");
     app.finish().await;
 }
@@ -75,7 +82,12 @@ async fn invalid_id_number_is_a_422_naming_field_and_reason() {
     let wrong = if last == '0' { '1' } else { '0' };
     let bad = format!("{}{wrong}", &good[..17]);
     let res = app
-        .api(Method::POST, "/api/v1/residents", Some(&token), Some(json!({"name": "林一", "id_number": bad, "phone": "13800138000", "household": h1})))
+        .api(
+            Method::POST,
+            "/api/v1/residents",
+            Some(&token),
+            Some(json!({"name": "林一", "id_number": bad, "phone": "13800138000", "household": h1})),
+        )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text());
     let body = res.json();
@@ -90,10 +102,14 @@ async fn invalid_id_number_is_a_422_naming_field_and_reason() {
     let body17 = "35060220220229001";
     let check = frontline_domain::ids::check_char(body17.as_bytes()).expect("17 digits");
     let impossible = format!("{body17}{check}");
-    let res = app.api(Method::POST, "/api/v1/residents", Some(&token), Some(json!({"name": "林二", "id_number": impossible}))).await;
+    let res = app
+        .api(Method::POST, "/api/v1/residents", Some(&token), Some(json!({"name": "林二", "id_number": impossible})))
+        .await;
     assert_eq!(res.json()["error"]["fields"][0]["code"], "impossible_birth_date", "{}", res.text());
 
-    let res = app.api(Method::POST, "/api/v1/residents", Some(&token), Some(json!({"id_number": "123", "phone": "12345"}))).await;
+    let res = app
+        .api(Method::POST, "/api/v1/residents", Some(&token), Some(json!({"id_number": "123", "phone": "12345"})))
+        .await;
     let codes: Vec<(String, String)> = res.json()["error"]["fields"]
         .as_array()
         .expect("fields")
@@ -103,7 +119,10 @@ async fn invalid_id_number_is_a_422_naming_field_and_reason() {
     assert!(codes.contains(&("name".into(), "required".into())), "{codes:?}");
     assert!(codes.contains(&("id_number".into(), "bad_length".into())), "{codes:?}");
     assert!(codes.iter().any(|(f, _)| f == "phone"), "{codes:?}");
-    assert!(app.store().list_residents(&Default::default(), None, 10).await.expect("list").items.is_empty(), "nothing written");
+    assert!(
+        app.store().list_residents(&Default::default(), None, 10).await.expect("list").items.is_empty(),
+        "nothing written"
+    );
     app.finish().await;
 }
 
@@ -119,7 +138,9 @@ async fn english_messages_follow_accept_language() {
         .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9")
         .body(Body::from(json!({"name": "X", "id_number": "350602199001011"}).to_string()))
         .expect("request");
-    let zh = app.api(Method::POST, "/api/v1/residents", Some(&token), Some(json!({"name": "X", "id_number": "3506021990"}))).await;
+    let zh = app
+        .api(Method::POST, "/api/v1/residents", Some(&token), Some(json!({"name": "X", "id_number": "3506021990"})))
+        .await;
     let en = app.send(req).await;
     let en_msg = en.json()["error"]["message"].as_str().unwrap_or_default().to_string();
     let zh_msg = zh.json()["error"]["message"].as_str().unwrap_or_default().to_string();
@@ -150,7 +171,8 @@ async fn residents_are_masked_and_reveals_are_audited() {
     assert_eq!(masked["building"], building);
     let code = masked["sampling_code"].as_str().expect("sampling code");
     assert!(!code.contains(&number[14..]), "the code reveals nothing of the ID number");
-    let needs: Vec<&str> = masked["special_needs"].as_array().expect("needs").iter().filter_map(Value::as_str).collect();
+    let needs: Vec<&str> =
+        masked["special_needs"].as_array().expect("needs").iter().filter_map(Value::as_str).collect();
     assert!(needs.contains(&"living_alone") && needs.contains(&"elderly"), "{needs:?}");
 
     let list = app.get(&format!("/api/v1/residents?building={building}"), &volunteer).await.json();
@@ -186,11 +208,20 @@ async fn duplicate_id_number_is_409_and_patch_moves_household() {
     assert_eq!(dup.status, StatusCode::CONFLICT);
     assert_eq!(dup.json()["error"]["fields"][0]["field"], "id_number");
 
-    let missing = app.api(Method::PATCH, &format!("/api/v1/residents/{id}"), Some(&staff), Some(json!({"household": 424242}))).await;
+    let missing = app
+        .api(Method::PATCH, &format!("/api/v1/residents/{id}"), Some(&staff), Some(json!({"household": 424242})))
+        .await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(missing.json()["error"]["fields"][0]["field"], "household");
 
-    let moved = app.api(Method::PATCH, &format!("/api/v1/residents/{id}"), Some(&staff), Some(json!({"household": h2, "phone": null}))).await;
+    let moved = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/residents/{id}"),
+            Some(&staff),
+            Some(json!({"household": h2, "phone": null})),
+        )
+        .await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.text());
     assert_eq!(moved.json()["household"], h2);
     assert!(moved.json()["phone"].is_null());
@@ -206,7 +237,8 @@ async fn fifteen_digit_ids_are_converted_with_a_warning() {
     let staff = app.token(Role::Staff).await;
     let full = id_number("350602", 1965, 3, 4, 17);
     let old = format!("{}{}", &full[..6], &full[8..17]);
-    let res = app.api(Method::POST, "/api/v1/residents", Some(&staff), Some(json!({"name": "老李", "id_number": old}))).await;
+    let res =
+        app.api(Method::POST, "/api/v1/residents", Some(&staff), Some(json!({"name": "老李", "id_number": old}))).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     assert_eq!(res.json()["warnings"][0]["code"], "converted_from_15");
     let commander = app.token(Role::Commander).await;
@@ -222,13 +254,18 @@ async fn lists_are_keyset_paginated() {
     let (building, h1, _) = app.place().await;
     for seq in 0..5u16 {
         let body = json!({"name": format!("住户{seq}"), "id_number": id_number("350602", 1980, 1, 2, seq * 2 + 1), "household": h1});
-        assert_eq!(app.api(Method::POST, "/api/v1/residents", Some(&staff), Some(body)).await.status, StatusCode::CREATED);
+        assert_eq!(
+            app.api(Method::POST, "/api/v1/residents", Some(&staff), Some(body)).await.status,
+            StatusCode::CREATED
+        );
     }
     let mut names = vec![];
     let mut path = format!("/api/v1/residents?building={building}&limit=2");
     loop {
         let page = app.get(&path, &staff).await.json();
-        names.extend(page["items"].as_array().expect("items").iter().map(|r| r["name"].as_str().unwrap_or("").to_string()));
+        names.extend(
+            page["items"].as_array().expect("items").iter().map(|r| r["name"].as_str().unwrap_or("").to_string()),
+        );
         match page["next"].as_str() {
             Some(next) => path = format!("/api/v1/residents?building={building}&limit=2&after={next}"),
             None => break,
@@ -275,8 +312,13 @@ async fn envelope_for_every_failure_kind() {
         .body(Body::from(big))
         .expect("request");
     let too_large = app.send(req).await;
-    assert_eq!((too_large.status, too_large.error_code().as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
-    let wrong_type = app.api(Method::POST, "/api/v1/residents", Some(&staff), Some(json!({"name": "x", "household": "three"}))).await;
+    assert_eq!(
+        (too_large.status, too_large.error_code().as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    let wrong_type = app
+        .api(Method::POST, "/api/v1/residents", Some(&staff), Some(json!({"name": "x", "household": "three"})))
+        .await;
     assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
     app.finish().await;
 }
@@ -294,9 +336,23 @@ async fn zone_decisions_keep_history_through_the_api() {
     assert_eq!(bad_level.json()["error"]["fields"][0]["code"], "unknown");
     let staff_try = app.api(Method::POST, &path, Some(&staff), Some(json!({"level": "sealed", "reason": "x"}))).await;
     assert_eq!(staff_try.status, StatusCode::FORBIDDEN);
-    let sealed = app.api(Method::POST, &path, Some(&deputy), Some(json!({"level": "sealed", "reason": "阳性病例", "effective_from": 1_000}))).await;
+    let sealed = app
+        .api(
+            Method::POST,
+            &path,
+            Some(&deputy),
+            Some(json!({"level": "sealed", "reason": "阳性病例", "effective_from": 1_000})),
+        )
+        .await;
     assert_eq!(sealed.status, StatusCode::CREATED, "{}", sealed.text());
-    let controlled = app.api(Method::POST, &path, Some(&deputy), Some(json!({"level": "controlled", "reason": "7天无新增", "effective_from": 2_000}))).await;
+    let controlled = app
+        .api(
+            Method::POST,
+            &path,
+            Some(&deputy),
+            Some(json!({"level": "controlled", "reason": "7天无新增", "effective_from": 2_000})),
+        )
+        .await;
     assert_eq!(controlled.status, StatusCode::CREATED);
     let history = app.get(&path, &staff).await.json();
     let levels: Vec<&str> = history.as_array().expect("history").iter().filter_map(|z| z["level"].as_str()).collect();

@@ -56,17 +56,25 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64) -> Vec<Endpoint> {
             body: Some(|role| json!({"name": "矩阵", "id_number": id_number("350602", 1970, 1, 1, seq(role))})),
             ..ep(M::POST, "/api/v1/residents".into(), Some("/api/v1/residents"), EDITORS)
         },
-        Endpoint { body: Some(|_| json!({"name": "改名"})), ..ep(M::PATCH, format!("/api/v1/residents/{r}"), Some("/api/v1/residents/{id}"), EDITORS) },
+        Endpoint {
+            body: Some(|_| json!({"name": "改名"})),
+            ..ep(M::PATCH, format!("/api/v1/residents/{r}"), Some("/api/v1/residents/{id}"), EDITORS)
+        },
         ep(M::GET, "/api/v1/audit".into(), Some("/api/v1/audit"), COMMAND),
         ep(M::GET, "/api/v1/groups".into(), Some("/api/v1/groups"), EDITORS),
         Endpoint {
             body: Some(|role| json!({"code": format!("g_{}", role.code()), "name": format!("小组{}", role.code())})),
             ..ep(M::POST, "/api/v1/groups".into(), Some("/api/v1/groups"), COMMAND)
         },
-        Endpoint { body: Some(|_| json!({"duty": "值守"})), ..ep(M::PATCH, format!("/api/v1/groups/{g}"), Some("/api/v1/groups/{id}"), COMMAND) },
+        Endpoint {
+            body: Some(|_| json!({"duty": "值守"})),
+            ..ep(M::PATCH, format!("/api/v1/groups/{g}"), Some("/api/v1/groups/{id}"), COMMAND)
+        },
         ep(M::GET, "/api/v1/users".into(), Some("/api/v1/users"), COMMANDER),
         Endpoint {
-            body: Some(|role| json!({"username": format!("new_{}", role.code()), "password": "long enough 1", "role": "volunteer"})),
+            body: Some(
+                |role| json!({"username": format!("new_{}", role.code()), "password": "long enough 1", "role": "volunteer"}),
+            ),
             ..ep(M::POST, "/api/v1/users".into(), Some("/api/v1/users"), COMMANDER)
         },
         Endpoint { body: None, ..ep(M::POST, "/api/v1/auth/logout".into(), Some("/api/v1/auth/logout"), ALL) },
@@ -88,7 +96,12 @@ async fn matrix(backend: Backend) {
     let (b, h, _) = app.place().await;
     let staff = app.token(Role::Staff).await;
     let created = app
-        .api(Method::POST, "/api/v1/residents", Some(&staff), Some(json!({"name": "住户", "id_number": id_number("350602", 1960, 2, 2, 11), "household": h})))
+        .api(
+            Method::POST,
+            "/api/v1/residents",
+            Some(&staff),
+            Some(json!({"name": "住户", "id_number": id_number("350602", 1960, 2, 2, 11), "household": h})),
+        )
         .await;
     let r = created.json()["id"].as_i64().expect("resident id");
     let g = app.store().list_groups().await.expect("groups")[0].id;
@@ -106,7 +119,10 @@ async fn matrix(backend: Backend) {
         eps.iter().filter_map(|e| e.template.map(|t| (e.method.to_string(), t.to_string()))).collect();
     for (method, path) in &documented {
         let key = (method.clone(), path.clone());
-        assert!(covered.contains(&key) || PUBLIC.contains(&path.as_str()), "{method} {path} is missing from the matrix");
+        assert!(
+            covered.contains(&key) || PUBLIC.contains(&path.as_str()),
+            "{method} {path} is missing from the matrix"
+        );
     }
 
     for e in &eps {
@@ -121,9 +137,25 @@ async fn matrix(backend: Backend) {
             let token = app.token(role).await;
             let res = app.send(request(e, Some(&token), role)).await;
             if e.allowed.contains(&role) {
-                assert!(res.status.is_success(), "{} {} as {}: {} {}", e.method, e.path, role.code(), res.status, res.text());
+                assert!(
+                    res.status.is_success(),
+                    "{} {} as {}: {} {}",
+                    e.method,
+                    e.path,
+                    role.code(),
+                    res.status,
+                    res.text()
+                );
             } else {
-                assert_eq!(res.status, StatusCode::FORBIDDEN, "{} {} as {}: {}", e.method, e.path, role.code(), res.text());
+                assert_eq!(
+                    res.status,
+                    StatusCode::FORBIDDEN,
+                    "{} {} as {}: {}",
+                    e.method,
+                    e.path,
+                    role.code(),
+                    res.text()
+                );
                 if e.template.is_some() {
                     assert_eq!(res.error_code(), "forbidden");
                 }

@@ -139,7 +139,8 @@ mod tests {
 
     #[test]
     fn environment_overrides_file() {
-        let mut cfg: Config = toml::from_str("listen = \"0.0.0.0:9000\"\n[web]\nbody_limit_bytes = 10\n").expect("parse");
+        let mut cfg: Config =
+            toml::from_str("listen = \"0.0.0.0:9000\"\n[web]\nbody_limit_bytes = 10\n").expect("parse");
         cfg.apply_env(|k| match k {
             "FRONTLINE_LISTEN" => Some("127.0.0.1:7000".into()),
             _ => None,

@@ -41,7 +41,14 @@ pub struct GroupInput {
 /// Merges input over an existing group (or a blank one) and validates it.
 pub fn parse_group(input: GroupInput, base: Option<Group>) -> Result<Group, AppError> {
     let creating = base.is_none();
-    let mut g = base.unwrap_or(Group { id: 0, code: String::new(), name: String::new(), name_en: String::new(), duty: String::new(), sort: 100 });
+    let mut g = base.unwrap_or(Group {
+        id: 0,
+        code: String::new(),
+        name: String::new(),
+        name_en: String::new(),
+        duty: String::new(),
+        sort: 100,
+    });
     let mut errors = vec![];
     if creating {
         let code = input.code.unwrap_or_default().trim().to_string();

@@ -69,7 +69,8 @@ pub async fn authenticate(
     }
 }
 
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$F3kTe8hBfJCFQE9d6nDvl8vwSVzdSdJVhylGPmaHs3M";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$F3kTe8hBfJCFQE9d6nDvl8vwSVzdSdJVhylGPmaHs3M";
 
 /// Exchanges a user name and password for a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()), request_body = LoginRequest,

@@ -86,7 +86,13 @@ pub async fn read_resident(state: &AppState, auth: &Auth, id: i64, reveal: bool)
     }
     let r = state.store().get_resident(id).await?;
     if reveal {
-        let change = Change { action: "resident.reveal", entity: "resident", entity_id: Some(id.to_string()), before: None, after: None };
+        let change = Change {
+            action: "resident.reveal",
+            entity: "resident",
+            entity_id: Some(id.to_string()),
+            before: None,
+            after: None,
+        };
         state.store().record_access(&auth.actor(), change).await?;
     }
     let rules = &state.config().rules;
@@ -131,7 +137,12 @@ pub struct CreatedResident {
 }
 
 /// The document and its warnings, or the field error.
-fn parse_document(kind: &str, number: Option<&str>, errors: &mut Vec<FieldError>, warnings: &mut Vec<FieldError>) -> Option<Document> {
+fn parse_document(
+    kind: &str,
+    number: Option<&str>,
+    errors: &mut Vec<FieldError>,
+    warnings: &mut Vec<FieldError>,
+) -> Option<Document> {
     let number = number.map(str::trim).filter(|n| !n.is_empty());
     match (kind, number) {
         ("none", None) => Some(Document::None),
@@ -146,12 +157,22 @@ fn parse_document(kind: &str, number: Option<&str>, errors: &mut Vec<FieldError>
         ("cn_id", Some(n)) => match IdNumber::parse(n) {
             Ok(parsed) => {
                 for w in &parsed.warnings {
-                    warnings.push(FieldError::keyed("id_number", w.code(), format!("error.id_number.{}", w.code()), w.params()));
+                    warnings.push(FieldError::keyed(
+                        "id_number",
+                        w.code(),
+                        format!("error.id_number.{}", w.code()),
+                        w.params(),
+                    ));
                 }
                 Some(Document::CnId(parsed.id))
             }
             Err(e) => {
-                errors.push(FieldError::keyed("id_number", e.code(), format!("error.id_number.{}", e.code()), e.params()));
+                errors.push(FieldError::keyed(
+                    "id_number",
+                    e.code(),
+                    format!("error.id_number.{}", e.code()),
+                    e.params(),
+                ));
                 None
             }
         },
@@ -231,10 +252,9 @@ pub fn parse_new(input: ResidentInput) -> Result<(NewResident, Vec<FieldError>),
     };
     let needs = parse_needs(input.special_needs.as_deref().unwrap_or(&[]), &mut errors);
     match (name, document) {
-        (Some(name), Some(document)) if errors.is_empty() => Ok((
-            NewResident { name, document, birth_date, sex, phone, household_id: input.household, needs },
-            warnings,
-        )),
+        (Some(name), Some(document)) if errors.is_empty() => {
+            Ok((NewResident { name, document, birth_date, sex, phone, household_id: input.household, needs }, warnings))
+        }
         _ => Err(AppError::Invalid(errors)),
     }
 }
@@ -243,10 +263,15 @@ pub fn parse_new(input: ResidentInput) -> Result<(NewResident, Vec<FieldError>),
 pub fn parse_patch(input: ResidentInput) -> Result<(ResidentPatch, Vec<FieldError>), AppError> {
     let mut errors = vec![];
     let mut warnings = vec![];
-    let name = input.name.as_deref().map(|n| parse_name(Some(n), &mut errors)).flatten();
+    let name = input.name.as_deref().and_then(|n| parse_name(Some(n), &mut errors));
     let document = match (&input.id_number, &input.doc_kind) {
         (None, None) => None,
-        _ => parse_document(input.doc_kind.as_deref().unwrap_or("cn_id"), input.id_number.as_deref(), &mut errors, &mut warnings),
+        _ => parse_document(
+            input.doc_kind.as_deref().unwrap_or("cn_id"),
+            input.id_number.as_deref(),
+            &mut errors,
+            &mut warnings,
+        ),
     };
     let phone = match input.phone {
         None => None,
@@ -272,7 +297,11 @@ fn warning_bodies(lang: Lang, warnings: &[FieldError]) -> Vec<FieldErrorBody> {
     let cat = catalogue();
     warnings
         .iter()
-        .map(|w| FieldErrorBody { field: w.field.clone(), code: w.code.clone(), message: cat.format(lang, &w.key, &w.params) })
+        .map(|w| FieldErrorBody {
+            field: w.field.clone(),
+            code: w.code.clone(),
+            message: cat.format(lang, &w.key, &w.params),
+        })
         .collect()
 }
 

@@ -129,7 +129,6 @@ fn audit_query_string(q: &AuditPageQuery) -> String {
         .join("&")
 }
 
-
 /// The working groups; editable by those who manage them.
 async fn list_groups(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqLang) -> Result<Response, AppError> {
     auth.require(Perm::ViewGroups)?;

@@ -167,7 +167,8 @@ async fn post_login(
             return login_page(&state, lang, StatusCode::UNAUTHORIZED, &next, &form.username, Some("login.failed"))
         }
         Err(AppError::TooManyRequests { retry_after }) => {
-            let mut res = login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, &next, &form.username, Some("login.too_many"))?;
+            let mut res =
+                login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, &next, &form.username, Some("login.too_many"))?;
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             return Ok(res);
         }
@@ -176,7 +177,10 @@ async fn post_login(
     let token = auth::random_token()?;
     let csrf = auth::random_token()?;
     let hours = state.config().session_hours;
-    state.store().create_session(user.id, &auth::token_hash(&token), "cookie", &csrf, now_ms() + hours * 3_600_000).await?;
+    state
+        .store()
+        .create_session(user.id, &auth::token_hash(&token), "cookie", &csrf, now_ms() + hours * 3_600_000)
+        .await?;
     tracing::info!(user.name = %user.username, "browser login");
     let mut res = Redirect::to(&next).into_response();
     res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, &token, hours * 3600)?);
@@ -190,7 +194,11 @@ struct CsrfForm {
 }
 
 /// Ends the browser session.
-async fn post_logout(State(state): State<AppState>, auth: Auth, Form(form): Form<CsrfForm>) -> Result<Response, AppError> {
+async fn post_logout(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
     check_csrf(&auth, &form.csrf)?;
     state.store().delete_session(&auth::token_hash(&auth.token)).await?;
     let mut res = Redirect::to("/login").into_response();

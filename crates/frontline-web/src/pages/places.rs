@@ -42,9 +42,10 @@ async fn get_home(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqL
     let elderly_by = frontline_domain::date::Date::new(day.year() - rules.elderly_age, day.month(), day.day().min(28))
         .map(|d| d.to_string())
         .unwrap_or_default();
-    let infant_after = frontline_domain::date::Date::new(day.year() - rules.infant_age_below, day.month(), day.day().min(28))
-        .map(|d| d.to_string())
-        .unwrap_or_default();
+    let infant_after =
+        frontline_domain::date::Date::new(day.year() - rules.infant_age_below, day.month(), day.day().min(28))
+            .map(|d| d.to_string())
+            .unwrap_or_default();
     let (overview, district) = if auth.can(Perm::ViewPlaces) {
         let o = state.store().overview(&elderly_by, &infant_after).await?;
         (Some(o), state.store().district_name().await?)
@@ -125,7 +126,10 @@ async fn get_building(
             households: households
                 .iter()
                 .filter(|h| h.unit_id == u.id)
-                .map(|h| HouseholdBlock { room: h.room.clone(), people: by_household.remove(&h.id).unwrap_or_default() })
+                .map(|h| HouseholdBlock {
+                    room: h.room.clone(),
+                    people: by_household.remove(&h.id).unwrap_or_default(),
+                })
                 .collect(),
         })
         .collect();
@@ -161,7 +165,8 @@ async fn create_zone_decision(
     check_csrf(&auth, &form.csrf)?;
     auth.require(Perm::EditPlaces)?;
     state.store().get_building(id).await?;
-    let (level, reason, from) = parse_zone(ZoneRequest { level: form.level, reason: form.reason, effective_from: None })?;
+    let (level, reason, from) =
+        parse_zone(ZoneRequest { level: form.level, reason: form.reason, effective_from: None })?;
     state.store().set_zone(&auth.actor(), id, level, from, &reason).await?;
     Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/buildings/{id}"))))
 }

@@ -90,7 +90,11 @@ async fn get_resident(
     }
     let rows: Vec<HistoryRow> = history
         .into_iter()
-        .map(|(h, from, to)| HistoryRow { label: h.and_then(|h| labels.get(&h).cloned()).unwrap_or_default(), from, to })
+        .map(|(h, from, to)| HistoryRow {
+            label: h.and_then(|h| labels.get(&h).cloned()).unwrap_or_default(),
+            from,
+            to,
+        })
         .collect();
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/residents/{id}"), "nav.residents"),

@@ -85,7 +85,13 @@ async fn ensure_accounts(store: &Store) -> anyhow::Result<Vec<(String, String)>>
             Ok(_) => store.set_password(&actor, &username, &hash).await?,
             Err(frontline_store::StoreError::NotFound) => {
                 let group_id = group.and_then(|code| groups.iter().find(|g| g.code == code).map(|g| g.id));
-                let new = NewUser { username: username.clone(), display_name: display.into(), password_hash: hash, role, group_id };
+                let new = NewUser {
+                    username: username.clone(),
+                    display_name: display.into(),
+                    password_hash: hash,
+                    role,
+                    group_id,
+                };
                 store.create_user(&actor, &new).await?;
             }
             Err(e) => return Err(e.into()),

@@ -64,9 +64,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Connects, migrates, and makes sure the default working groups exist.
 pub async fn open(url: &str) -> anyhow::Result<Store> {
-    let store = Store::connect(url)
-        .await
-        .with_context(|| format!("connecting to {}", frontline_store::db::redact_url(url)))?;
+    let store =
+        Store::connect(url).await.with_context(|| format!("connecting to {}", frontline_store::db::redact_url(url)))?;
     store.migrate().await.context("migrating the database")?;
     store.ensure_default_groups().await?;
     Ok(store)

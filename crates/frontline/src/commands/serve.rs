@@ -10,11 +10,17 @@ use crate::config::Config;
 
 /// Serves until SIGTERM or Ctrl-C; requests in flight are finished first.
 /// `ready` is told the bound address (the demo prints it).
-pub async fn serve(store: Store, cfg: &Config, ready: Option<Box<dyn FnOnce(SocketAddr) + Send>>) -> anyhow::Result<()> {
+pub async fn serve(
+    store: Store,
+    cfg: &Config,
+    ready: Option<Box<dyn FnOnce(SocketAddr) + Send>>,
+) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), cfg.web.clone()).await?;
-    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("listening on {}", cfg.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("listening on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(listen = %addr, database = store.backend().name(), "serving");
+    println!("Listening on http://{addr}");
     if let Some(ready) = ready {
         ready(addr);
     }

@@ -47,14 +47,24 @@ pub async fn run(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
             let group_id = match group {
                 None => None,
                 Some(code) => Some(
-                    store.list_groups().await?.into_iter().find(|g| g.code == code).map(|g| g.id).with_context(|| {
-                        format!("no working group with code {code:?}")
-                    })?,
+                    store
+                        .list_groups()
+                        .await?
+                        .into_iter()
+                        .find(|g| g.code == code)
+                        .map(|g| g.id)
+                        .with_context(|| format!("no working group with code {code:?}"))?,
                 ),
             };
             let (password, generated) = read_password(password_stdin)?;
             let password_hash = frontline_web::auth::hash_password(password.clone()).await?;
-            let new = NewUser { display_name: display_name.unwrap_or_else(|| username.clone()), username, password_hash, role, group_id };
+            let new = NewUser {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                password_hash,
+                role,
+                group_id,
+            };
             let user = store.create_user(&actor, &new).await.map_err(|e| match e {
                 frontline_store::StoreError::Conflict { .. } => anyhow::anyhow!("user {} already exists", new.username),
                 other => other.into(),

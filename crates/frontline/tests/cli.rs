@@ -1,0 +1,201 @@
+//! The real binary, end to end: configuration, migrations, accounts, the demo
+//! on both backends, serving, and a graceful stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use frontline_store::testing::TestDb;
+use frontline_store::Backend;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_frontline"));
+    c.env_remove("FRONTLINE_DATABASE_URL").env("FRONTLINE_LOG", "warn");
+    c
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn frontline");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn temp_db(name: &str) -> (String, std::path::PathBuf) {
+    let path = std::env::temp_dir().join(format!("frontline-cli-{}-{name}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    (format!("sqlite://{}", path.display()), path)
+}
+
+#[test]
+fn config_default_prints_the_annotated_file() {
+    let out = run(&["config", "--default"], None);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("database_url = \"sqlite://frontline.db\"") && text.contains("[web.rules]"), "{text}");
+}
+
+#[test]
+fn migrate_then_manage_accounts() {
+    let (url, path) = temp_db("accounts");
+    let first = run(&["migrate", "--database", &url], None);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(stdout(&first).contains("applied 0001_foundation"));
+    assert!(stdout(&run(&["migrate", "--database", &url], None)).contains("up to date"));
+
+    let add = run(
+        &[
+            "user",
+            "add",
+            "chen",
+            "--role",
+            "group_lead",
+            "--group",
+            "community_service",
+            "--password-stdin",
+            "--database",
+            &url,
+        ],
+        Some("a long password\n"),
+    );
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let again = run(&["user", "add", "chen", "--role", "staff", "--database", &url], None);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let bad_role = run(&["user", "add", "lily", "--role", "admin", "--database", &url], None);
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
+    let short =
+        run(&["user", "add", "lily", "--role", "staff", "--password-stdin", "--database", &url], Some("short\n"));
+    assert!(!short.status.success());
+
+    let generated = run(&["user", "add", "lin", "--role", "volunteer", "--database", &url], None);
+    assert!(stdout(&generated).contains("password: "), "a generated password is shown once");
+    assert!(run(&["user", "disable", "lin", "--database", &url], None).status.success());
+    let list = stdout(&run(&["user", "list", "--database", &url], None));
+    assert!(list.lines().any(|l| l.starts_with("chen") && l.contains("group_lead") && l.contains("active")), "{list}");
+    assert!(list.lines().any(|l| l.starts_with("lin") && l.contains("disabled")), "{list}");
+    let reset = run(&["user", "reset-password", "nobody", "--database", &url], None);
+    assert!(!reset.status.success());
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn bad_database_url_is_a_clear_error() {
+    let out = run(&["migrate", "--database", "mysql://x@y/z"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
+}
+
+fn http(addr: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.write_all(request.as_bytes()).expect("send");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn demo_seeds_once_serves_and_stops_gracefully() {
+    let dir = std::env::temp_dir().join(format!("frontline-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_string_lossy().to_string();
+    let first = bin()
+        .args(["demo", "--data", &data, "--residents", "400", "--seed", "5", "--no-serve"])
+        .env("FRONTLINE_DEMO_PASSWORD", "demo-password")
+        .output()
+        .expect("demo");
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let text = stdout(&first);
+    assert!(text.contains("Seeded 400 residents"), "{text}");
+    for role in ["commander", "deputy", "group_lead", "staff", "volunteer", "checkpoint", "lab"] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(role) && l.contains("demo-password")),
+            "{role} in {text}"
+        );
+    }
+    assert!(dir.join("frontline.db").exists());
+
+    let mut child = bin()
+        .args(["demo", "--data", &data, "--listen", "127.0.0.1:0"])
+        .env("FRONTLINE_DEMO_PASSWORD", "demo-password")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut addr = None;
+    let mut reused = false;
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        reused |= line.contains("Reusing");
+        if let Some(a) = line.strip_prefix("Listening on http://") {
+            addr = Some(a.trim().to_string());
+            break;
+        }
+    }
+    let addr = addr.expect("the server printed its address");
+    assert!(reused, "the second run reuses the district");
+    let health = http(&addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let body = r#"{"username":"commander","password":"demo-password"}"#;
+    let login = http(&addr, &format!("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()));
+    assert!(login.starts_with("HTTP/1.1 200") && login.contains("\"token\""), "{login}");
+    let token = login.split("\"token\":\"").nth(1).and_then(|t| t.split('"').next()).expect("token");
+    let buildings = http(
+        &addr,
+        &format!(
+            "GET /api/v1/buildings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(buildings.starts_with("HTTP/1.1 200") && buildings.contains("号楼"), "{buildings}");
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "a SIGTERM ends the server cleanly: {status}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn demo_runs_on_postgres_through_the_binary() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let url = db.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args(["demo", "--database", &url, "--residents", "300", "--no-serve"])
+            .env("FRONTLINE_DEMO_PASSWORD", "pw-pw-pw-pw")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("demo");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("Seeded 300 residents"));
+    let users = db.store.list_users().await.expect("users");
+    assert_eq!(users.len(), 7);
+    let page = db.store.list_buildings(None, None, 500).await.expect("buildings");
+    assert_eq!(page.items.iter().map(|b| b.residents).sum::<i64>(), 300);
+    db.drop_db().await;
+}
