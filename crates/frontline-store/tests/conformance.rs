@@ -47,6 +47,16 @@ fn resident(name: &str, id_number: IdNumber, phone_no: Option<&str>, household: 
     }
 }
 
+async fn sqlite_runs_in_wal_mode_with_foreign_keys(db: TestDb) {
+    if db.store.backend() != frontline_store::Backend::Sqlite {
+        return;
+    }
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(db.store.pool()).await.expect("pragma");
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(db.store.pool()).await.expect("pragma");
+    assert_eq!(fk, 1);
+}
+
 async fn migrations_apply_once(db: TestDb) {
     let names: Vec<String> = migrate::SQLITE.iter().map(|m| m.name.to_string()).collect();
     assert_eq!(db.store.applied_migrations().await.expect("applied"), names);
@@ -385,6 +395,7 @@ async fn settings_initialise_once(db: TestDb) {
 }
 
 conformance!(
+    sqlite_runs_in_wal_mode_with_foreign_keys,
     migrations_apply_once,
     ensure_places_is_idempotent,
     residents_round_trip_with_derived_fields,

@@ -369,8 +369,15 @@ async fn health_and_readiness() {
     assert_eq!(h.status, StatusCode::OK);
     let r = app.api(Method::GET, "/readyz", None, None).await;
     assert_eq!((r.status, r.json()["database"].as_str()), (StatusCode::OK, Some("sqlite")));
+    let token = app.token(frontline_domain::access::Role::Staff).await;
     app.store().close().await;
     let down = app.api(Method::GET, "/readyz", None, None).await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    // A failing database is a 500 whose body says nothing of the cause.
+    let broken = app.get("/api/v1/buildings", &token).await;
+    assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(broken.error_code(), "internal");
+    let text = broken.text().to_lowercase();
+    assert!(!text.contains("pool") && !text.contains("sqlx") && !text.contains("closed"), "{text}");
     app.finish().await;
 }
