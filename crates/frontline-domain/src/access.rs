@@ -63,9 +63,18 @@ impl Role {
             Role::Deputy => !matches!(perm, ManageUsers),
             Role::GroupLead => matches!(
                 perm,
-                ViewPlaces | ViewResidents | EditResidents | RevealPersonalData | ViewGroups
+                ViewPlaces
+                    | ViewResidents
+                    | EditResidents
+                    | RevealPersonalData
+                    | ViewGroups
+                    | ViewCensus
+                    | ImportCensus
+                    | ReviewCensus
             ),
-            Role::Staff => matches!(perm, ViewPlaces | ViewResidents | EditResidents | ViewGroups),
+            Role::Staff => {
+                matches!(perm, ViewPlaces | ViewResidents | EditResidents | ViewGroups | ViewCensus | ImportCensus)
+            }
             Role::Volunteer => matches!(perm, ViewPlaces | ViewResidents),
             Role::Checkpoint | Role::Lab => false,
         }
@@ -94,11 +103,17 @@ pub enum Perm {
     ManageGroups,
     /// Create, disable and reset accounts.
     ManageUsers,
+    /// See census rounds, their reconciliation and the base numbers.
+    ViewCensus,
+    /// Import census sheets.
+    ImportCensus,
+    /// Merge likely duplicates or keep them apart, and undo merges.
+    ReviewCensus,
 }
 
 impl Perm {
     /// Every permission.
-    pub const ALL: [Perm; 9] = [
+    pub const ALL: [Perm; 12] = [
         Perm::ViewPlaces,
         Perm::EditPlaces,
         Perm::ViewResidents,
@@ -108,6 +123,9 @@ impl Perm {
         Perm::ViewGroups,
         Perm::ManageGroups,
         Perm::ManageUsers,
+        Perm::ViewCensus,
+        Perm::ImportCensus,
+        Perm::ReviewCensus,
     ];
 }
 

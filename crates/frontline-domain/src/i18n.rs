@@ -76,12 +76,14 @@ pub struct Catalogue {
     problems: Vec<String>,
 }
 
-const SOURCE: &str = include_str!("../messages.toml");
+/// The catalogue's files: the shell and foundation, then one per capability.
+const SOURCES: [&str; 3] =
+    [include_str!("../messages.toml"), include_str!("../messages_census.toml"), include_str!("../messages_sampling.toml")];
 
 /// The built-in catalogue, parsed once.
 pub fn catalogue() -> &'static Catalogue {
     static CAT: OnceLock<Catalogue> = OnceLock::new();
-    CAT.get_or_init(|| Catalogue::parse(SOURCE))
+    CAT.get_or_init(|| Catalogue::parse_all(&SOURCES))
 }
 
 impl Catalogue {
@@ -117,6 +119,21 @@ impl Catalogue {
                 _ => self.problems.push(format!("{key}: expected {{ zh = …, en = … }}")),
             }
         }
+    }
+
+    /// Parses several files into one catalogue; a key defined twice is a problem.
+    pub fn parse_all(sources: &[&str]) -> Catalogue {
+        let mut all = Catalogue { entries: BTreeMap::new(), problems: Vec::new() };
+        for source in sources {
+            let one = Catalogue::parse(source);
+            all.problems.extend(one.problems);
+            for (k, v) in one.entries {
+                if all.entries.insert(k.clone(), v).is_some() {
+                    all.problems.push(format!("{k}: defined twice"));
+                }
+            }
+        }
+        all
     }
 
     /// Problems found while parsing; empty for a sound catalogue.
@@ -168,6 +185,12 @@ mod tests {
         let cat = Catalogue::parse("[a]\nb = { zh = \"乙\" }\n[c]\nd = { zh = \"丁\", en = \"\" }\n");
         assert_eq!(cat.problems().len(), 2, "{:?}", cat.problems());
         assert!(!cat.has("a.b"));
+    }
+
+    #[test]
+    fn a_key_defined_in_two_files_is_a_problem() {
+        let a = "[x]\ny = { zh = \"甲\", en = \"a\" }\n";
+        assert_eq!(Catalogue::parse_all(&[a, a]).problems().len(), 1);
     }
 
     #[test]

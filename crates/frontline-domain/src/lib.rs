@@ -6,6 +6,7 @@
 //! ([`config`]) with the national defaults.
 
 pub mod access;
+pub mod census;
 pub mod date;
 pub mod glossary;
 pub mod i18n;
@@ -14,4 +15,5 @@ pub mod people;
 pub mod places;
 pub mod regions;
 pub mod rng;
+pub mod sampling;
 pub mod synth;

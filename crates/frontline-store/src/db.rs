@@ -175,6 +175,36 @@ pub(crate) fn push_param(sql: &mut String, backend: Backend, n: usize) {
     }
 }
 
+/// The dialect branch for ids of rows about to be bulk-inserted inside `conn`'s
+/// write transaction. SQLite has one writer, so the ids after the current
+/// maximum are free until commit; PostgreSQL hands them out from the
+/// identity's sequence, which concurrent writers share.
+pub(crate) async fn reserve_ids(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    table: &str,
+    n: usize,
+) -> Result<Vec<i64>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(n).map_err(|_| StoreError::Corrupt("too many ids".into()))?;
+    match backend {
+        Backend::Sqlite => {
+            let first: i64 = sqlx::query_scalar(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"))
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok((first..first + count).collect())
+        }
+        Backend::Postgres => Ok(sqlx::query_scalar(&format!(
+            "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
+        ))
+        .bind(count)
+        .fetch_all(&mut *conn)
+        .await?),
+    }
+}
+
 /// The dialect branch for identity columns after rows were inserted with explicit
 /// ids (bulk seeding): PostgreSQL's sequence must be moved past them; SQLite's
 /// `INTEGER PRIMARY KEY` needs nothing.

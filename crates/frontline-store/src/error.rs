@@ -18,6 +18,9 @@ pub enum StoreError {
     /// The database holds something the code cannot read.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The caller stopped a long operation (a file that failed half-way); nothing was written.
+    #[error("aborted: {0}")]
+    Aborted(String),
     /// The database failed.
     #[error(transparent)]
     Db(sqlx::Error),

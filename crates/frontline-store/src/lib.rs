@@ -8,6 +8,8 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod census;
+mod bulk;
 pub mod db;
 pub mod error;
 pub mod migrate;

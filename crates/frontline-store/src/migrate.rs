@@ -37,6 +37,7 @@ macro_rules! migrations {
 
 migrations! {
     1 => "0001_foundation",
+    2 => "0002_census",
 }
 
 /// The migrations for a backend.

@@ -9,7 +9,8 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use crate::audit::{self, Actor, Change};
-use crate::db::{push_param, resync_identity, Backend, Store};
+use crate::bulk::{Batch, V};
+use crate::db::{resync_identity, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 use crate::residents::reversed;
@@ -25,75 +26,6 @@ pub struct SeedReport {
     pub households: u64,
     /// Residents created.
     pub residents: u64,
-}
-
-/// A value for a multi-row insert.
-enum V {
-    I(i64),
-    OptI(Option<i64>),
-    S(String),
-    OptS(Option<String>),
-}
-
-/// Collects rows and writes them as multi-row inserts of at most `per_stmt` rows.
-struct Batch {
-    backend: Backend,
-    head: &'static str,
-    cols: usize,
-    per_stmt: usize,
-    rows: Vec<V>,
-}
-
-impl Batch {
-    fn new(backend: Backend, head: &'static str, cols: usize) -> Batch {
-        // SQLite allows 32,766 bound parameters per statement.
-        let per_stmt = 30_000 / cols;
-        Batch { backend, head, cols, per_stmt, rows: Vec::with_capacity(per_stmt * cols) }
-    }
-
-    fn push(&mut self, row: impl IntoIterator<Item = V>) {
-        self.rows.extend(row);
-    }
-
-    fn full(&self) -> bool {
-        self.rows.len() >= self.per_stmt * self.cols
-    }
-
-    async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let n = self.rows.len() / self.cols;
-        let mut sql = String::with_capacity(self.head.len() + n * self.cols * 6);
-        sql.push_str(self.head);
-        sql.push_str(" VALUES ");
-        let mut p = 0;
-        for r in 0..n {
-            if r > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for c in 0..self.cols {
-                if c > 0 {
-                    sql.push(',');
-                }
-                p += 1;
-                push_param(&mut sql, self.backend, p);
-            }
-            sql.push(')');
-        }
-        let mut q = sqlx::query(&sql);
-        for v in self.rows.drain(..) {
-            q = match v {
-                V::I(i) => q.bind(i),
-                V::OptI(i) => q.bind(i),
-                V::S(s) => q.bind(s),
-                V::OptS(s) => q.bind(s),
-            };
-        }
-        q.execute(&mut *conn).await?;
-        Ok(())
-    }
 }
 
 /// Flushes every batch, parents before children: foreign keys are checked per statement.

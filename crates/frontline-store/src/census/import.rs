@@ -1,0 +1,699 @@
+//! Importing one census sheet as a round: normalise each row, collapse
+//! duplicates within the file, find or create households, match residents by
+//! document (or name + birth date + household), and write everything with the
+//! raw rows in one transaction — committed, or rolled back for a dry run or
+//! when a row was refused and the caller did not accept the valid rows alone.
+
+use std::collections::{BTreeMap, HashMap};
+
+use frontline_domain::census::{building_name, normalise_row, unit_name, CensusPerson, CensusRules, Doc, HeaderMap, RawRow, RowOutcome};
+use frontline_domain::date::Date;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+use tokio::sync::mpsc::Receiver;
+
+use crate::audit::{self, Actor, Change};
+use crate::bulk::{Batch, V};
+use crate::db::{reserve_ids, Backend, Store};
+use crate::error::StoreError;
+use crate::now_ms;
+use crate::residents::reversed;
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The round's name (unique per compound).
+    pub round: String,
+    /// The compound the sheet covers (created when new).
+    pub compound: String,
+    /// The file's name, kept with the round.
+    pub file_name: String,
+    /// Where the sheet comes from (its column mapping is saved under this).
+    pub source: String,
+    /// Check and count everything, write nothing.
+    pub dry_run: bool,
+    /// Commit the valid rows even when some were refused.
+    pub accept_valid: bool,
+    /// The date ages are computed against.
+    pub today: Date,
+    /// Rules that differ by city.
+    pub rules: CensusRules,
+}
+
+/// The import's counts: the object the CLI prints with `--json` and the API returns.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Data rows read below the header.
+    pub rows_read: u64,
+    /// Blank rows and totals rows skipped.
+    pub rows_skipped: u64,
+    /// Residents created by this round.
+    pub residents_created: u64,
+    /// Residents found again.
+    pub residents_matched: u64,
+    /// Rows naming a person already named earlier in the file.
+    pub duplicates_in_file: u64,
+    /// Refused rows by reason.
+    pub refused: BTreeMap<String, u64>,
+    /// Warnings by reason (the people were kept).
+    pub warnings: BTreeMap<String, u64>,
+    /// Whether the round was written.
+    pub committed: bool,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// The round's id, when committed.
+    pub round_id: Option<i64>,
+    /// Households created by this round.
+    pub households_created: u64,
+    /// Residents who moved to another household.
+    pub residents_moved: u64,
+    /// Pairs of residents to review as likely the same person.
+    pub likely_duplicates: u64,
+}
+
+/// One problem of one row, for the validation report.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RowIssue {
+    /// The row's number in the file.
+    pub row_number: usize,
+    /// The field of the column (`id_number`), when known.
+    pub column: Option<String>,
+    /// The column's 0-based index.
+    pub column_index: Option<usize>,
+    /// The cell's original value.
+    pub value: String,
+    /// The reason's code.
+    pub code: String,
+    /// The reason's parameters.
+    pub params: Vec<(String, String)>,
+    /// Whether the row was refused (else: a warning, the person kept).
+    pub refused: bool,
+}
+
+/// The summary and the report of an import.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    /// Counts.
+    pub summary: ImportSummary,
+    /// Every refusal and warning, by row.
+    pub issues: Vec<RowIssue>,
+}
+
+/// A person waiting for their resident id within a batch.
+struct Slot {
+    person: CensusPerson,
+    key: String,
+    household: Option<i64>,
+    building: Option<i64>,
+    resident: Option<i64>,
+    created: bool,
+}
+
+/// What happened to one row.
+enum Fate {
+    Skipped,
+    Refused,
+    /// A person: the index of their slot, and whether this row is the first naming them.
+    Person(usize, bool),
+    /// A person already imported from an earlier batch of the file.
+    DuplicateOf(i64),
+}
+
+struct Ctx<'a> {
+    backend: Backend,
+    compound_id: i64,
+    round_id: i64,
+    opts: &'a ImportOptions,
+    now: i64,
+    seen: HashMap<String, i64>,
+    buildings: HashMap<u32, i64>,
+    units: HashMap<(u32, u32), i64>,
+    households: HashMap<(u32, u32, String), i64>,
+    summary: ImportSummary,
+    issues: Vec<RowIssue>,
+    any_refused: bool,
+}
+
+fn doc_key(p: &CensusPerson, household: Option<i64>) -> String {
+    match &p.document {
+        Doc::CnId(id) => format!("id:{}", id.as_str()),
+        Doc::Passport(n) => format!("pp:{}", n.as_str()),
+        Doc::None => format!(
+            "nm:{}|{}|{}",
+            p.name,
+            p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+            household.map(|h| h.to_string()).unwrap_or_default()
+        ),
+    }
+}
+
+fn doc_number(p: &CensusPerson) -> Option<&str> {
+    match &p.document {
+        Doc::CnId(id) => Some(id.as_str()),
+        Doc::Passport(n) => Some(n.as_str()),
+        Doc::None => None,
+    }
+}
+
+fn doc_kind(p: &CensusPerson) -> &'static str {
+    match &p.document {
+        Doc::CnId(_) => "cn_id",
+        Doc::Passport(_) => "passport",
+        Doc::None => "none",
+    }
+}
+
+impl Store {
+    /// Imports the rows arriving on `rows` (batches of `(row number, cells)` below the header).
+    /// An `Err` batch (the file failed half-way) rolls everything back.
+    /// `progress` is told how many rows were read so far.
+    pub async fn import_census(
+        &self,
+        actor: &Actor,
+        opts: &ImportOptions,
+        header: &HeaderMap,
+        mut rows: Receiver<Result<Vec<(usize, Vec<String>)>, String>>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<ImportOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = now_ms();
+        let compound_id = ensure_compound_in(&mut tx, &opts.compound, now).await?;
+        // The round row goes first: its write takes SQLite's write lock at once.
+        let round_id: i64 = sqlx::query_scalar(
+            "INSERT INTO census_rounds (compound_id, name, file_name, source, committed_by, created_at, summary) \
+             VALUES ($1, $2, $3, $4, $5, $6, '{}') RETURNING id",
+        )
+        .bind(compound_id)
+        .bind(&opts.round)
+        .bind(&opts.file_name)
+        .bind(&opts.source)
+        .bind(&actor.name)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut ctx = Ctx {
+            backend: self.backend(),
+            compound_id,
+            round_id,
+            opts,
+            now,
+            seen: HashMap::new(),
+            buildings: HashMap::new(),
+            units: HashMap::new(),
+            households: HashMap::new(),
+            summary: ImportSummary { dry_run: opts.dry_run, ..Default::default() },
+            issues: Vec::new(),
+            any_refused: false,
+        };
+        while let Some(batch) = rows.recv().await {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(why) => {
+                    tx.rollback().await?;
+                    return Err(StoreError::Aborted(why));
+                }
+            };
+            process_batch(&mut tx, &mut ctx, header, batch).await?;
+            progress(ctx.summary.rows_read);
+        }
+        ctx.summary.likely_duplicates = flag_likely_duplicates(&mut tx, round_id, now).await?;
+        let commit = !opts.dry_run && (!ctx.any_refused || opts.accept_valid);
+        ctx.summary.committed = commit;
+        ctx.summary.round_id = commit.then_some(round_id);
+        let summary_json = serde_json::to_string(&ctx.summary).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if commit {
+            sqlx::query("UPDATE census_rounds SET summary = $1 WHERE id = $2")
+                .bind(&summary_json)
+                .bind(round_id)
+                .execute(&mut *tx)
+                .await?;
+            let change = Change {
+                action: "census.import",
+                entity: "census_round",
+                entity_id: Some(round_id.to_string()),
+                before: None,
+                after: Some(json!({"round": opts.round, "compound": opts.compound, "file": opts.file_name, "summary": ctx.summary})),
+            };
+            audit::record(&mut tx, actor, change).await?;
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(ImportOutcome { summary: ctx.summary, issues: ctx.issues })
+    }
+}
+
+async fn ensure_compound_in(conn: &mut AnyConnection, name: &str, now: i64) -> Result<i64, StoreError> {
+    let community: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM communities ORDER BY id LIMIT 1").fetch_optional(&mut *conn).await?;
+    let community = match community {
+        Some(c) => c,
+        None => {
+            let district: i64 = sqlx::query_scalar("INSERT INTO districts (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind("本辖区")
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?;
+            sqlx::query_scalar("INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+                .bind(district)
+                .bind("本社区")
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    sqlx::query("INSERT INTO compounds (community_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (community_id, name) DO NOTHING")
+        .bind(community)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sqlx::query_scalar("SELECT id FROM compounds WHERE community_id = $1 AND name = $2")
+        .bind(community)
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+async fn building_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32) -> Result<i64, StoreError> {
+    if let Some(id) = ctx.buildings.get(&b) {
+        return Ok(*id);
+    }
+    let name = building_name(b);
+    sqlx::query(
+        "INSERT INTO buildings (compound_id, number, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (compound_id, name) DO NOTHING",
+    )
+    .bind(ctx.compound_id)
+    .bind(i64::from(b))
+    .bind(&name)
+    .bind(ctx.now)
+    .execute(&mut *conn)
+    .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM buildings WHERE compound_id = $1 AND name = $2")
+        .bind(ctx.compound_id)
+        .bind(&name)
+        .fetch_one(&mut *conn)
+        .await?;
+    ctx.buildings.insert(b, id);
+    Ok(id)
+}
+
+async fn unit_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32, u: u32) -> Result<i64, StoreError> {
+    if let Some(id) = ctx.units.get(&(b, u)) {
+        return Ok(*id);
+    }
+    let building = building_id(conn, ctx, b).await?;
+    let name = unit_name(u);
+    sqlx::query("INSERT INTO units (building_id, number, name) VALUES ($1, $2, $3) ON CONFLICT (building_id, name) DO NOTHING")
+        .bind(building)
+        .bind(i64::from(u))
+        .bind(&name)
+        .execute(&mut *conn)
+        .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM units WHERE building_id = $1 AND name = $2")
+        .bind(building)
+        .bind(&name)
+        .fetch_one(&mut *conn)
+        .await?;
+    ctx.units.insert((b, u), id);
+    Ok(id)
+}
+
+/// Finds or creates the household of every slot that names a building and a room.
+async fn resolve_households(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, slots: &mut [Slot]) -> Result<(), StoreError> {
+    // Known rooms of the units this batch touches, in one query per unit.
+    let mut missing: Vec<(u32, u32, String, Option<u32>)> = Vec::new();
+    for s in slots.iter_mut() {
+        let Some(b) = s.person.building else { continue };
+        let bid = building_id(conn, ctx, b).await?;
+        s.building = Some(bid);
+        let Some(room) = s.person.room.clone() else { continue };
+        let u = s.person.unit.unwrap_or(1);
+        let key = (b, u, room.text.clone());
+        if let Some(h) = ctx.households.get(&key) {
+            s.household = Some(*h);
+            continue;
+        }
+        let uid = unit_id(conn, ctx, b, u).await?;
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM households WHERE unit_id = $1 AND room = $2")
+            .bind(uid)
+            .bind(&room.text)
+            .fetch_optional(&mut *conn)
+            .await?;
+        match found {
+            Some(h) => {
+                ctx.households.insert(key, h);
+                s.household = Some(h);
+            }
+            None => {
+                if !missing.iter().any(|m| m.0 == b && m.1 == u && m.2 == room.text) {
+                    missing.push((b, u, room.text.clone(), room.floor));
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let ids = reserve_ids(conn, ctx.backend, "households", missing.len()).await?;
+        let mut batch = Batch::new(ctx.backend, "INSERT INTO households (id, unit_id, building_id, floor, room, created_at)", 6);
+        for ((b, u, room, floor), id) in missing.into_iter().zip(ids) {
+            let uid = unit_id(conn, ctx, b, u).await?;
+            let bid = building_id(conn, ctx, b).await?;
+            batch.push([V::I(id), V::I(uid), V::I(bid), V::OptI(floor.map(i64::from)), V::S(room.clone()), V::I(ctx.now)]);
+            ctx.households.insert((b, u, room), id);
+            ctx.summary.households_created += 1;
+            if batch.full() {
+                batch.flush(conn).await?;
+            }
+        }
+        batch.flush(conn).await?;
+        for s in slots.iter_mut().filter(|s| s.household.is_none()) {
+            if let (Some(b), Some(room)) = (s.person.building, &s.person.room) {
+                s.household = ctx.households.get(&(b, s.person.unit.unwrap_or(1), room.text.clone())).copied();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An existing resident, as far as matching needs.
+struct Existing {
+    id: i64,
+    household: Option<i64>,
+    phone: Option<String>,
+    needs: i64,
+    away: i64,
+}
+
+async fn find_existing(conn: &mut AnyConnection, slots: &[Slot]) -> Result<HashMap<String, Existing>, StoreError> {
+    let mut out = HashMap::new();
+    let numbers: Vec<&str> = slots.iter().filter_map(|s| doc_number(&s.person)).collect();
+    for chunk in numbers.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, id_number, household_id, phone, needs, away FROM residents WHERE id_number IN ({})",
+            placeholders.join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for n in chunk {
+            q = q.bind(*n);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let number: String = row.try_get("id_number")?;
+            out.insert(
+                number,
+                Existing {
+                    id: row.try_get("id")?,
+                    household: row.try_get("household_id")?,
+                    phone: row.try_get("phone")?,
+                    needs: row.try_get("needs")?,
+                    away: row.try_get("away")?,
+                },
+            );
+        }
+    }
+    for s in slots.iter().filter(|s| matches!(s.person.document, Doc::None)) {
+        let (Some(birth), Some(household)) = (s.person.birth_date, s.household) else { continue };
+        let row = sqlx::query(
+            "SELECT id, household_id, phone, needs, away FROM residents \
+             WHERE name = $1 AND birth_date = $2 AND household_id = $3 AND id_number IS NULL LIMIT 1",
+        )
+        .bind(&s.person.name)
+        .bind(birth.to_string())
+        .bind(household)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = row {
+            out.insert(
+                s.key.clone(),
+                Existing {
+                    id: row.try_get("id")?,
+                    household: row.try_get("household_id")?,
+                    phone: row.try_get("phone")?,
+                    needs: row.try_get("needs")?,
+                    away: row.try_get("away")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Updates a matched resident where the census says something new.
+async fn update_matched(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, s: &Slot, e: &Existing) -> Result<(), StoreError> {
+    let phone = s.person.phone.as_ref().map(|p| p.as_str().to_string());
+    let new_phone = phone.filter(|p| Some(p) != e.phone.as_ref());
+    let needs = e.needs | s.person.needs.bits();
+    let away = i64::from(s.person.away);
+    let moved = s.household.is_some() && s.household != e.household;
+    if new_phone.is_none() && needs == e.needs && away == e.away && !moved {
+        return Ok(());
+    }
+    if let Some(p) = &new_phone {
+        sqlx::query("UPDATE residents SET phone = $1, phone_rev = $2 WHERE id = $3")
+            .bind(p)
+            .bind(reversed(p))
+            .bind(e.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if moved {
+        ctx.summary.residents_moved += 1;
+        sqlx::query("UPDATE residents SET household_id = $1, building_id = $2 WHERE id = $3")
+            .bind(s.household)
+            .bind(s.building)
+            .bind(e.id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("UPDATE resident_addresses SET to_at = $1 WHERE resident_id = $2 AND to_at IS NULL")
+            .bind(ctx.now)
+            .bind(e.id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason) VALUES ($1, $2, $3, NULL, $4)")
+            .bind(e.id)
+            .bind(s.household)
+            .bind(ctx.now)
+            .bind(format!("census:{}", ctx.round_id))
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("UPDATE residents SET needs = $1, away = $2, updated_at = $3 WHERE id = $4")
+        .bind(needs)
+        .bind(away)
+        .bind(ctx.now)
+        .bind(e.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn row_issue(row_number: usize, i: &frontline_domain::census::Issue) -> RowIssue {
+    RowIssue {
+        row_number,
+        column: i.column.map(|f| f.code().to_string()),
+        column_index: i.column_index,
+        value: i.value.clone(),
+        code: i.code.to_string(),
+        params: i.params.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect(),
+        refused: i.is_refusal(),
+    }
+}
+
+async fn process_batch(
+    conn: &mut AnyConnection,
+    ctx: &mut Ctx<'_>,
+    header: &HeaderMap,
+    batch: Vec<(usize, Vec<String>)>,
+) -> Result<(), StoreError> {
+    // 1. Normalise every row; people wait in `people` for their ids.
+    let mut fates: Vec<Fate> = Vec::with_capacity(batch.len());
+    let mut people: Vec<Slot> = Vec::new();
+    let mut row_issues: HashMap<usize, Vec<RowIssue>> = HashMap::new();
+    for (row_number, cells) in &batch {
+        ctx.summary.rows_read += 1;
+        let outcome = normalise_row(header, RawRow { row_number: *row_number, cells }, ctx.opts.today, &ctx.opts.rules);
+        let issues = match &outcome {
+            RowOutcome::Refused(issues) | RowOutcome::Person(_, issues) => issues.as_slice(),
+            _ => &[],
+        };
+        for i in issues {
+            // A refused row counts once, under its first refusal; warnings count each.
+            if !i.is_refusal() {
+                *ctx.summary.warnings.entry(i.code.to_string()).or_default() += 1;
+            }
+            let report = row_issue(*row_number, i);
+            row_issues.entry(*row_number).or_default().push(report.clone());
+            ctx.issues.push(report);
+        }
+        match outcome {
+            RowOutcome::Blank | RowOutcome::Total => {
+                ctx.summary.rows_skipped += 1;
+                fates.push(Fate::Skipped);
+            }
+            RowOutcome::Refused(issues) => {
+                ctx.any_refused = true;
+                let first = issues.iter().find(|i| i.is_refusal()).map_or("no_identity", |i| i.code);
+                *ctx.summary.refused.entry(first.to_string()).or_default() += 1;
+                fates.push(Fate::Refused);
+            }
+            RowOutcome::Person(person, _) => {
+                people.push(Slot { person, key: String::new(), household: None, building: None, resident: None, created: false });
+                fates.push(Fate::Person(people.len() - 1, true));
+            }
+        }
+    }
+    // 2. Households, found or created.
+    resolve_households(conn, ctx, &mut people).await?;
+    // 3. People named twice, in this batch or earlier in the file, collapse onto the first.
+    let mut unique: Vec<Slot> = Vec::with_capacity(people.len());
+    let mut batch_keys: HashMap<String, usize> = HashMap::new();
+    let mut person_fate: Vec<Fate> = Vec::with_capacity(people.len());
+    for mut s in people {
+        s.key = doc_key(&s.person, s.household);
+        if let Some(id) = ctx.seen.get(&s.key) {
+            ctx.summary.duplicates_in_file += 1;
+            person_fate.push(Fate::DuplicateOf(*id));
+        } else if let Some(u) = batch_keys.get(&s.key) {
+            ctx.summary.duplicates_in_file += 1;
+            person_fate.push(Fate::Person(*u, false));
+        } else {
+            batch_keys.insert(s.key.clone(), unique.len());
+            person_fate.push(Fate::Person(unique.len(), true));
+            unique.push(s);
+        }
+    }
+    let mut person_fate = person_fate.into_iter();
+    for f in &mut fates {
+        if matches!(f, Fate::Person(..)) {
+            *f = person_fate.next().unwrap_or(Fate::Refused);
+        }
+    }
+    // 4. Match against residents; update the matched, create the rest.
+    let existing = find_existing(conn, &unique).await?;
+    let mut new_people: Vec<usize> = Vec::new();
+    for i in 0..unique.len() {
+        let found = doc_number(&unique[i].person).and_then(|n| existing.get(n)).or_else(|| existing.get(&unique[i].key));
+        match found {
+            Some(e) => {
+                unique[i].resident = Some(e.id);
+                ctx.summary.residents_matched += 1;
+                update_matched(conn, ctx, &unique[i], e).await?;
+            }
+            None => new_people.push(i),
+        }
+    }
+    insert_new(conn, ctx, &mut unique, &new_people).await?;
+    for s in &unique {
+        if let Some(id) = s.resident {
+            ctx.seen.insert(s.key.clone(), id);
+        }
+    }
+    // 5. The raw rows, each linked to the resident it made or changed.
+    let mut rows = Batch::new(
+        ctx.backend,
+        "INSERT INTO census_rows (round_id, row_number, raw, outcome, resident_id, household_id, building_id, phone, away, issues)",
+        10,
+    );
+    for ((row_number, cells), fate) in batch.iter().zip(&fates) {
+        let raw = serde_json::to_string(cells).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let issues = row_issues.get(row_number).and_then(|i| serde_json::to_string(i).ok());
+        let number = i64::try_from(*row_number).unwrap_or(i64::MAX);
+        let (outcome, resident, slot) = match fate {
+            Fate::Skipped => ("skipped", None, None),
+            Fate::Refused => ("refused", None, None),
+            Fate::DuplicateOf(id) => ("duplicate", Some(*id), None),
+            Fate::Person(u, false) => ("duplicate", unique[*u].resident, None),
+            Fate::Person(u, true) => {
+                let s = &unique[*u];
+                (if s.created { "created" } else { "matched" }, s.resident, Some(s))
+            }
+        };
+        rows.push([
+            V::I(ctx.round_id),
+            V::I(number),
+            V::S(raw),
+            V::S(outcome.into()),
+            V::OptI(resident),
+            V::OptI(slot.and_then(|s| s.household)),
+            V::OptI(slot.and_then(|s| s.building)),
+            V::OptS(slot.and_then(|s| s.person.phone.as_ref().map(|p| p.as_str().to_string()))),
+            V::I(i64::from(slot.is_some_and(|s| s.person.away))),
+            V::OptS(issues),
+        ]);
+        if rows.full() {
+            rows.flush(conn).await?;
+        }
+    }
+    rows.flush(conn).await?;
+    Ok(())
+}
+
+async fn insert_new(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, unique: &mut [Slot], new_people: &[usize]) -> Result<(), StoreError> {
+    let ids = reserve_ids(conn, ctx.backend, "residents", new_people.len()).await?;
+    let mut residents = Batch::new(
+        ctx.backend,
+        "INSERT INTO residents (id, household_id, building_id, name, doc_kind, id_number, id_rev, birth_date, sex, \
+         phone, phone_rev, needs, away, created_at, updated_at)",
+        15,
+    );
+    let mut addresses = Batch::new(ctx.backend, "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)", 5);
+    for (&i, id) in new_people.iter().zip(ids) {
+        let s = &mut unique[i];
+        s.resident = Some(id);
+        s.created = true;
+        ctx.summary.residents_created += 1;
+        let p = &s.person;
+        let number = doc_number(p).map(str::to_string);
+        let phone = p.phone.as_ref().map(|x| x.as_str().to_string());
+        residents.push([
+            V::I(id),
+            V::OptI(s.household),
+            V::OptI(s.building.filter(|_| s.household.is_some())),
+            V::S(p.name.clone()),
+            V::S(doc_kind(p).into()),
+            V::OptS(number.clone()),
+            V::OptS(number.as_deref().map(reversed)),
+            V::OptS(p.birth_date.map(|d| d.to_string())),
+            V::OptS(p.sex.map(|x| x.code().to_string())),
+            V::OptS(phone.clone()),
+            V::OptS(phone.as_deref().map(reversed)),
+            V::I(p.needs.bits() & !frontline_domain::people::SpecialNeed::Elderly.bit()),
+            V::I(i64::from(p.away)),
+            V::I(ctx.now),
+            V::I(ctx.now),
+        ]);
+        if s.household.is_some() {
+            addresses.push([V::I(id), V::OptI(s.household), V::I(ctx.now), V::OptI(None), V::S(format!("census:{}", ctx.round_id))]);
+        }
+        if residents.full() {
+            residents.flush(conn).await?;
+        }
+        if addresses.full() {
+            residents.flush(conn).await?;
+            addresses.flush(conn).await?;
+        }
+    }
+    residents.flush(conn).await?;
+    addresses.flush(conn).await?;
+    Ok(())
+}
+
+/// Records pairs of this round's residents that share a name and a phone but
+/// not a document: likely the same person entered twice.
+async fn flag_likely_duplicates(conn: &mut AnyConnection, round_id: i64, now: i64) -> Result<u64, StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO census_reviews (round_id, kind, resident_a, resident_b, status, created_at) \
+         SELECT DISTINCT $1, 'name_phone', a.id, b.id, 'open', $2 FROM residents a \
+         JOIN residents b ON b.phone_rev = a.phone_rev AND b.name = a.name AND b.id > a.id \
+         WHERE a.phone_rev IS NOT NULL \
+           AND (a.id IN (SELECT resident_id FROM census_rows WHERE round_id = $1 AND resident_id IS NOT NULL) \
+             OR b.id IN (SELECT resident_id FROM census_rows WHERE round_id = $1 AND resident_id IS NOT NULL)) \
+         ON CONFLICT (resident_a, resident_b) DO NOTHING",
+    )
+    .bind(round_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
