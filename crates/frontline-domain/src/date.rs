@@ -47,11 +47,7 @@ impl Date {
             return None;
         }
         // Both fit in a u8: month <= 12 and day <= 31 were checked above.
-        Some(Date {
-            year,
-            month: month as u8,
-            day: day as u8,
-        })
+        Some(Date { year, month: month as u8, day: day as u8 })
     }
 
     /// The year (may be zero or negative for the proleptic calendar).
@@ -145,9 +141,7 @@ impl Date {
 
 /// The value of a run of ASCII digits, or `None` when any byte is not a digit.
 fn digits_value(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0u32, |acc, &c| {
-        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-    })
+    b.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
 }
 
 impl fmt::Display for Date {
@@ -171,9 +165,8 @@ impl<'de> serde::Deserialize<'de> for Date {
                 f.write_str("a date written YYYY-MM-DD")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Date, E> {
-                Date::parse_iso(v).ok_or_else(|| {
-                    E::invalid_value(serde::de::Unexpected::Str(v), &"a date written YYYY-MM-DD")
-                })
+                Date::parse_iso(v)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &"a date written YYYY-MM-DD"))
             }
         }
         deserializer.deserialize_str(DateVisitor)
@@ -257,15 +250,7 @@ mod tests {
         assert_eq!(d(1949, 12, 31).to_string(), "1949-12-31");
         assert_eq!(d(5, 1, 2).to_string(), "0005-01-02");
         assert_eq!(Date::parse_iso("1987-04-12"), Some(d(1987, 4, 12)));
-        for bad in [
-            "1987-4-12",
-            "1987-04-12 ",
-            "1987/04/12",
-            "2022-02-29",
-            "1987-13-01",
-            "+987-04-12",
-            "",
-        ] {
+        for bad in ["1987-4-12", "1987-04-12 ", "1987/04/12", "2022-02-29", "1987-13-01", "+987-04-12", ""] {
             assert_eq!(Date::parse_iso(bad), None, "{bad:?}");
         }
     }
@@ -273,14 +258,8 @@ mod tests {
     #[test]
     fn serde_as_iso_string() {
         let date = d(2022, 4, 1);
-        assert_eq!(
-            serde_json::to_string(&date).ok(),
-            Some("\"2022-04-01\"".to_string())
-        );
-        assert_eq!(
-            serde_json::from_str::<Date>("\"2022-04-01\"").ok(),
-            Some(date)
-        );
+        assert_eq!(serde_json::to_string(&date).ok(), Some("\"2022-04-01\"".to_string()));
+        assert_eq!(serde_json::from_str::<Date>("\"2022-04-01\"").ok(), Some(date));
         assert!(serde_json::from_str::<Date>("\"2022-02-29\"").is_err());
         assert!(serde_json::from_str::<Date>("\"2022-4-1\"").is_err());
         assert!(serde_json::from_str::<Date>("20220401").is_err());

@@ -63,11 +63,7 @@ pub fn check_char(first17: &[u8]) -> Option<char> {
     if first17.len() != 17 || !first17.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let sum: u32 = first17
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
     Some(char::from(CHECK_CHARS[(sum % 11) as usize]))
 }
 
@@ -96,18 +92,12 @@ fn is_invisible(c: char) -> bool {
 
 /// Hyphens, dashes and minus signs.
 fn is_dash(c: char) -> bool {
-    matches!(
-        c,
-        '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{30FC}'
-    )
+    matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{30FC}')
 }
 
 /// Apostrophes and quotation marks (a leading apostrophe forces text in a spreadsheet).
 fn is_quote(c: char) -> bool {
-    matches!(
-        c,
-        '\'' | '"' | '`' | '\u{00B4}' | '\u{2018}'..='\u{201F}' | '\u{2032}' | '\u{2033}'
-    )
+    matches!(c, '\'' | '"' | '`' | '\u{00B4}' | '\u{2018}'..='\u{201F}' | '\u{2032}' | '\u{2033}')
 }
 
 /// A resident ID number (GB 11643-1999): 18 ASCII characters, a valid check character
@@ -215,16 +205,10 @@ impl IdNumberError {
             IdNumberError::Empty | IdNumberError::PrecisionLost => Vec::new(),
             IdNumberError::BadLength { len } => vec![("len", len.to_string())],
             IdNumberError::BadCharacter { position, found } => {
-                vec![
-                    ("position", position.to_string()),
-                    ("found", found.to_string()),
-                ]
+                vec![("position", position.to_string()), ("found", found.to_string())]
             }
             IdNumberError::BadCheckCharacter { expected, found } => {
-                vec![
-                    ("expected", expected.to_string()),
-                    ("found", found.to_string()),
-                ]
+                vec![("expected", expected.to_string()), ("found", found.to_string())]
             }
             IdNumberError::ImpossibleBirthDate { raw } => vec![("raw", raw.clone())],
         }
@@ -278,15 +262,8 @@ impl IdNumber {
             Numeric::Exact(int) => s = int.to_string(),
             Numeric::Lossy => return Err(IdNumberError::PrecisionLost),
         }
-        if let Some((i, c)) = s
-            .chars()
-            .enumerate()
-            .find(|&(_, c)| !c.is_ascii_digit() && c != 'X')
-        {
-            return Err(IdNumberError::BadCharacter {
-                position: i + 1,
-                found: c,
-            });
+        if let Some((i, c)) = s.chars().enumerate().find(|&(_, c)| !c.is_ascii_digit() && c != 'X') {
+            return Err(IdNumberError::BadCharacter { position: i + 1, found: c });
         }
         // Only ASCII digits and X remain, so byte length = character count.
         let len = s.len();
@@ -295,29 +272,15 @@ impl IdNumber {
         }
         // X is only allowed as the check character of the 18-character form.
         let check_pos = if len == 18 { 17 } else { usize::MAX };
-        if let Some(i) = s
-            .bytes()
-            .enumerate()
-            .position(|(i, b)| b == b'X' && i != check_pos)
-        {
-            return Err(IdNumberError::BadCharacter {
-                position: i + 1,
-                found: 'X',
-            });
+        if let Some(i) = s.bytes().enumerate().position(|(i, b)| b == b'X' && i != check_pos) {
+            return Err(IdNumberError::BadCharacter { position: i + 1, found: 'X' });
         }
         let mut warnings = Vec::new();
         let full = if len == 15 {
-            let birth = birth_from(&format!("19{}", &s[6..12])).ok_or_else(|| {
-                IdNumberError::ImpossibleBirthDate {
-                    raw: s[6..12].to_string(),
-                }
-            })?;
-            let seq = s[12..15]
-                .bytes()
-                .fold(0u16, |a, b| a * 10 + u16::from(b - b'0'));
-            warnings.push(IdWarning::ConvertedFrom15 {
-                original: s.clone(),
-            });
+            let birth = birth_from(&format!("19{}", &s[6..12]))
+                .ok_or_else(|| IdNumberError::ImpossibleBirthDate { raw: s[6..12].to_string() })?;
+            let seq = s[12..15].bytes().fold(0u16, |a, b| a * 10 + u16::from(b - b'0'));
+            warnings.push(IdWarning::ConvertedFrom15 { original: s.clone() });
             IdNumber::from_parts(&s[..6], birth, seq).0
         } else {
             let found = char::from(s.as_bytes()[17]);
@@ -330,20 +293,13 @@ impl IdNumber {
                 return Err(IdNumberError::BadCheckCharacter { expected, found });
             }
             if birth_from(&s[6..14]).is_none() {
-                return Err(IdNumberError::ImpossibleBirthDate {
-                    raw: s[6..14].to_string(),
-                });
+                return Err(IdNumberError::ImpossibleBirthDate { raw: s[6..14].to_string() });
             }
             s
         };
         let id = IdNumber(full);
         if !region_known(id.region()) {
-            warnings.insert(
-                0,
-                IdWarning::UnknownRegion {
-                    code: id.region().to_string(),
-                },
-            );
+            warnings.insert(0, IdWarning::UnknownRegion { code: id.region().to_string() });
         }
         Ok(ParsedId { id, warnings })
     }
@@ -415,8 +371,7 @@ fn birth_from(digits: &str) -> Option<Date> {
     if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let num =
-        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |a, &d| a * 10 + u32::from(d - b'0'));
+    let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |a, &d| a * 10 + u32::from(d - b'0'));
     let year = i32::try_from(num(0..4)).ok()?;
     if year < MIN_BIRTH_YEAR {
         return None;
@@ -439,9 +394,7 @@ impl serde::Serialize for IdNumber {
 impl<'de> serde::Deserialize<'de> for IdNumber {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<IdNumber, D::Error> {
         let s = String::deserialize(deserializer)?;
-        IdNumber::parse(&s)
-            .map(|p| p.id)
-            .map_err(serde::de::Error::custom)
+        IdNumber::parse(&s).map(|p| p.id).map_err(serde::de::Error::custom)
     }
 }
 
@@ -454,8 +407,7 @@ impl PassportNumber {
     pub fn parse(raw: &str) -> Option<PassportNumber> {
         let s = normalise(raw).to_ascii_uppercase();
         let shaped = (5..=20).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
             && s.bytes().any(|b| b.is_ascii_digit());
         shaped.then_some(PassportNumber(s))
     }
@@ -485,12 +437,9 @@ impl serde::Serialize for PassportNumber {
 }
 
 impl<'de> serde::Deserialize<'de> for PassportNumber {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<PassportNumber, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<PassportNumber, D::Error> {
         let s = String::deserialize(deserializer)?;
-        PassportNumber::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom("not a passport or travel document number"))
+        PassportNumber::parse(&s).ok_or_else(|| serde::de::Error::custom("not a passport or travel document number"))
     }
 }
 

@@ -43,9 +43,7 @@ pub enum SamplingCodeError {
     #[error("this is not a sampling code: it must be R followed by 9 letters and digits")]
     Malformed,
     /// The check character does not match: a character was misread or mistyped.
-    #[error(
-        "the sampling code's check character does not match; a character was misread or mistyped"
-    )]
+    #[error("the sampling code's check character does not match; a character was misread or mistyped")]
     BadCheck,
 }
 
@@ -132,8 +130,7 @@ impl SamplingCode {
     /// under the installation secret `key`.
     pub fn encode(resident_id: i64, key: u64) -> SamplingCode {
         let y = permute(resident_id as u64 & ID_MASK, key);
-        let values: [u8; DATA_LEN] =
-            std::array::from_fn(|i| ((y >> (5 * (DATA_LEN - 1 - i))) & 0x1F) as u8);
+        let values: [u8; DATA_LEN] = std::array::from_fn(|i| ((y >> (5 * (DATA_LEN - 1 - i))) & 0x1F) as u8);
         let mut s = String::with_capacity(CODE_LEN);
         s.push(char::from(PREFIX));
         s.extend(values.iter().map(|&v| char::from(ALPHABET[usize::from(v)])));
@@ -167,9 +164,7 @@ impl SamplingCode {
     pub fn decode(&self, key: u64) -> i64 {
         let y = self.0.as_bytes()[1..=DATA_LEN]
             .iter()
-            .fold(0u64, |acc, &c| {
-                (acc << 5) | u64::from(symbol_value(c).unwrap_or(0))
-            });
+            .fold(0u64, |acc, &c| (acc << 5) | u64::from(symbol_value(c).unwrap_or(0)));
         // At most 40 bits, so it fits an i64.
         unpermute(y, key) as i64
     }
@@ -220,12 +215,7 @@ mod tests {
     fn consecutive_ids_look_unrelated() {
         let a = SamplingCode::encode(1, 42);
         let b = SamplingCode::encode(2, 42);
-        let same = a
-            .as_str()
-            .bytes()
-            .zip(b.as_str().bytes())
-            .filter(|(x, y)| x == y)
-            .count();
+        let same = a.as_str().bytes().zip(b.as_str().bytes()).filter(|(x, y)| x == y).count();
         assert!(same <= 4, "{a} vs {b}");
         assert_ne!(SamplingCode::encode(1, 43), a);
     }
@@ -244,23 +234,11 @@ mod tests {
     #[test]
     fn parse_refuses_bad_input() {
         assert!(SamplingCode::parse("R7K3QZ2M9S").is_ok()); // the documented example
-        assert_eq!(
-            SamplingCode::parse("R7K3QZ2M9X"),
-            Err(SamplingCodeError::BadCheck)
-        );
+        assert_eq!(SamplingCode::parse("R7K3QZ2M9X"), Err(SamplingCodeError::BadCheck));
         assert_eq!(SamplingCode::parse(""), Err(SamplingCodeError::Malformed));
-        assert_eq!(
-            SamplingCode::parse("X7K3QZ2M9X"),
-            Err(SamplingCodeError::Malformed)
-        );
-        assert_eq!(
-            SamplingCode::parse("R7K3QZ2M9"),
-            Err(SamplingCodeError::Malformed)
-        );
-        assert_eq!(
-            SamplingCode::parse("R7K3QZ2MUX"),
-            Err(SamplingCodeError::Malformed)
-        );
+        assert_eq!(SamplingCode::parse("X7K3QZ2M9X"), Err(SamplingCodeError::Malformed));
+        assert_eq!(SamplingCode::parse("R7K3QZ2M9"), Err(SamplingCodeError::Malformed));
+        assert_eq!(SamplingCode::parse("R7K3QZ2MUX"), Err(SamplingCodeError::Malformed));
         let code = SamplingCode::encode(5, 5);
         let mut bad = code.as_str().as_bytes().to_vec();
         bad[9] = if bad[9] == b'0' { b'2' } else { b'0' };
@@ -290,11 +268,7 @@ mod tests {
             let mut swapped = b.to_vec();
             swapped.swap(i, i + 1);
             let swapped = String::from_utf8(swapped).expect("ascii");
-            assert_eq!(
-                SamplingCode::parse(&swapped),
-                Err(SamplingCodeError::BadCheck),
-                "{i}"
-            );
+            assert_eq!(SamplingCode::parse(&swapped), Err(SamplingCodeError::BadCheck), "{i}");
         }
     }
 }

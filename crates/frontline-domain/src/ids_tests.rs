@@ -74,141 +74,53 @@ fn fifteen_digits_convert_to_eighteen() {
     assert_eq!(old.len(), 15);
     let parsed = ok(&old);
     assert_eq!(parsed.id, full);
-    assert_eq!(
-        parsed.warnings,
-        vec![IdWarning::ConvertedFrom15 {
-            original: old.clone()
-        }]
-    );
+    assert_eq!(parsed.warnings, vec![IdWarning::ConvertedFrom15 { original: old.clone() }]);
     assert_eq!(parsed.warnings[0].code(), "converted_from_15");
     // An exact spreadsheet number with ".0" is still the same 15 digits.
     assert_eq!(ok(&format!("{old}.0")).id, full);
     // The old form has no check character, so X is not allowed.
-    assert_eq!(
-        err("35060285061512X"),
-        IdNumberError::BadCharacter {
-            position: 15,
-            found: 'X'
-        }
-    );
-    assert_eq!(
-        err("350602850230123"),
-        IdNumberError::ImpossibleBirthDate {
-            raw: "850230".into()
-        }
-    );
+    assert_eq!(err("35060285061512X"), IdNumberError::BadCharacter { position: 15, found: 'X' });
+    assert_eq!(err("350602850230123"), IdNumberError::ImpossibleBirthDate { raw: "850230".into() });
 }
 
 #[test]
 fn wrong_check_character_names_both() {
     let e = err("110105194912310023");
-    assert_eq!(
-        e,
-        IdNumberError::BadCheckCharacter {
-            expected: 'X',
-            found: '3'
-        }
-    );
+    assert_eq!(e, IdNumberError::BadCheckCharacter { expected: 'X', found: '3' });
     assert_eq!(e.code(), "bad_check_character");
-    assert_eq!(
-        e.params(),
-        vec![("expected", "X".to_string()), ("found", "3".to_string())]
-    );
+    assert_eq!(e.params(), vec![("expected", "X".to_string()), ("found", "3".to_string())]);
     let msg = e.to_string();
     assert!(msg.contains("'3'") && msg.contains("'X'"), "{msg}");
-    assert_eq!(
-        err("330106198704123510"),
-        IdNumberError::BadCheckCharacter {
-            expected: '6',
-            found: '0'
-        }
-    );
-    assert_eq!(
-        err("33010619870412351X"),
-        IdNumberError::BadCheckCharacter {
-            expected: '6',
-            found: 'X'
-        }
-    );
+    assert_eq!(err("330106198704123510"), IdNumberError::BadCheckCharacter { expected: '6', found: '0' });
+    assert_eq!(err("33010619870412351X"), IdNumberError::BadCheckCharacter { expected: '6', found: 'X' });
 }
 
 #[test]
 fn birth_dates() {
     let e = err(&with_check("35060220220229123"));
-    assert_eq!(
-        e,
-        IdNumberError::ImpossibleBirthDate {
-            raw: "20220229".into()
-        }
-    );
+    assert_eq!(e, IdNumberError::ImpossibleBirthDate { raw: "20220229".into() });
     assert_eq!(e.code(), "impossible_birth_date");
     assert_eq!(e.params(), vec![("raw", "20220229".to_string())]);
-    assert_eq!(
-        ok(&with_check("35060220000229123")).id.birth_date(),
-        d(2000, 2, 29)
-    );
-    assert_eq!(
-        err(&with_check("35060219901301123")),
-        IdNumberError::ImpossibleBirthDate {
-            raw: "19901301".into()
-        }
-    );
-    assert_eq!(
-        err(&with_check("35060218491231123")),
-        IdNumberError::ImpossibleBirthDate {
-            raw: "18491231".into()
-        }
-    );
+    assert_eq!(ok(&with_check("35060220000229123")).id.birth_date(), d(2000, 2, 29));
+    assert_eq!(err(&with_check("35060219901301123")), IdNumberError::ImpossibleBirthDate { raw: "19901301".into() });
+    assert_eq!(err(&with_check("35060218491231123")), IdNumberError::ImpossibleBirthDate { raw: "18491231".into() });
     assert!(IdNumber::parse(&with_check("35060218500101123")).is_ok());
     // The future is the caller's business.
-    assert_eq!(
-        ok(&with_check("35060221000101123")).id.birth_date(),
-        d(2100, 1, 1)
-    );
+    assert_eq!(ok(&with_check("35060221000101123")).id.birth_date(), d(2100, 1, 1));
 }
 
 #[test]
 fn lengths_and_characters() {
     assert_eq!(err(""), IdNumberError::Empty);
     assert_eq!(err("  - '"), IdNumberError::Empty);
-    assert_eq!(
-        err("33010619870412351"),
-        IdNumberError::BadLength { len: 17 }
-    );
-    assert_eq!(
-        err("3301061987041235161"),
-        IdNumberError::BadLength { len: 19 }
-    );
-    assert_eq!(
-        IdNumberError::BadLength { len: 17 }.params(),
-        vec![("len", "17".to_string())]
-    );
+    assert_eq!(err("33010619870412351"), IdNumberError::BadLength { len: 17 });
+    assert_eq!(err("3301061987041235161"), IdNumberError::BadLength { len: 19 });
+    assert_eq!(IdNumberError::BadLength { len: 17 }.params(), vec![("len", "17".to_string())]);
     let e = err("3506021990a1011234");
-    assert_eq!(
-        e,
-        IdNumberError::BadCharacter {
-            position: 11,
-            found: 'A'
-        }
-    );
-    assert_eq!(
-        e.params(),
-        vec![("position", "11".to_string()), ("found", "A".to_string())]
-    );
-    assert_eq!(
-        err("张三"),
-        IdNumberError::BadCharacter {
-            position: 1,
-            found: '张'
-        }
-    );
-    assert_eq!(
-        err("3301061987X4123516"),
-        IdNumberError::BadCharacter {
-            position: 11,
-            found: 'X'
-        }
-    );
+    assert_eq!(e, IdNumberError::BadCharacter { position: 11, found: 'A' });
+    assert_eq!(e.params(), vec![("position", "11".to_string()), ("found", "A".to_string())]);
+    assert_eq!(err("张三"), IdNumberError::BadCharacter { position: 1, found: '张' });
+    assert_eq!(err("3301061987X4123516"), IdNumberError::BadCharacter { position: 11, found: 'X' });
 }
 
 #[test]
@@ -236,12 +148,7 @@ fn unknown_region_is_only_a_warning() {
     let id = IdNumber::from_parts("999999", d(1990, 1, 1), 7);
     let parsed = ok(id.as_str());
     assert_eq!(parsed.id, id);
-    assert_eq!(
-        parsed.warnings,
-        vec![IdWarning::UnknownRegion {
-            code: "999999".into()
-        }]
-    );
+    assert_eq!(parsed.warnings, vec![IdWarning::UnknownRegion { code: "999999".into() }]);
     assert_eq!(parsed.warnings[0].code(), "unknown_region");
 }
 
@@ -259,14 +166,8 @@ fn accessors_and_masking() {
     assert_eq!(id.tail(0), "");
     assert_eq!(id.to_string(), id.as_str());
     assert_eq!(id.sex(), Sex::Male);
-    assert_eq!(
-        IdNumber::from_parts("350602", d(1990, 1, 1), 124).sex(),
-        Sex::Female
-    );
-    assert_eq!(
-        IdNumber::from_parts("350602", d(1990, 1, 1), 1124).as_str()[14..17],
-        *"124"
-    );
+    assert_eq!(IdNumber::from_parts("350602", d(1990, 1, 1), 124).sex(), Sex::Female);
+    assert_eq!(IdNumber::from_parts("350602", d(1990, 1, 1), 1124).as_str()[14..17], *"124");
 }
 
 #[test]
@@ -305,45 +206,21 @@ fn phones() {
     assert_eq!(p.to_string(), "13812345678");
     assert_eq!(Phone::parse(""), Err(PhoneError::Empty));
     assert_eq!(Phone::parse(" - "), Err(PhoneError::Empty));
-    assert_eq!(
-        Phone::parse("138001380000"),
-        Err(PhoneError::BadLength { len: 12 })
-    );
-    assert_eq!(
-        Phone::parse("1380013800"),
-        Err(PhoneError::BadLength { len: 10 })
-    );
+    assert_eq!(Phone::parse("138001380000"), Err(PhoneError::BadLength { len: 12 }));
+    assert_eq!(Phone::parse("1380013800"), Err(PhoneError::BadLength { len: 10 }));
     assert_eq!(Phone::parse("+86"), Err(PhoneError::BadLength { len: 0 }));
     assert_eq!(Phone::parse("12800138000"), Err(PhoneError::BadPrefix));
     assert_eq!(Phone::parse("23800138000"), Err(PhoneError::BadPrefix));
     assert_eq!(Phone::parse("1440012345678"), Err(PhoneError::IotNumber));
-    assert_eq!(
-        Phone::parse("+86 1440 0123 45678"),
-        Err(PhoneError::IotNumber)
-    );
-    assert_eq!(
-        Phone::parse("1450012345678"),
-        Err(PhoneError::BadLength { len: 13 })
-    );
-    assert_eq!(
-        Phone::parse("138o0138000"),
-        Err(PhoneError::BadCharacter { found: 'o' })
-    );
-    assert_eq!(
-        Phone::parse("1.38001E+10"),
-        Err(PhoneError::BadCharacter { found: '.' })
-    );
+    assert_eq!(Phone::parse("+86 1440 0123 45678"), Err(PhoneError::IotNumber));
+    assert_eq!(Phone::parse("1450012345678"), Err(PhoneError::BadLength { len: 13 }));
+    assert_eq!(Phone::parse("138o0138000"), Err(PhoneError::BadCharacter { found: 'o' }));
+    assert_eq!(Phone::parse("1.38001E+10"), Err(PhoneError::BadCharacter { found: '.' }));
     let e = PhoneError::BadLength { len: 12 };
-    assert_eq!(
-        (e.code(), e.params()),
-        ("bad_length", vec![("len", "12".to_string())])
-    );
+    assert_eq!((e.code(), e.params()), ("bad_length", vec![("len", "12".to_string())]));
     assert_eq!(PhoneError::IotNumber.code(), "iot_number");
     assert_eq!(PhoneError::BadPrefix.code(), "bad_prefix");
-    assert_eq!(
-        PhoneError::BadCharacter { found: 'o' }.params(),
-        vec![("found", "o".to_string())]
-    );
+    assert_eq!(PhoneError::BadCharacter { found: 'o' }.params(), vec![("found", "o".to_string())]);
 }
 
 #[test]
@@ -370,36 +247,15 @@ fn normalise_keeps_what_it_does_not_know() {
 #[test]
 fn serde_as_strings() {
     let id = ok("11010519491231002x").id;
-    assert_eq!(
-        serde_json::to_string(&id).ok(),
-        Some("\"11010519491231002X\"".to_string())
-    );
-    assert_eq!(
-        serde_json::from_str::<IdNumber>("\"11010519491231002x\"").ok(),
-        Some(id)
-    );
+    assert_eq!(serde_json::to_string(&id).ok(), Some("\"11010519491231002X\"".to_string()));
+    assert_eq!(serde_json::from_str::<IdNumber>("\"11010519491231002x\"").ok(), Some(id));
     assert!(serde_json::from_str::<IdNumber>("\"110105194912310023\"").is_err());
     let phone = Phone::parse("13800138000").expect("valid");
-    assert_eq!(
-        serde_json::to_string(&phone).ok(),
-        Some("\"13800138000\"".to_string())
-    );
-    assert_eq!(
-        serde_json::from_str::<Phone>("\"+86 13800138000\"").ok(),
-        Some(phone)
-    );
+    assert_eq!(serde_json::to_string(&phone).ok(), Some("\"13800138000\"".to_string()));
+    assert_eq!(serde_json::from_str::<Phone>("\"+86 13800138000\"").ok(), Some(phone));
     assert!(serde_json::from_str::<Phone>("\"12800138000\"").is_err());
     let passport = PassportNumber::parse("E12345678").expect("valid");
-    assert_eq!(
-        serde_json::to_string(&passport).ok(),
-        Some("\"E12345678\"".to_string())
-    );
-    assert_eq!(
-        serde_json::from_str::<PassportNumber>("\"E12345678\"").ok(),
-        Some(passport)
-    );
-    assert_eq!(
-        serde_json::to_string(&Sex::Female).ok(),
-        Some("\"female\"".to_string())
-    );
+    assert_eq!(serde_json::to_string(&passport).ok(), Some("\"E12345678\"".to_string()));
+    assert_eq!(serde_json::from_str::<PassportNumber>("\"E12345678\"").ok(), Some(passport));
+    assert_eq!(serde_json::to_string(&Sex::Female).ok(), Some("\"female\"".to_string()));
 }

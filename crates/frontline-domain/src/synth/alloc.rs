@@ -43,14 +43,8 @@ impl IdAllocator {
     /// of the day are taken. A `region` that is not 6 ASCII digits is replaced
     /// by `350681`.
     pub fn allocate(&mut self, region: &str, birth: Date, sex: Sex, hint: u16) -> IdNumber {
-        let region = if region.len() == 6 && region.bytes().all(|b| b.is_ascii_digit()) {
-            region
-        } else {
-            "350681"
-        };
-        let region_num = region
-            .bytes()
-            .fold(0_u64, |acc, b| acc * 10 + u64::from(b - b'0'));
+        let region = if region.len() == 6 && region.bytes().all(|b| b.is_ascii_digit()) { region } else { "350681" };
+        let region_num = region.bytes().fold(0_u64, |acc, b| acc * 10 + u64::from(b - b'0'));
         let parity = match sex {
             Sex::Male => 1,
             Sex::Female => 0,
@@ -126,23 +120,13 @@ mod tests {
     fn a_full_day_moves_back_a_day_and_bad_regions_are_replaced() {
         let mut ids = IdAllocator::new();
         let b = day(2000, 1, 1);
-        let all: HashSet<String> = (0..499)
-            .map(|i| {
-                ids.allocate("350203", b, Sex::Female, i * 7)
-                    .as_str()
-                    .to_string()
-            })
-            .collect();
+        let all: HashSet<String> =
+            (0..499).map(|i| ids.allocate("350203", b, Sex::Female, i * 7).as_str().to_string()).collect();
         assert_eq!(all.len(), 499);
-        assert!(all
-            .iter()
-            .all(|id| &id[6..14] == "20000101" && &id[14..17] != "000"));
+        assert!(all.iter().all(|id| &id[6..14] == "20000101" && &id[14..17] != "000"));
         let last = ids.allocate("350203", b, Sex::Female, 0);
         assert_eq!(last.birth_date(), day(1999, 12, 31));
-        assert!(ids
-            .allocate("x", b, Sex::Male, 1)
-            .as_str()
-            .starts_with("350681"));
+        assert!(ids.allocate("x", b, Sex::Male, 1).as_str().starts_with("350681"));
         assert!(IdNumber::parse(last.as_str()).is_ok());
     }
 }

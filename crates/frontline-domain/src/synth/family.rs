@@ -62,13 +62,7 @@ impl Family<'_> {
 
     /// Adds a member born `days_ago` days before today.
     fn add_born(&mut self, sex: Sex, days_ago: i64, surname: Surname, region: Region, role: Role) {
-        self.members.push(Member {
-            sex,
-            birth_days: self.today - days_ago.max(0),
-            surname,
-            region,
-            role,
-        });
+        self.members.push(Member { sex, birth_days: self.today - days_ago.max(0), surname, region, role });
     }
 
     /// Male with probability `p_male`.
@@ -82,11 +76,8 @@ impl Family<'_> {
 
     /// An unrelated adult aged `lo..=hi`.
     fn adult(&mut self, sex: Sex, lo: i64, hi: i64, role: Role) -> Adult {
-        let a = Adult {
-            age: self.rng.range(lo, hi),
-            surname: names::surname(self.rng),
-            region: names::region(self.rng),
-        };
+        let a =
+            Adult { age: self.rng.range(lo, hi), surname: names::surname(self.rng), region: names::region(self.rng) };
         self.add(sex, a.age, a.surname, a.region, role);
         a
     }
@@ -97,19 +88,9 @@ impl Family<'_> {
         let wife = Adult {
             age: (husband.age - self.rng.range(-2, 5)).max(20),
             surname: names::surname(self.rng),
-            region: if self.rng.chance(0.5) {
-                husband.region
-            } else {
-                names::region(self.rng)
-            },
+            region: if self.rng.chance(0.5) { husband.region } else { names::region(self.rng) },
         };
-        self.add(
-            Sex::Female,
-            wife.age,
-            wife.surname,
-            wife.region,
-            Role::Spouse,
-        );
+        self.add(Sex::Female, wife.age, wife.surname, wife.region, Role::Spouse);
         (husband, wife)
     }
 
@@ -120,9 +101,7 @@ impl Family<'_> {
     fn children(&mut self, n: u32, mother_age: i64, surname: Surname, region: Region) {
         let n64 = i64::from(n);
         let lo = (mother_age - 25).max(20);
-        let at_birth = self
-            .rng
-            .range(lo, mother_age.min(40).min(mother_age - 2 * (n64 - 1)));
+        let at_birth = self.rng.range(lo, mother_age.min(40).min(mother_age - 2 * (n64 - 1)));
         let first = (mother_age - at_birth).max(0);
         let mut days_ago = first * 365 + first / 4 + self.rng.below(365) as i64;
         for i in 0..n64 {
@@ -143,13 +122,7 @@ impl Family<'_> {
         let with_father = n >= 2 || self.rng.chance(0.35);
         if with_father {
             let region = self.parent_region(anchor);
-            self.add(
-                Sex::Male,
-                father_age,
-                anchor.surname,
-                region,
-                Role::Grandparent,
-            );
+            self.add(Sex::Male, father_age, anchor.surname, region, Role::Grandparent);
         }
         if n >= 2 || !with_father {
             let age = (father_age - self.rng.range(-1, 5)).clamp(55, 95);
@@ -173,11 +146,7 @@ impl Family<'_> {
         // More children, older parents (and room between the children).
         let youngest = 27 + 3 * i64::from(kids.saturating_sub(1));
         let (husband, wife) = self.couple(youngest, 52);
-        let surname = if self.rng.chance(0.95) {
-            husband.surname
-        } else {
-            wife.surname
-        };
+        let surname = if self.rng.chance(0.95) { husband.surname } else { wife.surname };
         self.children(kids, wife.age, surname, husband.region);
         if elders > 0 {
             let side = if self.rng.chance(0.65) { husband } else { wife };
@@ -195,16 +164,8 @@ impl Family<'_> {
     fn one_parent(&mut self, kids: u32) {
         let sex = self.sex(0.25);
         let parent = self.adult(sex, 28, 50, Role::Head);
-        let mother_age = if sex == Sex::Female {
-            parent.age
-        } else {
-            parent.age - 2
-        };
-        let surname = if sex == Sex::Male || self.rng.chance(0.3) {
-            parent.surname
-        } else {
-            names::surname(self.rng)
-        };
+        let mother_age = if sex == Sex::Female { parent.age } else { parent.age - 2 };
+        let surname = if sex == Sex::Male || self.rng.chance(0.3) { parent.surname } else { names::surname(self.rng) };
         self.children(kids, mother_age, surname, parent.region);
     }
 
@@ -222,11 +183,7 @@ impl Family<'_> {
         let sex = self.sex(0.3);
         let parent = self.adult(sex, 66, 90, Role::Head);
         let child_age = (parent.age - self.rng.range(24, 36)).max(25);
-        let surname = if sex == Sex::Male {
-            parent.surname
-        } else {
-            names::surname(self.rng)
-        };
+        let surname = if sex == Sex::Male { parent.surname } else { names::surname(self.rng) };
         let child_sex = self.sex(0.5);
         self.add(child_sex, child_age, surname, parent.region, Role::Other);
     }
@@ -246,11 +203,7 @@ impl Family<'_> {
 
 /// The members of a household of `size` people, householder first.
 pub(super) fn compose(rng: &mut SplitMix64, size: u32, today: i64) -> Vec<Member> {
-    let mut f = Family {
-        rng,
-        today,
-        members: Vec::with_capacity(size as usize),
-    };
+    let mut f = Family { rng, today, members: Vec::with_capacity(size as usize) };
     match size {
         0 => {}
         1 => f.alone(),

@@ -59,10 +59,7 @@ pub(super) struct Builder {
 impl Builder {
     /// A builder for a compound of `style`.
     pub fn new(style: Style) -> Builder {
-        Builder {
-            style,
-            bag: Vec::new(),
-        }
+        Builder { style, bag: Vec::new() }
     }
 
     /// The next building.
@@ -93,11 +90,7 @@ fn draw_kind(kind: usize, rng: &mut SplitMix64) -> Layout {
         options.get(rng.weighted(weights)).copied().unwrap_or(2)
     };
     match kind {
-        0 => Layout {
-            floors: pick(rng, &[6, 7], &[2, 1]),
-            units: pick(rng, &[2, 3, 4], &[1, 2, 2]),
-            doors: 2,
-        },
+        0 => Layout { floors: pick(rng, &[6, 7], &[2, 1]), units: pick(rng, &[2, 3, 4], &[1, 2, 2]), doors: 2 },
         1 => Layout {
             floors: pick(rng, &[11, 12], &[3, 1]),
             units: pick(rng, &[2, 3, 4], &[1, 2, 1]),
@@ -118,22 +111,12 @@ fn draw_kind(kind: usize, rng: &mut SplitMix64) -> Layout {
 
 /// The smallest building holding at least `households` flats (the largest one if none does).
 pub(super) fn fit(households: u64) -> Layout {
-    let mut best = Layout {
-        floors: MAX_FLOORS,
-        units: 4,
-        doors: 4,
-    };
+    let mut best = Layout { floors: MAX_FLOORS, units: 4, doors: 4 };
     for units in 1..=4_u32 {
         for doors in 2..=4_u32 {
             let per_floor = u64::from(units * doors);
-            let floors = households
-                .div_ceil(per_floor)
-                .clamp(u64::from(MIN_FLOORS), u64::from(MAX_FLOORS));
-            let candidate = Layout {
-                floors: floors as u32,
-                units,
-                doors,
-            };
+            let floors = households.div_ceil(per_floor).clamp(u64::from(MIN_FLOORS), u64::from(MAX_FLOORS));
+            let candidate = Layout { floors: floors as u32, units, doors };
             let cap = candidate.capacity();
             if cap >= households && cap < best.capacity() {
                 best = candidate;
@@ -152,10 +135,7 @@ fn size(layout: Layout, rng: &mut SplitMix64) -> (f64, f64) {
         (jitter(rng, 22, 30) + wide, jitter(rng, 20, 26))
     } else {
         let natural = f64::from(layout.units * (7 + 4 * layout.doors));
-        (
-            (natural + jitter(rng, 0, 4)).clamp(40.0, 60.0),
-            jitter(rng, 15, 20),
-        )
+        ((natural + jitter(rng, 0, 4)).clamp(40.0, 60.0), jitter(rng, 15, 20))
     }
 }
 
@@ -184,12 +164,7 @@ fn compound(layouts: &[Layout], rng: &mut SplitMix64) -> (Vec<Rect>, f64, f64) {
         for &layout in row {
             let (w, d) = size(layout, rng);
             let shift = rng.range(0, 8) as f64 / 2.0;
-            rects.push(Rect {
-                x0: x,
-                y0: y + shift,
-                x1: x + w,
-                y1: y + shift + d,
-            });
+            rects.push(Rect { x0: x, y0: y + shift, x1: x + w, y1: y + shift + d });
             row_depth = row_depth.max(shift + d);
             tallest = tallest.max(layout.floors);
             x += w;
@@ -206,11 +181,7 @@ fn compound(layouts: &[Layout], rng: &mut SplitMix64) -> (Vec<Rect>, f64, f64) {
 /// Footprints (closed rings of `[lon, lat]`) of every building, compound by compound.
 pub(super) fn site(compounds: &[Vec<Layout>], rng: &mut SplitMix64) -> Vec<Vec<Vec<[f64; 2]>>> {
     let n = compounds.len();
-    let per_shelf = if n <= 4 {
-        n.max(1)
-    } else {
-        (n as f64).sqrt().ceil() as usize
-    };
+    let per_shelf = if n <= 4 { n.max(1) } else { (n as f64).sqrt().ceil() as usize };
     let mut placed: Vec<Vec<Rect>> = Vec::with_capacity(n);
     let (mut x, mut y, mut shelf_depth, mut extent_x) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
     for (i, layouts) in compounds.iter().enumerate() {
@@ -220,17 +191,8 @@ pub(super) fn site(compounds: &[Vec<Layout>], rng: &mut SplitMix64) -> Vec<Vec<V
             shelf_depth = 0.0;
         }
         let (rects, w, d) = compound(layouts, rng);
-        placed.push(
-            rects
-                .into_iter()
-                .map(|r| Rect {
-                    x0: r.x0 + x,
-                    y0: r.y0 + y,
-                    x1: r.x1 + x,
-                    y1: r.y1 + y,
-                })
-                .collect(),
-        );
+        placed
+            .push(rects.into_iter().map(|r| Rect { x0: r.x0 + x, y0: r.y0 + y, x1: r.x1 + x, y1: r.y1 + y }).collect());
         shelf_depth = shelf_depth.max(d);
         x += w;
         extent_x = extent_x.max(x);

@@ -56,11 +56,7 @@ pub struct SynthOptions {
 impl SynthOptions {
     /// The demo district: [`DEFAULT_RESIDENTS`] residents, seed 0, ages as of `today`.
     pub fn demo(today: Date) -> SynthOptions {
-        SynthOptions {
-            residents: DEFAULT_RESIDENTS,
-            seed: 0,
-            today,
-        }
+        SynthOptions { residents: DEFAULT_RESIDENTS, seed: 0, today }
     }
 }
 
@@ -138,11 +134,7 @@ impl Plan {
     /// Every household in plan order (compounds, buildings, units, households); the
     /// position in this iterator is the `household_index` of [`people`].
     pub fn households(&self) -> impl Iterator<Item = &HouseholdPlan> + '_ {
-        self.compounds
-            .iter()
-            .flat_map(|c| &c.buildings)
-            .flat_map(|b| &b.units)
-            .flat_map(|u| &u.households)
+        self.compounds.iter().flat_map(|c| &c.buildings).flat_map(|b| &b.units).flat_map(|u| &u.households)
     }
 
     /// Number of buildings in all compounds.
@@ -154,27 +146,15 @@ impl Plan {
 /// Lays out the district for `opts.residents` residents (sizes sum to exactly that).
 pub fn plan(opts: &SynthOptions) -> Plan {
     let mut rng = SplitMix64::new(opts.seed).fork(PLAN_STREAM);
-    let community = rng
-        .pick(names::COMMUNITIES)
-        .copied()
-        .unwrap_or("南滨社区")
-        .to_string();
+    let community = rng.pick(names::COMMUNITIES).copied().unwrap_or("南滨社区").to_string();
     let residents = opts.residents as u64;
     if residents == 0 {
-        return Plan {
-            district: DISTRICT.to_string(),
-            community,
-            compounds: Vec::new(),
-        };
+        return Plan { district: DISTRICT.to_string(), community, compounds: Vec::new() };
     }
     // Round(residents / 2.5), at least one household and at most one per resident.
     let households = (residents.saturating_mul(2).saturating_add(2) / 5).clamp(1, residents);
     let buildings_wanted = households.div_ceil(200);
-    let n_compounds = if buildings_wanted <= 3 {
-        buildings_wanted
-    } else {
-        (buildings_wanted / 20).max(3)
-    };
+    let n_compounds = if buildings_wanted <= 3 { buildings_wanted } else { (buildings_wanted / 20).max(3) };
     let compound_names = names::compound_names(&mut rng, n_compounds as usize);
     let style_offset = rng.below(layout::STYLES.len() as u64) as usize;
 
@@ -208,36 +188,19 @@ pub fn plan(opts: &SynthOptions) -> Plan {
 
     let mut sizes = sizes.into_iter();
     let mut compounds = Vec::with_capacity(layouts.len());
-    for (((name, list), rings), occupied) in compound_names
-        .into_iter()
-        .zip(&layouts)
-        .zip(footprints)
-        .zip(last_occupied)
+    for (((name, list), rings), occupied) in compound_names.into_iter().zip(&layouts).zip(footprints).zip(last_occupied)
     {
         let mut buildings = Vec::with_capacity(list.len());
         for (i, (&l, footprint)) in list.iter().zip(rings).enumerate() {
-            let in_use = if i + 1 == list.len() {
-                occupied
-            } else {
-                l.capacity()
-            };
+            let in_use = if i + 1 == list.len() { occupied } else { l.capacity() };
             let units = units(l, in_use, &mut sizes);
             let number = i as u32 + 1;
-            buildings.push(BuildingPlan {
-                number,
-                name: format!("{number}号楼"),
-                floors: l.floors,
-                footprint,
-                units,
-            });
+            buildings
+                .push(BuildingPlan { number, name: format!("{number}号楼"), floors: l.floors, footprint, units });
         }
         compounds.push(CompoundPlan { name, buildings });
     }
-    Plan {
-        district: DISTRICT.to_string(),
-        community,
-        compounds,
-    }
+    Plan { district: DISTRICT.to_string(), community, compounds }
 }
 
 /// The units of a building of layout `l` with `in_use` flats occupied (spread evenly).
@@ -254,19 +217,11 @@ fn units(l: Layout, in_use: u64, sizes: &mut impl Iterator<Item = u32>) -> Vec<U
                     flat += 1;
                     if occupied {
                         let size = sizes.next().unwrap_or(1);
-                        households.push(HouseholdPlan {
-                            floor,
-                            room: format!("{floor}{door:02}"),
-                            size,
-                        });
+                        households.push(HouseholdPlan { floor, room: format!("{floor}{door:02}"), size });
                     }
                 }
             }
-            UnitPlan {
-                number,
-                name: format!("{number}单元"),
-                households,
-            }
+            UnitPlan { number, name: format!("{number}单元"), households }
         })
         .collect()
 }
@@ -275,19 +230,14 @@ fn units(l: Layout, in_use: u64, sizes: &mut impl Iterator<Item = u32>) -> Vec<U
 fn household_sizes(rng: &mut SplitMix64, households: u64, residents: u64) -> Vec<u32> {
     // Weights of sizes 1..=6 (2020 census-like, a Zone of young workers and families).
     const WEIGHTS: [u32; 6] = [25, 30, 24, 14, 5, 2];
-    let mut sizes: Vec<u32> = (0..households)
-        .map(|_| rng.weighted(&WEIGHTS) as u32 + 1)
-        .collect();
+    let mut sizes: Vec<u32> = (0..households).map(|_| rng.weighted(&WEIGHTS) as u32 + 1).collect();
     let n = sizes.len();
     if n == 0 {
         return sizes;
     }
     let mut sum: u64 = sizes.iter().map(|&s| u64::from(s)).sum();
     // Visit households in a scrambled order (a stride coprime to n) to nudge sizes by one.
-    let stride = [7_919_u64, 7_927, 7_933, 1]
-        .into_iter()
-        .find(|&p| names::gcd(p, n as u64) == 1)
-        .unwrap_or(1) as usize;
+    let stride = [7_919_u64, 7_927, 7_933, 1].into_iter().find(|&p| names::gcd(p, n as u64) == 1).unwrap_or(1) as usize;
     let start = rng.below(n as u64) as usize;
     let mut stuck = 0;
     let mut k = 0_usize;
@@ -315,22 +265,14 @@ fn household_sizes(rng: &mut SplitMix64, households: u64, residents: u64) -> Vec
 /// Deterministic from (`opts.seed`, `household_index`, `size`, `opts.today`);
 /// `ids` makes ID numbers unique across every household fed to it. The
 /// householder comes first. `size` above [`MAX_HOUSEHOLD_SIZE`] is cut to it.
-pub fn people(
-    opts: &SynthOptions,
-    household_index: u64,
-    size: u32,
-    ids: &mut IdAllocator,
-) -> Vec<PersonPlan> {
+pub fn people(opts: &SynthOptions, household_index: u64, size: u32, ids: &mut IdAllocator) -> Vec<PersonPlan> {
     let size = size.min(MAX_HOUSEHOLD_SIZE);
     let mut rng = SplitMix64::new(opts.seed ^ PEOPLE_SALT).fork(household_index);
     let today = opts.today.days_since_epoch();
     let reform = Date::new(2021, 3, 1).map_or(18_687, Date::days_since_epoch);
     let members = family::compose(&mut rng, size, today);
     let alone = members.len() == 1;
-    members
-        .iter()
-        .map(|m| person(&mut rng, m, opts.today, reform, alone, ids))
-        .collect()
+    members.iter().map(|m| person(&mut rng, m, opts.today, reform, alone, ids)).collect()
 }
 
 /// Draws the name, ID number, phone and needs of one member.
@@ -358,18 +300,11 @@ fn person(
     let phone = if rng.chance(p_phone) {
         let mut digits = [0_u8; 11];
         names::phone_digits(rng, &mut digits);
-        std::str::from_utf8(&digits)
-            .ok()
-            .and_then(|s| Phone::parse(s).ok())
+        std::str::from_utf8(&digits).ok().and_then(|s| Phone::parse(s).ok())
     } else {
         None
     };
-    PersonPlan {
-        name,
-        id_number,
-        phone,
-        needs: needs(rng, m, age, alone),
-    }
+    PersonPlan { name, id_number, phone, needs: needs(rng, m, age, alone) }
 }
 
 /// Explicit special needs of a member aged `age` (never `Elderly` or `Infant`).

@@ -141,21 +141,16 @@ struct GivenNames {
 /// Born before 1965.
 const OLD: GivenNames = GivenNames {
     single_pct: 30,
-    male_one: &[
-        "忠", "福", "海", "明", "强", "华", "勇", "军", "德", "山", "林", "成", "贵", "发",
-    ],
+    male_one: &["忠", "福", "海", "明", "强", "华", "勇", "军", "德", "山", "林", "成", "贵", "发"],
     male_two: &[
-        "建国", "建华", "国强", "国庆", "志明", "德明", "德福", "金水", "金福", "水生", "火旺",
-        "添丁", "永福", "文华", "明华", "振华", "庆祥", "荣华", "清泉", "天福", "春生", "海生",
-        "顺发", "有才", "玉山", "建平", "卫东", "伟民", "金土", "木生",
+        "建国", "建华", "国强", "国庆", "志明", "德明", "德福", "金水", "金福", "水生", "火旺", "添丁", "永福", "文华",
+        "明华", "振华", "庆祥", "荣华", "清泉", "天福", "春生", "海生", "顺发", "有才", "玉山", "建平", "卫东", "伟民",
+        "金土", "木生",
     ],
-    female_one: &[
-        "珍", "英", "兰", "梅", "琴", "凤", "华", "芬", "霞", "娥", "莲",
-    ],
+    female_one: &["珍", "英", "兰", "梅", "琴", "凤", "华", "芬", "霞", "娥", "莲"],
     female_two: &[
-        "秀英", "桂英", "玉兰", "淑珍", "秀兰", "秀珍", "玉珍", "凤英", "美华", "丽华", "秀云",
-        "桂兰", "月娥", "宝珠", "玉梅", "春花", "美玉", "素琴", "彩霞", "秀梅", "金花", "瑞英",
-        "秀琴", "阿珠", "碧玉",
+        "秀英", "桂英", "玉兰", "淑珍", "秀兰", "秀珍", "玉珍", "凤英", "美华", "丽华", "秀云", "桂兰", "月娥", "宝珠",
+        "玉梅", "春花", "美玉", "素琴", "彩霞", "秀梅", "金花", "瑞英", "秀琴", "阿珠", "碧玉",
     ],
 };
 
@@ -163,40 +158,34 @@ const OLD: GivenNames = GivenNames {
 const MIDDLE: GivenNames = GivenNames {
     single_pct: 45,
     male_one: &[
-        "伟", "强", "磊", "军", "勇", "杰", "涛", "斌", "超", "鹏", "辉", "刚", "峰", "明", "浩",
-        "亮", "平", "雄", "彬", "坤", "鑫", "毅",
+        "伟", "强", "磊", "军", "勇", "杰", "涛", "斌", "超", "鹏", "辉", "刚", "峰", "明", "浩", "亮", "平", "雄",
+        "彬", "坤", "鑫", "毅",
     ],
     male_two: &[
-        "志强", "建军", "海涛", "文斌", "志勇", "国华", "俊杰", "永强", "晓东", "伟强", "建辉",
-        "志伟", "振宇", "明辉", "少华", "立新", "卫国", "建新", "海波", "文杰", "荣辉", "国栋",
-        "志鹏", "锦华", "耀辉", "清华",
+        "志强", "建军", "海涛", "文斌", "志勇", "国华", "俊杰", "永强", "晓东", "伟强", "建辉", "志伟", "振宇", "明辉",
+        "少华", "立新", "卫国", "建新", "海波", "文杰", "荣辉", "国栋", "志鹏", "锦华", "耀辉", "清华",
     ],
     female_one: &[
-        "丽", "静", "敏", "燕", "艳", "娟", "芳", "霞", "红", "玲", "萍", "婷", "莉", "颖", "洁",
-        "琳", "蓉", "青",
+        "丽", "静", "敏", "燕", "艳", "娟", "芳", "霞", "红", "玲", "萍", "婷", "莉", "颖", "洁", "琳", "蓉", "青",
     ],
     female_two: &[
-        "丽娟", "海燕", "秀丽", "晓燕", "丽华", "美玲", "雅琴", "晓红", "春燕", "丽萍", "惠芳",
-        "玉婷", "佳丽", "淑芬", "艳红", "小红", "雪梅", "碧霞", "婉婷", "丽君", "慧敏", "雅芳",
+        "丽娟", "海燕", "秀丽", "晓燕", "丽华", "美玲", "雅琴", "晓红", "春燕", "丽萍", "惠芳", "玉婷", "佳丽", "淑芬",
+        "艳红", "小红", "雪梅", "碧霞", "婉婷", "丽君", "慧敏", "雅芳",
     ],
 };
 
 /// Born 1990–2004.
 const YOUNG: GivenNames = GivenNames {
     single_pct: 25,
-    male_one: &[
-        "浩", "宇", "杰", "凯", "阳", "磊", "鑫", "晨", "博", "帆", "旭", "哲", "昊",
-    ],
+    male_one: &["浩", "宇", "杰", "凯", "阳", "磊", "鑫", "晨", "博", "帆", "旭", "哲", "昊"],
     male_two: &[
-        "俊杰", "子豪", "浩然", "宇航", "晨阳", "志豪", "嘉豪", "文博", "思远", "家明", "泽宇",
-        "博文", "子健", "俊宇", "宇辰", "天宇", "一凡", "明轩", "建宇", "伟杰", "家豪", "雨泽",
+        "俊杰", "子豪", "浩然", "宇航", "晨阳", "志豪", "嘉豪", "文博", "思远", "家明", "泽宇", "博文", "子健", "俊宇",
+        "宇辰", "天宇", "一凡", "明轩", "建宇", "伟杰", "家豪", "雨泽",
     ],
-    female_one: &[
-        "婷", "雪", "琪", "洁", "颖", "欣", "瑶", "倩", "璐", "琳", "蕾", "悦",
-    ],
+    female_one: &["婷", "雪", "琪", "洁", "颖", "欣", "瑶", "倩", "璐", "琳", "蕾", "悦"],
     female_two: &[
-        "欣怡", "思琪", "雨婷", "佳怡", "梦琪", "雅婷", "诗琪", "晓雯", "嘉欣", "子涵", "慧琳",
-        "婧怡", "佳琪", "雨欣", "思雨", "雅琪", "晓琳", "心怡", "颖欣", "文静",
+        "欣怡", "思琪", "雨婷", "佳怡", "梦琪", "雅婷", "诗琪", "晓雯", "嘉欣", "子涵", "慧琳", "婧怡", "佳琪", "雨欣",
+        "思雨", "雅琪", "晓琳", "心怡", "颖欣", "文静",
     ],
 };
 
@@ -205,23 +194,18 @@ const KIDS: GivenNames = GivenNames {
     single_pct: 10,
     male_one: &["轩", "睿", "宸", "泽", "航", "然", "诺", "骏"],
     male_two: &[
-        "子轩", "浩宇", "宇轩", "梓轩", "一诺", "浩然", "睿泽", "沐宸", "梓睿", "铭轩", "俊熙",
-        "奕辰", "宇泽", "子墨", "嘉懿", "锦程", "皓轩", "承泽", "煜祺", "宸宇",
+        "子轩", "浩宇", "宇轩", "梓轩", "一诺", "浩然", "睿泽", "沐宸", "梓睿", "铭轩", "俊熙", "奕辰", "宇泽", "子墨",
+        "嘉懿", "锦程", "皓轩", "承泽", "煜祺", "宸宇",
     ],
     female_one: &["涵", "萱", "彤", "妍", "瑶", "琪", "晴", "悦"],
     female_two: &[
-        "梓涵", "欣怡", "一诺", "诗涵", "子涵", "梓萱", "语桐", "可馨", "雨桐", "若汐", "欣妍",
-        "依诺", "沐晴", "思彤", "芷若", "语嫣", "佳琪", "梓晴", "安琪", "艺涵",
+        "梓涵", "欣怡", "一诺", "诗涵", "子涵", "梓萱", "语桐", "可馨", "雨桐", "若汐", "欣妍", "依诺", "沐晴", "思彤",
+        "芷若", "语嫣", "佳琪", "梓晴", "安琪", "艺涵",
     ],
 };
 
 /// A full name (surname + given name) fitting the birth year and sex.
-pub(super) fn full_name(
-    rng: &mut SplitMix64,
-    surname: Surname,
-    birth_year: i32,
-    sex: Sex,
-) -> String {
+pub(super) fn full_name(rng: &mut SplitMix64, surname: Surname, birth_year: i32, sex: Sex) -> String {
     let generation = match birth_year {
         ..=1964 => &OLD,
         1965..=1989 => &MIDDLE,
@@ -280,13 +264,10 @@ const COMPOUND_AREAS: &[&str] = &[
     "海湾",
 ];
 const COMPOUND_CORES: &[&str] = &[
-    "海月", "锦绣", "碧湖", "观澜", "翡翠", "金域", "御景", "云海", "星河", "望海", "雍景", "书香",
-    "紫薇", "半岛", "海韵", "天玺", "领秀", "丽景", "凯旋", "碧桂", "海景", "海悦", "滨江", "阳光",
-    "榕城", "海晖",
+    "海月", "锦绣", "碧湖", "观澜", "翡翠", "金域", "御景", "云海", "星河", "望海", "雍景", "书香", "紫薇", "半岛",
+    "海韵", "天玺", "领秀", "丽景", "凯旋", "碧桂", "海景", "海悦", "滨江", "阳光", "榕城", "海晖",
 ];
-const COMPOUND_SUFFIXES: &[&str] = &[
-    "花园", "苑", "园", "府", "湾", "公馆", "家园", "雅居", "新村", "华庭",
-];
+const COMPOUND_SUFFIXES: &[&str] = &["花园", "苑", "园", "府", "湾", "公馆", "家园", "雅居", "新村", "华庭"];
 
 /// `n` distinct compound names, curated ones first (in a seed-dependent order).
 pub(super) fn compound_names(rng: &mut SplitMix64, n: usize) -> Vec<String> {
@@ -300,17 +281,10 @@ pub(super) fn compound_names(rng: &mut SplitMix64, n: usize) -> Vec<String> {
         return names;
     }
     let mut used: HashSet<String> = names.iter().cloned().collect();
-    let (a, c, s) = (
-        COMPOUND_AREAS.len(),
-        COMPOUND_CORES.len(),
-        COMPOUND_SUFFIXES.len(),
-    );
+    let (a, c, s) = (COMPOUND_AREAS.len(), COMPOUND_CORES.len(), COMPOUND_SUFFIXES.len());
     let total = (a * c * s) as u64;
     // Walk the combinations in a scrambled but complete order (a stride coprime to the total).
-    let stride = [2_579_u64, 2_591, 2_593, 1]
-        .into_iter()
-        .find(|p| gcd(*p, total) == 1)
-        .unwrap_or(1);
+    let stride = [2_579_u64, 2_591, 2_593, 1].into_iter().find(|p| gcd(*p, total) == 1).unwrap_or(1);
     let offset = rng.below(total);
     let mut k = 0_u64;
     while names.len() < n {
@@ -319,10 +293,7 @@ pub(super) fn compound_names(rng: &mut SplitMix64, n: usize) -> Vec<String> {
         k += 1;
         let (ai, rest) = ((idx as usize) % a, (idx as usize) / a);
         let (ci, si) = (rest % c, (rest / c) % s);
-        let mut name = format!(
-            "{}·{}{}",
-            COMPOUND_AREAS[ai], COMPOUND_CORES[ci], COMPOUND_SUFFIXES[si]
-        );
+        let mut name = format!("{}·{}{}", COMPOUND_AREAS[ai], COMPOUND_CORES[ci], COMPOUND_SUFFIXES[si]);
         if round > 0 {
             name.push_str(&phase(round + 1));
         }
@@ -335,9 +306,7 @@ pub(super) fn compound_names(rng: &mut SplitMix64, n: usize) -> Vec<String> {
 
 /// "二期", "三期", … "10期": the phase suffix of a later development.
 fn phase(n: u64) -> String {
-    const DIGITS: [&str; 11] = [
-        "", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十",
-    ];
+    const DIGITS: [&str; 11] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"];
     match DIGITS.get(n as usize) {
         Some(d) if n > 0 => format!("{d}期"),
         _ => format!("{n}期"),
@@ -353,13 +322,7 @@ pub(super) fn gcd(mut a: u64, mut b: u64) -> u64 {
 }
 
 /// Candidate community names (社区) in the Development Zone.
-pub(super) const COMMUNITIES: &[&str] = &[
-    "南滨社区",
-    "海滨社区",
-    "招商社区",
-    "双鱼岛社区",
-    "南太武社区",
-];
+pub(super) const COMMUNITIES: &[&str] = &["南滨社区", "海滨社区", "招商社区", "双鱼岛社区", "南太武社区"];
 
 /// Where a person's ID number was first issued: a region code, by weight.
 /// "longhai" and "changtai" stand for counties that became districts in 2021,
@@ -425,8 +388,8 @@ pub(super) fn region_code(region: Region, birth_days: i64, reform_days: i64) -> 
 
 /// Mobile prefixes in common use.
 const PHONE_PREFIXES: &[u16] = &[
-    130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156, 157, 158, 159,
-    166, 173, 176, 177, 178, 180, 181, 182, 183, 185, 186, 187, 188, 189, 191, 198, 199,
+    130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156, 157, 158, 159, 166, 173, 176, 177,
+    178, 180, 181, 182, 183, 185, 186, 187, 188, 189, 191, 198, 199,
 ];
 
 /// Writes a random 11-digit mobile number into `out`.

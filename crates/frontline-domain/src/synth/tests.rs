@@ -10,20 +10,13 @@ fn today() -> Date {
 }
 
 fn opts(residents: usize, seed: u64) -> SynthOptions {
-    SynthOptions {
-        residents,
-        seed,
-        today: today(),
-    }
+    SynthOptions { residents, seed, today: today() }
 }
 
 /// Every person of the plan, in order.
 fn everyone(o: &SynthOptions, p: &Plan) -> Vec<PersonPlan> {
     let mut ids = IdAllocator::new();
-    p.households()
-        .enumerate()
-        .flat_map(|(i, h)| people(o, i as u64, h.size, &mut ids))
-        .collect()
+    p.households().enumerate().flat_map(|(i, h)| people(o, i as u64, h.size, &mut ids)).collect()
 }
 
 #[test]
@@ -33,20 +26,10 @@ fn default_size_matches_the_brief() {
     assert_eq!(p.district, "漳州开发区");
     assert!(p.community.ends_with("社区"));
     assert_eq!(p.compounds.len(), 3);
-    assert!(
-        (50..=70).contains(&p.building_count()),
-        "{} buildings",
-        p.building_count()
-    );
+    assert!((50..=70).contains(&p.building_count()), "{} buildings", p.building_count());
     let households = p.households().count();
-    assert!(
-        (10_000..=14_000).contains(&households),
-        "{households} households"
-    );
-    assert_eq!(
-        p.households().map(|h| h.size as usize).sum::<usize>(),
-        DEFAULT_RESIDENTS
-    );
+    assert!((10_000..=14_000).contains(&households), "{households} households");
+    assert_eq!(p.households().map(|h| h.size as usize).sum::<usize>(), DEFAULT_RESIDENTS);
     assert!(p.households().all(|h| (1..=6).contains(&h.size)));
     for b in p.compounds.iter().flat_map(|c| &c.buildings) {
         assert!((6..=33).contains(&b.floors), "{} floors", b.floors);
@@ -54,10 +37,7 @@ fn default_size_matches_the_brief() {
         for u in &b.units {
             for h in &u.households {
                 assert!((1..=b.floors).contains(&h.floor));
-                assert!(
-                    h.room.starts_with(&h.floor.to_string())
-                        && h.room.len() == h.floor.to_string().len() + 2
-                );
+                assert!(h.room.starts_with(&h.floor.to_string()) && h.room.len() == h.floor.to_string().len() + 2);
             }
         }
     }
@@ -65,17 +45,7 @@ fn default_size_matches_the_brief() {
 
 #[test]
 fn sizes_sum_exactly_for_many_resident_counts_and_seeds() {
-    for (residents, seed) in [
-        (1, 0),
-        (2, 1),
-        (3, 2),
-        (7, 3),
-        (13, 4),
-        (99, 5),
-        (1_000, 6),
-        (2_000, 7),
-        (4_321, 8),
-    ] {
+    for (residents, seed) in [(1, 0), (2, 1), (3, 2), (7, 3), (13, 4), (99, 5), (1_000, 6), (2_000, 7), (4_321, 8)] {
         let p = plan(&opts(residents, seed));
         let sum: u64 = p.households().map(|h| u64::from(h.size)).sum();
         assert_eq!(sum, residents as u64, "residents {residents}");
@@ -100,21 +70,14 @@ fn tiny_districts_work() {
     assert_eq!(people(&o, 0, 1, &mut ids).len(), 1);
     assert!(people(&o, 1, 0, &mut ids).is_empty());
     assert_eq!(people(&o, 2, 9, &mut ids).len(), 9);
-    assert_eq!(
-        people(&o, 3, u32::MAX, &mut ids).len(),
-        MAX_HOUSEHOLD_SIZE as usize
-    );
+    assert_eq!(people(&o, 3, u32::MAX, &mut ids).len(), MAX_HOUSEHOLD_SIZE as usize);
 }
 
 #[test]
 fn building_counts_stay_in_range_across_seeds() {
     for seed in 0..20 {
         let p = plan(&opts(DEFAULT_RESIDENTS, seed));
-        assert!(
-            (50..=70).contains(&p.building_count()),
-            "seed {seed}: {}",
-            p.building_count()
-        );
+        assert!((50..=70).contains(&p.building_count()), "seed {seed}: {}", p.building_count());
     }
 }
 
@@ -151,16 +114,9 @@ fn ids_are_unique_valid_and_consistent() {
         assert_eq!(family.len(), h.size as usize);
         for m in &family {
             total += 1;
-            assert!(
-                seen.insert(m.id_number.as_str().to_string()),
-                "duplicate {}",
-                m.id_number.as_str()
-            );
+            assert!(seen.insert(m.id_number.as_str().to_string()), "duplicate {}", m.id_number.as_str());
             let parsed = IdNumber::parse(m.id_number.as_str());
-            assert!(!matches!(
-                parsed,
-                Err(IdNumberError::BadCheckCharacter { .. })
-            ));
+            assert!(!matches!(parsed, Err(IdNumberError::BadCheckCharacter { .. })));
             match parsed {
                 // No warning either: every region code is a known one.
                 Ok(parsed) => assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings),
@@ -169,19 +125,13 @@ fn ids_are_unique_valid_and_consistent() {
             let birth = m.id_number.birth_date();
             let age = birth.age_on(o.today);
             assert!((0..=96).contains(&age), "age {age}");
-            assert!(
-                !m.name.is_empty() && m.name.chars().count() <= 3,
-                "{}",
-                m.name
-            );
+            assert!(!m.name.is_empty() && m.name.chars().count() <= 3, "{}", m.name);
             if let Some(phone) = &m.phone {
                 assert_eq!(phone.as_str().len(), 11);
                 assert!(age >= 16, "a {age}-year-old with a phone");
                 phones.insert(phone.as_str().to_string());
             }
-            assert!(
-                !m.needs.contains(SpecialNeed::Elderly) && !m.needs.contains(SpecialNeed::Infant)
-            );
+            assert!(!m.needs.contains(SpecialNeed::Elderly) && !m.needs.contains(SpecialNeed::Infant));
             if !m.needs.is_empty() {
                 flagged += 1;
             }
@@ -235,10 +185,7 @@ fn sexes_and_ages_follow_the_family_roles() {
             }
         }
     }
-    assert!(
-        children > 1_000 && fathers_surname * 100 > children * 90,
-        "{fathers_surname} of {children}"
-    );
+    assert!(children > 1_000 && fathers_surname * 100 > children * 90, "{fathers_surname} of {children}");
 }
 
 #[test]
@@ -264,10 +211,7 @@ fn footprints_are_closed_and_do_not_overlap() {
                 // 10 m to 70 m on each side.
                 let dx = (e - w) * 111_320.0 * 24.425_f64.to_radians().cos();
                 let dy = (n - s) * 111_320.0;
-                assert!(
-                    (10.0..=70.0).contains(&dx) && (10.0..=70.0).contains(&dy),
-                    "{dx} x {dy}"
-                );
+                assert!((10.0..=70.0).contains(&dx) && (10.0..=70.0).contains(&dy), "{dx} x {dy}");
                 boxes.push((w, s, e, n));
                 for u in &b.units {
                     assert!(!u.name.is_empty() && u.name.ends_with("单元"));
@@ -301,15 +245,8 @@ fn compound_names_are_distinct_for_big_districts() {
 fn large_districts_scale() {
     // 200,000 residents: 80,000 households, about 400 buildings in 20 compounds.
     let p = plan(&opts(200_000, 2));
-    assert_eq!(
-        p.households().map(|h| u64::from(h.size)).sum::<u64>(),
-        200_000
-    );
-    assert!(
-        (300..=500).contains(&p.building_count()),
-        "{}",
-        p.building_count()
-    );
+    assert_eq!(p.households().map(|h| u64::from(h.size)).sum::<u64>(), 200_000);
+    assert!((300..=500).contains(&p.building_count()), "{}", p.building_count());
     assert_eq!(p.compounds.len(), 20);
     let names: HashSet<_> = p.compounds.iter().map(|c| &c.name).collect();
     assert_eq!(names.len(), 20);
