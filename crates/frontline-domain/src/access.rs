@@ -27,15 +27,8 @@ pub enum Role {
 
 impl Role {
     /// Every role, most powerful first.
-    pub const ALL: [Role; 7] = [
-        Role::Commander,
-        Role::Deputy,
-        Role::GroupLead,
-        Role::Staff,
-        Role::Volunteer,
-        Role::Checkpoint,
-        Role::Lab,
-    ];
+    pub const ALL: [Role; 7] =
+        [Role::Commander, Role::Deputy, Role::GroupLead, Role::Staff, Role::Volunteer, Role::Checkpoint, Role::Lab];
 
     /// Stable snake_case code (also the demo account's user name).
     pub const fn code(self) -> &'static str {

@@ -55,10 +55,7 @@ impl Lang {
         for part in header.split(',') {
             let mut bits = part.split(';');
             let tag = bits.next().unwrap_or("");
-            let q = bits
-                .find_map(|b| b.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
+            let q = bits.find_map(|b| b.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
             if let Some(lang) = Lang::from_code(tag) {
                 if best.is_none_or(|(bq, _)| q > bq) {
                     best = Some((q, lang));
@@ -77,8 +74,11 @@ pub struct Catalogue {
 }
 
 /// The catalogue's files: the shell and foundation, then one per capability.
-const SOURCES: [&str; 3] =
-    [include_str!("../messages.toml"), include_str!("../messages_census.toml"), include_str!("../messages_sampling.toml")];
+const SOURCES: [&str; 3] = [
+    include_str!("../messages.toml"),
+    include_str!("../messages_census.toml"),
+    include_str!("../messages_sampling.toml"),
+];
 
 /// The built-in catalogue, parsed once.
 pub fn catalogue() -> &'static Catalogue {

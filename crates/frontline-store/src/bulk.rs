@@ -78,5 +78,3 @@ impl Batch {
         Ok(())
     }
 }
-
-

@@ -175,6 +175,18 @@ pub(crate) fn push_param(sql: &mut String, backend: Backend, n: usize) {
     }
 }
 
+/// `n` bind parameters separated by commas, for an `IN (…)` list (see [`push_param`]).
+pub(crate) fn param_list(backend: Backend, n: usize) -> String {
+    let mut sql = String::with_capacity(n * 6);
+    for i in 1..=n {
+        if i > 1 {
+            sql.push(',');
+        }
+        push_param(&mut sql, backend, i);
+    }
+    sql
+}
+
 /// The dialect branch for ids of rows about to be bulk-inserted inside `conn`'s
 /// write transaction. SQLite has one writer, so the ids after the current
 /// maximum are free until commit; PostgreSQL hands them out from the

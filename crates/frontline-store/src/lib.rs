@@ -8,8 +8,8 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod census;
 mod bulk;
+pub mod census;
 pub mod db;
 pub mod error;
 pub mod migrate;

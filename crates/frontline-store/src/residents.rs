@@ -204,10 +204,8 @@ fn classify(query: &str) -> Option<Search> {
         return Some(Search::Digits(q.to_ascii_uppercase()));
     }
     // "3-1-1302", "3号楼1单元1302", "3栋1302": digits separated by markers.
-    let parts: Vec<&str> = q
-        .split(['-', '#', '号', '楼', '栋', '幢', '单', '元', '室', '/'])
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> =
+        q.split(['-', '#', '号', '楼', '栋', '幢', '单', '元', '室', '/']).filter(|p| !p.is_empty()).collect();
     if !parts.is_empty()
         && parts.len() <= 3
         && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))

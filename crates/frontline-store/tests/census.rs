@@ -96,7 +96,10 @@ async fn refused_rows_make_the_import_all_or_nothing(db: TestDb) {
     assert_eq!(residents.items.len(), 5);
     let li = residents.items.iter().find(|r| r.name == "李娜").expect("李娜");
     assert_eq!(li.phone, None);
-    assert_eq!(li.address.as_ref().map(|a| (a.building.as_str(), a.unit.as_str(), a.room.as_str())), Some(("5号楼", "2单元", "502")));
+    assert_eq!(
+        li.address.as_ref().map(|a| (a.building.as_str(), a.unit.as_str(), a.room.as_str())),
+        Some(("5号楼", "2单元", "502"))
+    );
 }
 
 async fn dry_run_counts_like_the_real_import_and_writes_nothing(db: TestDb) {
@@ -125,7 +128,8 @@ async fn importing_the_same_file_twice_creates_nobody(db: TestDb) {
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     tx.send(Ok(data)).await.expect("send");
     drop(tx);
-    let same_name = db.store.import_census(&Actor::system("test"), &opts("第一轮", false, false), &header, rx, &|_| {}).await;
+    let same_name =
+        db.store.import_census(&Actor::system("test"), &opts("第一轮", false, false), &header, rx, &|_| {}).await;
     assert!(
         matches!(same_name, Err(frontline_store::StoreError::Conflict { ref constraint }) if constraint == "census_rounds_name_key"),
         "round names are unique per compound: {same_name:?}"
@@ -146,7 +150,10 @@ async fn second_round_reconciles_with_the_first(db: TestDb) {
     ];
     let second = import(&db.store, &opts("第二轮", false, false), &second_rows).await;
     assert!(second.summary.committed);
-    assert_eq!((second.summary.residents_matched, second.summary.residents_created, second.summary.residents_moved), (4, 1, 1));
+    assert_eq!(
+        (second.summary.residents_matched, second.summary.residents_created, second.summary.residents_moved),
+        (4, 1, 1)
+    );
     let round = second.summary.round_id.expect("round id");
     let rec = db.store.reconcile(round).await.expect("reconcile");
     assert_eq!(rec.previous.as_ref().map(|p| p.id), first.summary.round_id);
@@ -159,14 +166,28 @@ async fn second_round_reconciles_with_the_first(db: TestDb) {
     let gone: Vec<&str> = rec.people.iter().filter(|p| p.change == "gone").map(|p| p.name.as_str()).collect();
     assert_eq!(gone, vec!["张伟"]);
     let moved = rec.people.iter().find(|p| p.change == "moved").expect("moved");
-    assert_eq!((moved.name.as_str(), moved.before.as_deref(), moved.after.as_deref()), ("林秀英", Some("3号楼 1单元 1301"), Some("3号楼 1单元 1302")));
+    assert_eq!(
+        (moved.name.as_str(), moved.before.as_deref(), moved.after.as_deref()),
+        ("林秀英", Some("3号楼 1单元 1301"), Some("3号楼 1单元 1302"))
+    );
     let phone = rec.people.iter().find(|p| p.change == "phone_changed").expect("phone");
     assert_eq!((phone.old_phone.as_deref(), phone.new_phone.as_deref()), (Some("13800000003"), Some("13900000003")));
 
     // The resident links back to the rows that made and changed them.
-    let lin = db.store.list_residents(&frontline_store::residents::ResidentFilter { query: Some("林秀英".into()), ..Default::default() }, None, 5).await.expect("find").items.remove(0);
+    let lin = db
+        .store
+        .list_residents(
+            &frontline_store::residents::ResidentFilter { query: Some("林秀英".into()), ..Default::default() },
+            None,
+            5,
+        )
+        .await
+        .expect("find")
+        .items
+        .remove(0);
     let trace = db.store.resident_trace(lin.id).await.expect("trace");
-    let steps: Vec<(&str, &str, i64)> = trace.iter().map(|t| (t.round.as_str(), t.outcome.as_str(), t.row_number)).collect();
+    let steps: Vec<(&str, &str, i64)> =
+        trace.iter().map(|t| (t.round.as_str(), t.outcome.as_str(), t.row_number)).collect();
     assert_eq!(steps, vec![("第一轮", "created", 4), ("第二轮", "matched", 4)]);
     assert_eq!(trace[0].raw[5], "1301室", "raw values are kept as they arrived");
     assert_eq!(db.store.address_history(lin.id).await.expect("history").len(), 2);
@@ -190,12 +211,17 @@ async fn base_numbers_per_building_compound_and_district(db: TestDb) {
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tx.send(Ok(data)).await.expect("send");
     drop(tx);
-    let out = db.store.import_census(&Actor::system("test"), &opts("第一轮", false, false), &header, rx, &|_| {}).await.expect("import");
+    let out = db
+        .store
+        .import_census(&Actor::system("test"), &opts("第一轮", false, false), &header, rx, &|_| {})
+        .await
+        .expect("import");
     assert!(out.summary.committed, "{:?}", out.summary);
     let base = db.store.base_numbers("1942-06-13", "2019-06-13").await.expect("base");
     let b3 = base.buildings.iter().find(|b| b.building == "3号楼").expect("3号楼");
     assert_eq!((b3.residents, b3.households, b3.away), (3, 2, 1));
-    let need = |row: &frontline_store::census::BaseRow, code: &str| row.needs.iter().find(|(c, _)| c == code).map(|(_, n)| *n);
+    let need =
+        |row: &frontline_store::census::BaseRow, code: &str| row.needs.iter().find(|(c, _)| c == code).map(|(_, n)| *n);
     assert_eq!(need(b3, "living_alone"), Some(1));
     assert_eq!(need(b3, "elderly"), Some(1));
     assert_eq!(b3.round.as_deref(), Some("第一轮"));
@@ -228,15 +254,30 @@ async fn likely_duplicates_merge_and_unmerge(db: TestDb) {
     let r = &reviews[0];
     let merge = db.store.merge_review(&Actor::system("chen"), r.id, r.resident_a).await.expect("merge");
     assert!(matches!(db.store.get_resident(r.resident_b).await, Err(frontline_store::StoreError::NotFound)));
-    assert_eq!(db.store.resident_trace(r.resident_a).await.expect("trace").len(), 2, "both rows now trace to the kept resident");
-    assert!(db.store.merge_review(&Actor::system("chen"), r.id, r.resident_a).await.is_err(), "a decided review cannot be merged again");
+    assert_eq!(
+        db.store.resident_trace(r.resident_a).await.expect("trace").len(),
+        2,
+        "both rows now trace to the kept resident"
+    );
+    assert!(
+        db.store.merge_review(&Actor::system("chen"), r.id, r.resident_a).await.is_err(),
+        "a decided review cannot be merged again"
+    );
     db.store.undo_merge(&Actor::system("chen"), merge.id).await.expect("undo");
     let back = db.store.get_resident(r.resident_b).await.expect("back");
     assert_eq!(back.name, "陈建国");
     assert_eq!(db.store.resident_trace(r.resident_b).await.expect("trace").len(), 1);
     assert_eq!(db.store.list_reviews(Some("open")).await.expect("reviews").len(), 1, "the pair is open again");
     assert!(db.store.undo_merge(&Actor::system("chen"), merge.id).await.is_err(), "undone once");
-    let audit = db.store.list_audit(&frontline_store::audit::AuditFilter { action: Some("resident.".into()), ..Default::default() }, None, 10).await.expect("audit");
+    let audit = db
+        .store
+        .list_audit(
+            &frontline_store::audit::AuditFilter { action: Some("resident.".into()), ..Default::default() },
+            None,
+            10,
+        )
+        .await
+        .expect("audit");
     let actions: Vec<&str> = audit.items.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(actions, vec!["resident.unmerge", "resident.merge"]);
 }

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub struct WebConfig {
     /// The largest request body accepted, in bytes (1 MiB).
     pub body_limit_bytes: usize,
+    /// The largest census file accepted for upload, in bytes (200 MiB).
+    pub upload_limit_bytes: usize,
     /// How long a browser session lasts, in hours.
     pub session_hours: i64,
     /// How long an API token lasts, in hours.
@@ -38,6 +40,7 @@ impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
             body_limit_bytes: 1024 * 1024,
+            upload_limit_bytes: 200 * 1024 * 1024,
             session_hours: 12,
             api_token_hours: 24 * 7,
             secure_cookies: false,

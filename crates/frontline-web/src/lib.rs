@@ -6,6 +6,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod census;
 pub mod config;
 pub mod error;
 pub mod i18n;
@@ -75,17 +76,21 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The whole application: API, OpenAPI document, pages, health checks, assets.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api::router().split_for_parts();
     let body_limit = state.config().body_limit_bytes;
+    let upload_limit = state.config().upload_limit_bytes;
+    let (api, openapi) = api::router()
+        .layer(DefaultBodyLimit::max(body_limit))
+        .merge(api::upload_router().layer(DefaultBodyLimit::max(upload_limit)))
+        .split_for_parts();
     Router::new()
         .merge(api)
-        .merge(pages::router())
+        .merge(pages::router().layer(DefaultBodyLimit::max(body_limit)))
+        .merge(pages::upload_router().layer(DefaultBodyLimit::max(upload_limit)))
         .merge(ops::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(Extension(Arc::new(openapi)))
-        .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::render_errors))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

@@ -23,6 +23,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("../templates/audit.html")),
     ("groups.html", include_str!("../templates/groups.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("census.html", include_str!("../templates/census.html")),
+    ("census_preview.html", include_str!("../templates/census_preview.html")),
+    ("census_round.html", include_str!("../templates/census_round.html")),
+    ("census_base.html", include_str!("../templates/census_base.html")),
+    ("census_reviews.html", include_str!("../templates/census_reviews.html")),
 ];
 
 fn lang_of(state: &State) -> Lang {

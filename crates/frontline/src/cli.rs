@@ -46,6 +46,71 @@ pub enum Command {
     User(UserCommand),
     /// Show configuration.
     Config(ConfigArgs),
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Generate files for tests and benchmarks.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+}
+
+/// `frontline import …`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a census sheet (CSV in UTF-8 or GB18030, XLSX, XLS) as a round.
+    /// Exit status: 0 when written (or a dry run), 2 when refused rows kept it
+    /// from being written (use --accept-valid to write the valid rows), 1 on errors.
+    Census(ImportCensusArgs),
+}
+
+/// `frontline import census`.
+#[derive(Debug, Args)]
+pub struct ImportCensusArgs {
+    /// The file.
+    pub file: PathBuf,
+    /// The round's name (unique per compound), e.g. 第二轮.
+    #[arg(long)]
+    pub round: String,
+    /// The compound the sheet covers (created when new).
+    #[arg(long)]
+    pub compound: String,
+    /// Where the sheet comes from; column mappings are saved per source (default: the compound).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Check and count everything, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the valid rows even when some rows are refused.
+    #[arg(long)]
+    pub accept_valid: bool,
+    /// Print one JSON object with the counts instead of a readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the validation report (every refused row and warning) to this XLSX file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// `frontline generate …`.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Write a census CSV of N rows drawn from a synthetic district (for benchmarks and trials).
+    CensusFile {
+        /// Where to write it.
+        out: PathBuf,
+        /// Data rows.
+        #[arg(long, default_value_t = 1_000)]
+        rows: usize,
+        /// Seed of the synthetic district (the same as `demo --seed` gives the same people).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Add spreadsheet damage: full-width digits, 15-digit IDs, lost precision, blank and totals rows.
+        #[arg(long)]
+        messy: bool,
+        /// Encode as GB18030 instead of UTF-8.
+        #[arg(long)]
+        gbk: bool,
+    },
 }
 
 /// `frontline serve`.

@@ -69,6 +69,8 @@ log = "info"
 [web]
 # Largest accepted request body, in bytes.
 body_limit_bytes = 1048576
+# Largest census file accepted for upload, in bytes.
+upload_limit_bytes = 209715200
 # Browser session lifetime, in hours.
 session_hours = 12
 # API token lifetime, in hours.

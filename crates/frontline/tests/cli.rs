@@ -199,3 +199,65 @@ async fn demo_runs_on_postgres_through_the_binary() {
     assert_eq!(page.items.iter().map(|b| b.residents).sum::<i64>(), 300);
     db.drop_db().await;
 }
+
+#[test]
+fn census_import_from_the_command_line() {
+    let (url, path) = temp_db("census");
+    let file = std::env::temp_dir().join(format!("frontline-cli-{}-census.csv", std::process::id()));
+    let file_s = file.to_string_lossy().to_string();
+    let gen = run(&["generate", "census-file", &file_s, "--rows", "500", "--seed", "7", "--messy"], None);
+    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "import",
+            "census",
+            file_s.as_str(),
+            "--round",
+            "第一轮",
+            "--compound",
+            "海月花园",
+            "--json",
+            "--database",
+            url.as_str(),
+        ];
+        v.extend_from_slice(extra);
+        v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>()
+    };
+    let dry = run(&args(&["--dry-run"]).iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&dry).trim()).expect("one JSON object");
+    for key in [
+        "rows_read",
+        "rows_skipped",
+        "residents_created",
+        "residents_matched",
+        "duplicates_in_file",
+        "refused",
+        "warnings",
+    ] {
+        assert!(summary.get(key).is_some(), "{key} in {summary}");
+    }
+    assert!(summary["refused"]["id_precision_lost"].as_u64().is_some_and(|n| n > 0), "{summary}");
+    let refused = run(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(refused.status.code(), Some(2), "refused rows: nothing written, exit 2");
+    let accepted = run(&args(&["--accept-valid"]).iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert!(accepted.status.success(), "{}", String::from_utf8_lossy(&accepted.stderr));
+    let written: serde_json::Value = serde_json::from_str(stdout(&accepted).trim()).expect("json");
+    assert_eq!(written["committed"], true);
+    assert_eq!(written["residents_created"], summary["residents_created"]);
+    let junk = std::env::temp_dir().join(format!("frontline-cli-{}-junk.xlsx", std::process::id()));
+    std::fs::write(&junk, b"\x00\x01\x02 not a sheet at all \xff\xfe").expect("write");
+    let bad = run(
+        &["import", "census", &junk.to_string_lossy(), "--round", "x", "--compound", "y", "--database", &url],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("not_a_spreadsheet"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    for p in [file, junk, path] {
+        let _ = std::fs::remove_file(p);
+    }
+}

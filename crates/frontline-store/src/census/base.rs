@@ -61,7 +61,11 @@ fn add(into: &mut BaseRow, row: &BaseRow) {
 
 impl Store {
     /// Base numbers now. `elderly_born_by` and `infant_born_after` are `YYYY-MM-DD` cut-offs for needs derived from age.
-    pub async fn base_numbers(&self, elderly_born_by: &str, infant_born_after: &str) -> Result<BaseNumbers, StoreError> {
+    pub async fn base_numbers(
+        &self,
+        elderly_born_by: &str,
+        infant_born_after: &str,
+    ) -> Result<BaseNumbers, StoreError> {
         let mut sums = String::new();
         for need in SpecialNeed::ALL {
             let cond = match need {

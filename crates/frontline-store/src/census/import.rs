@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use frontline_domain::census::{building_name, normalise_row, unit_name, CensusPerson, CensusRules, Doc, HeaderMap, RawRow, RowOutcome};
+use frontline_domain::census::{
+    building_name, normalise_row, unit_name, CensusPerson, CensusRules, Doc, HeaderMap, RawRow, RowOutcome,
+};
 use frontline_domain::date::Date;
 use serde::Serialize;
 use serde_json::json;
@@ -15,7 +17,7 @@ use tokio::sync::mpsc::Receiver;
 
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
-use crate::db::{reserve_ids, Backend, Store};
+use crate::db::{param_list, reserve_ids, Backend, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 use crate::residents::reversed;
@@ -73,7 +75,7 @@ pub struct ImportSummary {
 }
 
 /// One problem of one row, for the validation report.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct RowIssue {
     /// The row's number in the file.
     pub row_number: usize,
@@ -99,6 +101,9 @@ pub struct ImportOutcome {
     /// Every refusal and warning, by row.
     pub issues: Vec<RowIssue>,
 }
+
+/// Rows of a sheet as they arrive: `(row number, cells)` batches, or why the file failed half-way.
+pub type RowBatches = Receiver<Result<Vec<(usize, Vec<String>)>, String>>;
 
 /// A person waiting for their resident id within a batch.
 struct Slot {
@@ -173,7 +178,7 @@ impl Store {
         actor: &Actor,
         opts: &ImportOptions,
         header: &HeaderMap,
-        mut rows: Receiver<Result<Vec<(usize, Vec<String>)>, String>>,
+        mut rows: RowBatches,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -206,6 +211,7 @@ impl Store {
             issues: Vec::new(),
             any_refused: false,
         };
+        preload_places(&mut tx, &mut ctx).await?;
         while let Some(batch) = rows.recv().await {
             let batch = match batch {
                 Ok(b) => b,
@@ -233,7 +239,9 @@ impl Store {
                 entity: "census_round",
                 entity_id: Some(round_id.to_string()),
                 before: None,
-                after: Some(json!({"round": opts.round, "compound": opts.compound, "file": opts.file_name, "summary": ctx.summary})),
+                after: Some(
+                    json!({"round": opts.round, "compound": opts.compound, "file": opts.file_name, "summary": ctx.summary}),
+                ),
             };
             audit::record(&mut tx, actor, change).await?;
             tx.commit().await?;
@@ -250,17 +258,20 @@ async fn ensure_compound_in(conn: &mut AnyConnection, name: &str, now: i64) -> R
     let community = match community {
         Some(c) => c,
         None => {
-            let district: i64 = sqlx::query_scalar("INSERT INTO districts (name, created_at) VALUES ($1, $2) RETURNING id")
-                .bind("本辖区")
-                .bind(now)
-                .fetch_one(&mut *conn)
-                .await?;
-            sqlx::query_scalar("INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-                .bind(district)
-                .bind("本社区")
-                .bind(now)
-                .fetch_one(&mut *conn)
-                .await?
+            let district: i64 =
+                sqlx::query_scalar("INSERT INTO districts (name, created_at) VALUES ($1, $2) RETURNING id")
+                    .bind("本辖区")
+                    .bind(now)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            sqlx::query_scalar(
+                "INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(district)
+            .bind("本社区")
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?
         }
     };
     sqlx::query("INSERT INTO compounds (community_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (community_id, name) DO NOTHING")
@@ -274,6 +285,53 @@ async fn ensure_compound_in(conn: &mut AnyConnection, name: &str, now: i64) -> R
         .bind(name)
         .fetch_one(&mut *conn)
         .await?)
+}
+
+/// Loads the compound's buildings, units and households once, so rows resolve
+/// their household from memory instead of one query each.
+async fn preload_places(conn: &mut AnyConnection, ctx: &mut Ctx<'_>) -> Result<(), StoreError> {
+    let number = |n: Option<i64>, name: &str, parse: fn(&str) -> Option<u32>| {
+        n.and_then(|n| u32::try_from(n).ok()).or_else(|| parse(name))
+    };
+    let buildings: Vec<(i64, Option<i64>, String)> =
+        sqlx::query_as("SELECT id, number, name FROM buildings WHERE compound_id = $1")
+            .bind(ctx.compound_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut building_numbers: HashMap<i64, u32> = HashMap::new();
+    for (id, n, name) in buildings {
+        if let Some(b) = number(n, &name, frontline_domain::census::parse_building) {
+            ctx.buildings.entry(b).or_insert(id);
+            building_numbers.insert(id, b);
+        }
+    }
+    let units: Vec<(i64, i64, Option<i64>, String)> = sqlx::query_as(
+        "SELECT u.id, u.building_id, u.number, u.name FROM units u JOIN buildings b ON b.id = u.building_id WHERE b.compound_id = $1",
+    )
+    .bind(ctx.compound_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut unit_numbers: HashMap<i64, (u32, u32)> = HashMap::new();
+    for (id, building, n, name) in units {
+        if let (Some(b), Some(u)) =
+            (building_numbers.get(&building), number(n, &name, frontline_domain::census::parse_unit))
+        {
+            ctx.units.entry((*b, u)).or_insert(id);
+            unit_numbers.insert(id, (*b, u));
+        }
+    }
+    let households: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT h.id, h.unit_id, h.room FROM households h JOIN buildings b ON b.id = h.building_id WHERE b.compound_id = $1",
+    )
+    .bind(ctx.compound_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, unit, room) in households {
+        if let Some((b, u)) = unit_numbers.get(&unit) {
+            ctx.households.entry((*b, *u, room)).or_insert(id);
+        }
+    }
+    Ok(())
 }
 
 async fn building_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32) -> Result<i64, StoreError> {
@@ -305,12 +363,14 @@ async fn unit_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32, u: u32) ->
     }
     let building = building_id(conn, ctx, b).await?;
     let name = unit_name(u);
-    sqlx::query("INSERT INTO units (building_id, number, name) VALUES ($1, $2, $3) ON CONFLICT (building_id, name) DO NOTHING")
-        .bind(building)
-        .bind(i64::from(u))
-        .bind(&name)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO units (building_id, number, name) VALUES ($1, $2, $3) ON CONFLICT (building_id, name) DO NOTHING",
+    )
+    .bind(building)
+    .bind(i64::from(u))
+    .bind(&name)
+    .execute(&mut *conn)
+    .await?;
     let id: i64 = sqlx::query_scalar("SELECT id FROM units WHERE building_id = $1 AND name = $2")
         .bind(building)
         .bind(&name)
@@ -322,7 +382,7 @@ async fn unit_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32, u: u32) ->
 
 /// Finds or creates the household of every slot that names a building and a room.
 async fn resolve_households(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, slots: &mut [Slot]) -> Result<(), StoreError> {
-    // Known rooms of the units this batch touches, in one query per unit.
+    // Households were preloaded; the ones still unknown are created in bulk.
     let mut missing: Vec<(u32, u32, String, Option<u32>)> = Vec::new();
     for s in slots.iter_mut() {
         let Some(b) = s.person.building else { continue };
@@ -335,31 +395,25 @@ async fn resolve_households(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, slots: 
             s.household = Some(*h);
             continue;
         }
-        let uid = unit_id(conn, ctx, b, u).await?;
-        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM households WHERE unit_id = $1 AND room = $2")
-            .bind(uid)
-            .bind(&room.text)
-            .fetch_optional(&mut *conn)
-            .await?;
-        match found {
-            Some(h) => {
-                ctx.households.insert(key, h);
-                s.household = Some(h);
-            }
-            None => {
-                if !missing.iter().any(|m| m.0 == b && m.1 == u && m.2 == room.text) {
-                    missing.push((b, u, room.text.clone(), room.floor));
-                }
-            }
+        if !missing.iter().any(|m| m.0 == b && m.1 == u && m.2 == room.text) {
+            missing.push((b, u, room.text.clone(), room.floor));
         }
     }
     if !missing.is_empty() {
         let ids = reserve_ids(conn, ctx.backend, "households", missing.len()).await?;
-        let mut batch = Batch::new(ctx.backend, "INSERT INTO households (id, unit_id, building_id, floor, room, created_at)", 6);
+        let mut batch =
+            Batch::new(ctx.backend, "INSERT INTO households (id, unit_id, building_id, floor, room, created_at)", 6);
         for ((b, u, room, floor), id) in missing.into_iter().zip(ids) {
             let uid = unit_id(conn, ctx, b, u).await?;
             let bid = building_id(conn, ctx, b).await?;
-            batch.push([V::I(id), V::I(uid), V::I(bid), V::OptI(floor.map(i64::from)), V::S(room.clone()), V::I(ctx.now)]);
+            batch.push([
+                V::I(id),
+                V::I(uid),
+                V::I(bid),
+                V::OptI(floor.map(i64::from)),
+                V::S(room.clone()),
+                V::I(ctx.now),
+            ]);
             ctx.households.insert((b, u, room), id);
             ctx.summary.households_created += 1;
             if batch.full() {
@@ -385,14 +439,17 @@ struct Existing {
     away: i64,
 }
 
-async fn find_existing(conn: &mut AnyConnection, slots: &[Slot]) -> Result<HashMap<String, Existing>, StoreError> {
+async fn find_existing(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    slots: &[Slot],
+) -> Result<HashMap<String, Existing>, StoreError> {
     let mut out = HashMap::new();
     let numbers: Vec<&str> = slots.iter().filter_map(|s| doc_number(&s.person)).collect();
-    for chunk in numbers.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+    for chunk in numbers.chunks(2_000) {
         let sql = format!(
             "SELECT id, id_number, household_id, phone, needs, away FROM residents WHERE id_number IN ({})",
-            placeholders.join(",")
+            param_list(backend, chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for n in chunk {
@@ -538,7 +595,14 @@ async fn process_batch(
                 fates.push(Fate::Refused);
             }
             RowOutcome::Person(person, _) => {
-                people.push(Slot { person, key: String::new(), household: None, building: None, resident: None, created: false });
+                people.push(Slot {
+                    person,
+                    key: String::new(),
+                    household: None,
+                    building: None,
+                    resident: None,
+                    created: false,
+                });
                 fates.push(Fate::Person(people.len() - 1, true));
             }
         }
@@ -570,15 +634,15 @@ async fn process_batch(
         }
     }
     // 4. Match against residents; update the matched, create the rest.
-    let existing = find_existing(conn, &unique).await?;
+    let existing = find_existing(conn, ctx.backend, &unique).await?;
     let mut new_people: Vec<usize> = Vec::new();
-    for i in 0..unique.len() {
-        let found = doc_number(&unique[i].person).and_then(|n| existing.get(n)).or_else(|| existing.get(&unique[i].key));
+    for (i, slot) in unique.iter_mut().enumerate() {
+        let found = doc_number(&slot.person).and_then(|n| existing.get(n)).or_else(|| existing.get(&slot.key));
         match found {
             Some(e) => {
-                unique[i].resident = Some(e.id);
+                slot.resident = Some(e.id);
                 ctx.summary.residents_matched += 1;
-                update_matched(conn, ctx, &unique[i], e).await?;
+                update_matched(conn, ctx, slot, e).await?;
             }
             None => new_people.push(i),
         }
@@ -629,7 +693,12 @@ async fn process_batch(
     Ok(())
 }
 
-async fn insert_new(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, unique: &mut [Slot], new_people: &[usize]) -> Result<(), StoreError> {
+async fn insert_new(
+    conn: &mut AnyConnection,
+    ctx: &mut Ctx<'_>,
+    unique: &mut [Slot],
+    new_people: &[usize],
+) -> Result<(), StoreError> {
     let ids = reserve_ids(conn, ctx.backend, "residents", new_people.len()).await?;
     let mut residents = Batch::new(
         ctx.backend,
@@ -637,7 +706,11 @@ async fn insert_new(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, unique: &mut [S
          phone, phone_rev, needs, away, created_at, updated_at)",
         15,
     );
-    let mut addresses = Batch::new(ctx.backend, "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)", 5);
+    let mut addresses = Batch::new(
+        ctx.backend,
+        "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)",
+        5,
+    );
     for (&i, id) in new_people.iter().zip(ids) {
         let s = &mut unique[i];
         s.resident = Some(id);
@@ -664,7 +737,13 @@ async fn insert_new(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, unique: &mut [S
             V::I(ctx.now),
         ]);
         if s.household.is_some() {
-            addresses.push([V::I(id), V::OptI(s.household), V::I(ctx.now), V::OptI(None), V::S(format!("census:{}", ctx.round_id))]);
+            addresses.push([
+                V::I(id),
+                V::OptI(s.household),
+                V::I(ctx.now),
+                V::OptI(None),
+                V::S(format!("census:{}", ctx.round_id)),
+            ]);
         }
         if residents.full() {
             residents.flush(conn).await?;
@@ -685,8 +764,9 @@ async fn flag_likely_duplicates(conn: &mut AnyConnection, round_id: i64, now: i6
     let result = sqlx::query(
         "INSERT INTO census_reviews (round_id, kind, resident_a, resident_b, status, created_at) \
          SELECT DISTINCT $1, 'name_phone', a.id, b.id, 'open', $2 FROM residents a \
-         JOIN residents b ON b.phone_rev = a.phone_rev AND b.name = a.name AND b.id > a.id \
-         WHERE a.phone_rev IS NOT NULL \
+         JOIN residents b ON b.phone_rev = a.phone_rev AND b.id > a.id AND b.name = a.name \
+         WHERE a.phone_rev IN (SELECT phone_rev FROM residents WHERE phone_rev IS NOT NULL \
+                               GROUP BY phone_rev HAVING COUNT(*) > 1) \
            AND (a.id IN (SELECT resident_id FROM census_rows WHERE round_id = $1 AND resident_id IS NOT NULL) \
              OR b.id IN (SELECT resident_id FROM census_rows WHERE round_id = $1 AND resident_id IS NOT NULL)) \
          ON CONFLICT (resident_a, resident_b) DO NOTHING",

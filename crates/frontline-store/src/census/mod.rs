@@ -11,8 +11,8 @@ mod reconcile;
 mod review;
 
 pub use base::{BaseNumbers, BaseRow};
-pub use import::{ImportOptions, ImportOutcome, ImportSummary, RowIssue};
-pub use reconcile::{Reconciliation, ReconcileCounts, ReconcilePerson};
+pub use import::{ImportOptions, ImportOutcome, ImportSummary, RowBatches, RowIssue};
+pub use reconcile::{ReconcileCounts, ReconcilePerson, Reconciliation};
 pub use review::{Merge, Review};
 
 use serde::Serialize;
@@ -189,5 +189,23 @@ impl Store {
     pub async fn delete_upload(&self, token: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM census_uploads WHERE token = $1").bind(token).execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// The refusals and warnings recorded with a round's rows, in row order.
+    pub async fn round_issues(&self, round: i64) -> Result<Vec<RowIssue>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT issues FROM census_rows WHERE round_id = $1 AND issues IS NOT NULL ORDER BY row_number",
+        )
+        .bind(round)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for (json,) in rows {
+            let issues: Vec<RowIssue> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            out.extend(issues);
+        }
+        Ok(out)
     }
 }

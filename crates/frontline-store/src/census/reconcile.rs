@@ -84,7 +84,11 @@ async fn presence(store: &Store, round: i64) -> Result<HashMap<i64, Presence>, S
     for r in rows {
         out.insert(
             r.try_get("resident_id")?,
-            Presence { household: r.try_get("household_id")?, building: r.try_get("building_id")?, phone: r.try_get("phone")? },
+            Presence {
+                household: r.try_get("household_id")?,
+                building: r.try_get("building_id")?,
+                phone: r.try_get("phone")?,
+            },
         );
     }
     Ok(out)
@@ -100,14 +104,13 @@ impl Store {
             Some(p) => presence(self, p.id).await?,
             None => HashMap::new(),
         };
-        let buildings: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>(
-            "SELECT b.id, b.name FROM buildings b WHERE b.compound_id = $1",
-        )
-        .bind(round.compound_id)
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .collect();
+        let buildings: HashMap<i64, String> =
+            sqlx::query_as::<_, (i64, String)>("SELECT b.id, b.name FROM buildings b WHERE b.compound_id = $1")
+                .bind(round.compound_id)
+                .fetch_all(self.pool())
+                .await?
+                .into_iter()
+                .collect();
         let mut per: BTreeMap<Option<i64>, ReconcileCounts> = BTreeMap::new();
         let mut changes: Vec<(&'static str, i64, Option<Presence>, Option<Presence>)> = Vec::new();
         for (rid, p) in &now {
@@ -150,7 +153,7 @@ impl Store {
                 c
             })
             .collect();
-        rows.sort_by(|a, b| natural_key(&a.building).cmp(&natural_key(&b.building)));
+        rows.sort_by_key(|r| natural_key(&r.building));
         let people = self.describe_changes(changes, &buildings).await?;
         Ok(Reconciliation { round, previous, totals, buildings: rows, people })
     }
@@ -165,9 +168,10 @@ impl Store {
         let ids: Vec<i64> = changes.iter().map(|c| c.1).collect();
         for chunk in ids.chunks(500) {
             let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            for (id, name) in sqlx::query_as::<_, (i64, String)>(&format!("SELECT id, name FROM residents WHERE id IN ({list})"))
-                .fetch_all(self.pool())
-                .await?
+            for (id, name) in
+                sqlx::query_as::<_, (i64, String)>(&format!("SELECT id, name FROM residents WHERE id IN ({list})"))
+                    .fetch_all(self.pool())
+                    .await?
             {
                 names.insert(id, name);
             }
@@ -183,7 +187,9 @@ impl Store {
                 "SELECT h.id, b.name, u.name, h.room FROM households h JOIN units u ON u.id = h.unit_id \
                  JOIN buildings b ON b.id = h.building_id WHERE h.id IN ({list})"
             );
-            for (id, b, u, room) in sqlx::query_as::<_, (i64, String, String, String)>(&sql).fetch_all(self.pool()).await? {
+            for (id, b, u, room) in
+                sqlx::query_as::<_, (i64, String, String, String)>(&sql).fetch_all(self.pool()).await?
+            {
                 labels.insert(id, format!("{b} {u} {room}"));
             }
         }
@@ -204,12 +210,26 @@ impl Store {
                     building,
                     before: label(&before),
                     after: label(&after),
-                    old_phone: if change == "phone_changed" { before.as_ref().and_then(|p| p.phone.clone()) } else { None },
-                    new_phone: if change == "phone_changed" { after.as_ref().and_then(|p| p.phone.clone()) } else { None },
+                    old_phone: if change == "phone_changed" {
+                        before.as_ref().and_then(|p| p.phone.clone())
+                    } else {
+                        None
+                    },
+                    new_phone: if change == "phone_changed" {
+                        after.as_ref().and_then(|p| p.phone.clone())
+                    } else {
+                        None
+                    },
                 }
             })
             .collect();
-        out.sort_by(|a, b| (a.change, natural_key(&a.building), a.resident_id).cmp(&(b.change, natural_key(&b.building), b.resident_id)));
+        out.sort_by(|a, b| {
+            (a.change, natural_key(&a.building), a.resident_id).cmp(&(
+                b.change,
+                natural_key(&b.building),
+                b.resident_id,
+            ))
+        });
         Ok(out)
     }
 }

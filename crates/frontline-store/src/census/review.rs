@@ -46,8 +46,21 @@ pub struct Merge {
 }
 
 const RESIDENT_COLUMNS: [&str; 15] = [
-    "id", "household_id", "building_id", "name", "doc_kind", "id_number", "id_rev", "birth_date", "sex", "phone",
-    "phone_rev", "needs", "away", "created_at", "updated_at",
+    "id",
+    "household_id",
+    "building_id",
+    "name",
+    "doc_kind",
+    "id_number",
+    "id_rev",
+    "birth_date",
+    "sex",
+    "phone",
+    "phone_rev",
+    "needs",
+    "away",
+    "created_at",
+    "updated_at",
 ];
 
 fn review(row: &AnyRow) -> Result<Review, sqlx::Error> {
@@ -107,7 +120,13 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        let change = Change { action: "census.keep_apart", entity: "census_review", entity_id: Some(review_id.to_string()), before: None, after: None };
+        let change = Change {
+            action: "census.keep_apart",
+            entity: "census_review",
+            entity_id: Some(review_id.to_string()),
+            before: None,
+            after: None,
+        };
         audit::record(&mut tx, actor, change).await?;
         tx.commit().await?;
         Ok(())
@@ -117,11 +136,13 @@ impl Store {
     /// and address history move to `keep`, and the merged row is kept in a snapshot.
     pub async fn merge_review(&self, actor: &Actor, review_id: i64, keep: i64) -> Result<Merge, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT id, kind, resident_a, resident_b, status, decided_by FROM census_reviews WHERE id = $1")
-            .bind(review_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(
+            "SELECT id, kind, resident_a, resident_b, status, decided_by FROM census_reviews WHERE id = $1",
+        )
+        .bind(review_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         let r = review(&row)?;
         if r.status != "open" || (keep != r.resident_a && keep != r.resident_b) {
             return Err(StoreError::Conflict { constraint: "census_reviews_status".into() });
@@ -129,13 +150,31 @@ impl Store {
         let merged = if keep == r.resident_a { r.resident_b } else { r.resident_a };
         let gone = snapshot(&mut tx, merged).await?;
         let kept_before = snapshot(&mut tx, keep).await?;
-        let rows: Vec<i64> = sqlx::query_scalar("SELECT id FROM census_rows WHERE resident_id = $1").bind(merged).fetch_all(&mut *tx).await?;
-        let addresses: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM resident_addresses WHERE resident_id = $1").bind(merged).fetch_all(&mut *tx).await?;
-        sqlx::query("UPDATE census_rows SET resident_id = $1 WHERE resident_id = $2").bind(keep).bind(merged).execute(&mut *tx).await?;
-        sqlx::query("UPDATE resident_addresses SET resident_id = $1 WHERE resident_id = $2").bind(keep).bind(merged).execute(&mut *tx).await?;
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT id FROM census_rows WHERE resident_id = $1")
+            .bind(merged)
+            .fetch_all(&mut *tx)
+            .await?;
+        let addresses: Vec<i64> = sqlx::query_scalar("SELECT id FROM resident_addresses WHERE resident_id = $1")
+            .bind(merged)
+            .fetch_all(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE census_rows SET resident_id = $1 WHERE resident_id = $2")
+            .bind(keep)
+            .bind(merged)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE resident_addresses SET resident_id = $1 WHERE resident_id = $2")
+            .bind(keep)
+            .bind(merged)
+            .execute(&mut *tx)
+            .await?;
         let needs = gone["needs"].as_i64().unwrap_or(0) | kept_before["needs"].as_i64().unwrap_or(0);
-        sqlx::query("UPDATE residents SET needs = $1, updated_at = $2 WHERE id = $3").bind(needs).bind(now_ms()).bind(keep).execute(&mut *tx).await?;
+        sqlx::query("UPDATE residents SET needs = $1, updated_at = $2 WHERE id = $3")
+            .bind(needs)
+            .bind(now_ms())
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM residents WHERE id = $1").bind(merged).execute(&mut *tx).await?;
         let snap = json!({"merged": gone, "kept_before": kept_before, "census_rows": rows, "addresses": addresses, "review": review_id});
         let now = now_ms();
@@ -164,7 +203,14 @@ impl Store {
         };
         audit::record(&mut tx, actor, change).await?;
         tx.commit().await?;
-        Ok(Merge { id, kept_id: keep, merged_id: merged, merged_by: actor.name.clone(), merged_at: now, undone_by: None })
+        Ok(Merge {
+            id,
+            kept_id: keep,
+            merged_id: merged,
+            merged_by: actor.name.clone(),
+            merged_at: now,
+            undone_by: None,
+        })
     }
 
     /// Every merge, newest first.
@@ -201,23 +247,40 @@ impl Store {
         let snap: Value = serde_json::from_str(&snap).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let gone = &snap["merged"];
         let placeholders: Vec<String> = (1..=RESIDENT_COLUMNS.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("INSERT INTO residents ({}) VALUES ({})", RESIDENT_COLUMNS.join(", "), placeholders.join(", "));
+        let sql =
+            format!("INSERT INTO residents ({}) VALUES ({})", RESIDENT_COLUMNS.join(", "), placeholders.join(", "));
         let mut insert = sqlx::query(&sql);
         for col in RESIDENT_COLUMNS {
             insert = match col {
-                "id" | "household_id" | "building_id" | "needs" | "away" | "created_at" | "updated_at" => insert.bind(gone[col].as_i64()),
+                "id" | "household_id" | "building_id" | "needs" | "away" | "created_at" | "updated_at" => {
+                    insert.bind(gone[col].as_i64())
+                }
                 _ => insert.bind(gone[col].as_str().map(str::to_string)),
             };
         }
         insert.execute(&mut *tx).await?;
-        let ids = |key: &str| -> Vec<i64> { snap[key].as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default() };
+        let ids = |key: &str| -> Vec<i64> {
+            snap[key].as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default()
+        };
         for id in ids("census_rows") {
-            sqlx::query("UPDATE census_rows SET resident_id = $1 WHERE id = $2").bind(merged).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE census_rows SET resident_id = $1 WHERE id = $2")
+                .bind(merged)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         for id in ids("addresses") {
-            sqlx::query("UPDATE resident_addresses SET resident_id = $1 WHERE id = $2").bind(merged).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE resident_addresses SET resident_id = $1 WHERE id = $2")
+                .bind(merged)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
-        sqlx::query("UPDATE residents SET needs = $1 WHERE id = $2").bind(snap["kept_before"]["needs"].as_i64()).bind(kept).execute(&mut *tx).await?;
+        sqlx::query("UPDATE residents SET needs = $1 WHERE id = $2")
+            .bind(snap["kept_before"]["needs"].as_i64())
+            .bind(kept)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE resident_merges SET undone_by = $1, undone_at = $2 WHERE id = $3")
             .bind(&actor.name)
             .bind(now_ms())
@@ -225,10 +288,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if let Some(review_id) = snap["review"].as_i64() {
-            sqlx::query("UPDATE census_reviews SET status = 'open', decided_by = NULL, decided_at = NULL WHERE id = $1")
-                .bind(review_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE census_reviews SET status = 'open', decided_by = NULL, decided_at = NULL WHERE id = $1",
+            )
+            .bind(review_id)
+            .execute(&mut *tx)
+            .await?;
         }
         let change = Change {
             action: "resident.unmerge",

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod census;
 pub mod extract;
 pub mod places;
 pub mod residents;
@@ -58,6 +59,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::list_groups, accounts::create_group))
         .routes(routes!(accounts::update_group))
         .routes(routes!(accounts::list_users, accounts::create_user))
+        .routes(routes!(census::list_rounds))
+        .routes(routes!(census::get_round))
+        .routes(routes!(census::get_reconciliation))
+        .routes(routes!(census::get_base_numbers))
+        .routes(routes!(census::list_reviews))
+        .routes(routes!(census::merge_review))
+        .routes(routes!(census::keep_apart))
+        .routes(routes!(census::list_merges))
+        .routes(routes!(census::undo_merge))
+        .routes(routes!(census::get_resident_trace))
+}
+
+/// Routes that take whole files: their own, larger body limit.
+pub fn upload_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(census::create_import))
 }
 
 /// The OpenAPI 3 document of this API.

@@ -3,6 +3,7 @@
 //! language switch.
 
 mod admin;
+mod census;
 mod places;
 mod residents;
 
@@ -33,6 +34,12 @@ pub fn router() -> Router<AppState> {
         .merge(places::router())
         .merge(residents::router())
         .merge(admin::router())
+        .merge(census::router())
+}
+
+/// Page routes that take whole files.
+pub fn upload_router() -> Router<AppState> {
+    census::upload_router()
 }
 
 /// One entry of the navigation: every capability, present or coming.
@@ -49,7 +56,7 @@ const NAV: &[(&str, Option<&str>, Option<Perm>)] = &[
     ("nav.home", Some("/"), None),
     ("nav.buildings", Some("/buildings"), Some(Perm::ViewPlaces)),
     ("nav.residents", Some("/residents"), Some(Perm::ViewResidents)),
-    ("nav.census", None, None),
+    ("nav.census", Some("/census"), Some(Perm::ViewCensus)),
     ("nav.sampling", None, None),
     ("nav.requests", None, None),
     ("nav.supplies", None, None),

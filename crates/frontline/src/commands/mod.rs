@@ -1,6 +1,8 @@
 //! Subcommand implementations.
 
 mod demo;
+mod generate;
+mod import;
 mod serve;
 mod user;
 
@@ -57,6 +59,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let store = open(&cfg.database_url).await?;
                 user::run(&store, cmd).await
             }
+            Command::Import(crate::cli::ImportCommand::Census(args)) => {
+                let store = open(&cfg.database_url).await?;
+                let ending = import::census(&store, &cfg, args).await;
+                store.close().await;
+                match ending? {
+                    import::Ending::Done => Ok(()),
+                    import::Ending::Refused => std::process::exit(2),
+                }
+            }
+            Command::Generate(cmd) => generate::run(cmd),
             Command::Config(_) => Ok(()),
         }
     })

@@ -1,0 +1,297 @@
+//! Census rounds over the API: import a sheet (raw body), rounds, reconciliation,
+//! base numbers, likely duplicates and merges, and a resident's trace.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use frontline_domain::access::Perm;
+use frontline_domain::census::CensusRules;
+use frontline_domain::i18n::Lang;
+use frontline_import::Limits;
+use frontline_store::census::{ImportOptions, ImportOutcome};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::auth::Auth;
+use crate::census::{run_import, ImportError};
+use crate::error::{AppError, ErrorEnvelope, FieldError};
+use crate::i18n::ReqLang;
+use crate::views::today;
+use crate::AppState;
+
+/// How to import the body.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The round's name (unique per compound).
+    pub round: Option<String>,
+    /// The compound the sheet covers (created when new).
+    pub compound: Option<String>,
+    /// The file's name (kept with the round; `.csv`, `.xlsx` or `.xls`).
+    pub file_name: Option<String>,
+    /// Where the sheet comes from; its column mapping is saved under this (default: the compound).
+    pub source: Option<String>,
+    /// Check and count, write nothing.
+    pub dry_run: Option<bool>,
+    /// Commit the valid rows even when some are refused.
+    pub accept_valid: Option<bool>,
+}
+
+/// Builds import options from form or query fields, or says which are missing.
+pub fn import_options(
+    state: &AppState,
+    round: Option<String>,
+    compound: Option<String>,
+    file_name: Option<String>,
+    source: Option<String>,
+    dry_run: bool,
+    accept_valid: bool,
+) -> Result<ImportOptions, AppError> {
+    let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let mut errors = vec![];
+    let round = clean(round).and_then(|r| frontline_domain::places::clean_name(&r));
+    if round.is_none() {
+        errors.push(FieldError::new("round", "required"));
+    }
+    let compound = clean(compound).and_then(|c| frontline_domain::places::clean_name(&c));
+    if compound.is_none() {
+        errors.push(FieldError::new("compound", "required"));
+    }
+    let (Some(round), Some(compound)) = (round, compound) else {
+        return Err(AppError::Invalid(errors));
+    };
+    let rules = &state.config().rules;
+    Ok(ImportOptions {
+        source: clean(source).unwrap_or_else(|| compound.clone()),
+        file_name: clean(file_name).unwrap_or_else(|| "upload.csv".into()),
+        round,
+        compound,
+        dry_run,
+        accept_valid,
+        today: today(rules),
+        rules: CensusRules { elderly_age: rules.elderly_age },
+    })
+}
+
+/// Maps an import failure to the envelope.
+pub fn import_error(e: ImportError, lang: Lang) -> AppError {
+    match e {
+        ImportError::Decode(d) => AppError::Invalid(vec![FieldError::keyed(
+            "file",
+            d.code(),
+            format!("census.decode.{}", d.code()),
+            d.params(),
+        )]),
+        ImportError::Header { code, .. } => {
+            AppError::Invalid(vec![FieldError::keyed("file", code, format!("census.header.{code}"), vec![])])
+        }
+        ImportError::Store(frontline_store::StoreError::Conflict { .. }) => {
+            AppError::Conflict(vec![FieldError::keyed(
+                "round",
+                "round_exists",
+                "census.decode.round_exists".into(),
+                vec![],
+            )])
+        }
+        other => AppError::Internal(anyhow::anyhow!("census import: {}", other.message(lang))),
+    }
+}
+
+/// The import's summary (the same object as `frontline import census --json`) and its report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    /// Counts: `rows_read`, `rows_skipped`, `residents_created`, `residents_matched`,
+    /// `duplicates_in_file`, `refused` and `warnings` by reason, `committed`, `round_id`, …
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub summary: Value,
+    /// Every refusal and warning, by row.
+    #[schema(value_type = Vec<Object>)]
+    pub issues: Vec<Value>,
+}
+
+fn result(outcome: &ImportOutcome) -> ImportResult {
+    ImportResult { summary: json!(outcome.summary), issues: outcome.issues.iter().map(|i| json!(i)).collect() }
+}
+
+/// Imports a census sheet sent as the request body (CSV in UTF-8 or GB18030, XLSX or XLS).
+/// 201 when committed; 200 for a dry run or when refused rows kept it from committing.
+#[utoipa::path(post, path = "/api/v1/census/imports", tag = "census", params(ImportQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = ImportResult), (status = 200, body = ImportResult),
+              (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_import(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ImportResult>), AppError> {
+    auth.require(Perm::ImportCensus)?;
+    let opts = import_options(
+        &state,
+        q.round,
+        q.compound,
+        q.file_name,
+        q.source,
+        q.dry_run.unwrap_or(false),
+        q.accept_valid.unwrap_or(false),
+    )?;
+    let outcome = run_import(state.store(), &auth.actor(), body, opts, Limits::default(), &|_| {})
+        .await
+        .map_err(|e| import_error(e, lang))?;
+    let status = if outcome.summary.committed { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(result(&outcome))))
+}
+
+/// Census rounds, newest first.
+#[utoipa::path(get, path = "/api/v1/census/rounds", tag = "census",
+    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_rounds(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ViewCensus)?;
+    Ok(Json(json!(state.store().list_rounds().await?)))
+}
+
+/// One round with its summary.
+#[utoipa::path(get, path = "/api/v1/census/rounds/{id}", tag = "census", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_round(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ViewCensus)?;
+    Ok(Json(json!(state.store().get_round(id).await?)))
+}
+
+/// A round reconciled with the one before it: still present, gone, new, moved, changed phone — per building.
+#[utoipa::path(get, path = "/api/v1/census/rounds/{id}/reconcile", tag = "census", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_reconciliation(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ViewCensus)?;
+    Ok(Json(json!(state.store().reconcile(id).await?)))
+}
+
+/// `YYYY-MM-DD` cut-offs of the needs derived from age, today.
+pub fn age_cutoffs(state: &AppState) -> (String, String) {
+    let rules = &state.config().rules;
+    let day = today(rules);
+    let back = |years: i32| {
+        frontline_domain::date::Date::new(day.year() - years, day.month(), day.day().min(28))
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    };
+    (back(rules.elderly_age), back(rules.infant_age_below))
+}
+
+/// Base numbers (底数) per building, compound and the district.
+#[utoipa::path(get, path = "/api/v1/census/base", tag = "census",
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope)))]
+pub async fn get_base_numbers(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ViewCensus)?;
+    let (elderly, infant) = age_cutoffs(&state);
+    Ok(Json(json!(state.store().base_numbers(&elderly, &infant).await?)))
+}
+
+/// Filter of reviews.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReviewQuery {
+    /// `open`, `merged` or `kept_apart`.
+    pub status: Option<String>,
+}
+
+/// Likely duplicates to merge or keep apart.
+#[utoipa::path(get, path = "/api/v1/census/reviews", tag = "census", params(ReviewQuery),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_reviews(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ReviewQuery>,
+) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ViewCensus)?;
+    Ok(Json(json!(state.store().list_reviews(q.status.as_deref()).await?)))
+}
+
+/// Which resident of the pair to keep.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MergeRequest {
+    /// The resident kept; the other is merged into it.
+    pub keep: Option<i64>,
+}
+
+/// Merges a likely duplicate (audited; undoable).
+#[utoipa::path(post, path = "/api/v1/census/reviews/{id}/merge", tag = "census", params(("id" = i64, Path)), request_body = MergeRequest,
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn merge_review(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<MergeRequest>,
+) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ReviewCensus)?;
+    let keep = req.keep.ok_or_else(|| AppError::field("keep", "required"))?;
+    let merge = state.store().merge_review(&auth.actor(), id, keep).await.map_err(review_error)?;
+    Ok(Json(json!(merge)))
+}
+
+fn review_error(e: frontline_store::StoreError) -> AppError {
+    match e {
+        frontline_store::StoreError::Conflict { .. } => AppError::Conflict(vec![FieldError::new("status", "taken")]),
+        other => other.into(),
+    }
+}
+
+/// Marks a likely duplicate as two different people.
+#[utoipa::path(post, path = "/api/v1/census/reviews/{id}/keep-apart", tag = "census", params(("id" = i64, Path)),
+    responses((status = 204, description = "Kept apart"), (status = 404, body = ErrorEnvelope)))]
+pub async fn keep_apart(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Perm::ReviewCensus)?;
+    state.store().keep_apart(&auth.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Merges, newest first.
+#[utoipa::path(get, path = "/api/v1/census/merges", tag = "census",
+    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_merges(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ViewCensus)?;
+    Ok(Json(json!(state.store().list_merges().await?)))
+}
+
+/// Undoes a merge: the merged resident returns with their rows and history.
+#[utoipa::path(post, path = "/api/v1/census/merges/{id}/undo", tag = "census", params(("id" = i64, Path)),
+    responses((status = 204, description = "Undone"), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn undo_merge(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Perm::ReviewCensus)?;
+    state.store().undo_merge(&auth.actor(), id).await.map_err(review_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The census rows that made or changed a resident (有章可循).
+#[utoipa::path(get, path = "/api/v1/residents/{id}/trace", tag = "census", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_resident_trace(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ViewCensus)?;
+    state.store().get_resident(id).await?;
+    Ok(Json(json!(state.store().resident_trace(id).await?)))
+}
