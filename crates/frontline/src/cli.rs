@@ -52,6 +52,28 @@ pub enum Command {
     /// Generate files for tests and benchmarks.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Measure performance side by side with the machine's own limits.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `frontline bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Census import: N rows into an empty database, then the same N rows again matched
+    /// against the N residents the first created; beside `sqlite3 .import` and PostgreSQL `COPY`.
+    Census {
+        /// Rows of the generated file.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Working directory (default: a new one under the system temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// A PostgreSQL server to measure too (a scratch database is created and dropped),
+        /// e.g. postgres://postgres@127.0.0.1:5432/postgres.
+        #[arg(long, env = "FRONTLINE_BENCH_PG")]
+        pg: Option<String>,
+    },
 }
 
 /// `frontline import …`.

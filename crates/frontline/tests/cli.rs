@@ -261,3 +261,18 @@ fn census_import_from_the_command_line() {
         let _ = std::fs::remove_file(p);
     }
 }
+
+#[test]
+fn census_benchmark_runs_end_to_end() {
+    let dir = std::env::temp_dir().join(format!("frontline-cli-{}-bench", std::process::id()));
+    let out = run(&["bench", "census", "--rows", "300", "--dir", &dir.to_string_lossy()], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = stdout(&out);
+    let row =
+        |what: &str| table.lines().find(|l| l.contains(what)).map(|l| l.split('|').map(str::trim).collect::<Vec<_>>());
+    let second = row("second round (all matched)").expect("second round measured");
+    assert_eq!(second[2], "300", "{table}");
+    assert!(second[4].parse::<f64>().is_ok_and(|r| r > 0.0), "{table}");
+    assert!(second[6].ends_with("MB"), "peak memory is reported: {table}");
+    assert!(!dir.exists(), "the working directory is removed");
+}

@@ -447,26 +447,28 @@ async fn find_existing(
     let mut out = HashMap::new();
     let numbers: Vec<&str> = slots.iter().filter_map(|s| doc_number(&s.person)).collect();
     for chunk in numbers.chunks(2_000) {
-        let sql = format!(
-            "SELECT id, id_number, household_id, phone, needs, away FROM residents WHERE id_number IN ({})",
-            param_list(backend, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
+        // One row per chunk, not one per resident: each row crossing from the
+        // database thread costs more than the lookup itself.
+        let list = param_list(backend, chunk.len());
+        let sql = match backend {
+            Backend::Sqlite => format!(
+                "SELECT json_group_array(json_array(id, id_number, household_id, phone, needs, away)) \
+                 FROM residents WHERE id_number IN ({list})"
+            ),
+            Backend::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_array(id, id_number, household_id, phone, needs, away))::text, '[]') \
+                 FROM residents WHERE id_number IN ({list})"
+            ),
+        };
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
         for n in chunk {
             q = q.bind(*n);
         }
-        for row in q.fetch_all(&mut *conn).await? {
-            let number: String = row.try_get("id_number")?;
-            out.insert(
-                number,
-                Existing {
-                    id: row.try_get("id")?,
-                    household: row.try_get("household_id")?,
-                    phone: row.try_get("phone")?,
-                    needs: row.try_get("needs")?,
-                    away: row.try_get("away")?,
-                },
-            );
+        let json = q.fetch_one(&mut *conn).await?;
+        type Found = (i64, String, Option<i64>, Option<String>, i64, i64);
+        let found: Vec<Found> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("lookup: {e}")))?;
+        for (id, number, household, phone, needs, away) in found {
+            out.insert(number, Existing { id, household, phone, needs, away });
         }
     }
     for s in slots.iter().filter(|s| matches!(s.person.document, Doc::None)) {

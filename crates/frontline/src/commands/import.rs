@@ -84,6 +84,9 @@ pub async fn census(store: &Store, cfg: &Config, args: ImportCensusArgs) -> anyh
         }
         let secs = started.elapsed().as_secs_f64();
         println!("{:.0} rows/s", s.rows_read as f64 / secs.max(0.001));
+        if let Some(peak) = peak_rss_mb() {
+            println!("peak memory {peak:.0} MB");
+        }
         match (s.dry_run, s.committed) {
             (true, _) => println!("dry run: nothing written"),
             (false, true) => println!("round {} written", s.round_id.unwrap_or_default()),
@@ -93,4 +96,12 @@ pub async fn census(store: &Store, cfg: &Config, args: ImportCensusArgs) -> anyh
         }
     }
     Ok(if !s.dry_run && !s.committed { Ending::Refused } else { Ending::Done })
+}
+
+/// The process's peak resident memory (Linux), for the benchmark.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb / 1024.0)
 }

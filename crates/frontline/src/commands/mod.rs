@@ -1,5 +1,6 @@
 //! Subcommand implementations.
 
+mod bench;
 mod demo;
 mod generate;
 mod import;
@@ -15,6 +16,9 @@ use crate::config::{Config, DEFAULT_TOML};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Bench(cmd) = cli.command {
+        return bench::run(cmd);
+    }
     if let Command::Config(args) = &cli.command {
         if args.default {
             print!("{DEFAULT_TOML}");
@@ -69,7 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Command::Generate(cmd) => generate::run(cmd),
-            Command::Config(_) => Ok(()),
+            Command::Config(_) | Command::Bench(_) => Ok(()),
         }
     })
 }

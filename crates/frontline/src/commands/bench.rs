@@ -1,0 +1,129 @@
+//! `frontline bench …`: measurements recorded in BENCHMARKS.md, each beside a
+//! baseline run on the same machine in the same run (ratios, not absolutes).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+
+use crate::cli::BenchCommand;
+
+/// One measured step.
+struct Step {
+    what: String,
+    rows: usize,
+    secs: f64,
+    peak_mb: Option<f64>,
+}
+
+impl Step {
+    fn rate(&self) -> f64 {
+        self.rows as f64 / self.secs.max(1e-9)
+    }
+}
+
+fn run_timed(cmd: &mut Command) -> anyhow::Result<(f64, String)> {
+    let started = Instant::now();
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    let secs = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}{}", stdout, String::from_utf8_lossy(&out.stderr));
+    }
+    Ok((secs, stdout))
+}
+
+fn peak_of(stdout: &str) -> Option<f64> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("peak memory").and_then(|r| r.trim().trim_end_matches(" MB").trim().parse().ok()))
+}
+
+fn import(db: &str, file: &Path, round: &str, rows: usize, what: &str) -> anyhow::Result<Step> {
+    let exe = std::env::current_exe()?;
+    let (secs, out) = run_timed(
+        Command::new(exe)
+            .args(["--database", db, "import", "census"])
+            .arg(file)
+            .args(["--round", round, "--compound", "基准小区"])
+            .env("FRONTLINE_LOG", "warn"),
+    )?;
+    Ok(Step { what: what.into(), rows, secs, peak_mb: peak_of(&out) })
+}
+
+/// Runs a `bench` subcommand and prints a Markdown table.
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    let BenchCommand::Census { rows, dir, pg } = cmd;
+    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("frontline-bench-{}", std::process::id())));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("census.csv");
+    let exe = std::env::current_exe()?;
+    run_timed(Command::new(&exe).args(["generate", "census-file"]).arg(&file).args([
+        "--rows",
+        &rows.to_string(),
+        "--seed",
+        "3",
+    ]))?;
+    let mut steps = Vec::new();
+
+    // SQLite: frontline, then sqlite3's own .import of the same file into a bare table.
+    let db = dir.join("bench.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let url = format!("sqlite://{}", db.display());
+    steps.push(import(&url, &file, "R1", rows, "SQLite: frontline, first round (all created)")?);
+    steps.push(import(&url, &file, "R2", rows, "SQLite: frontline, second round (all matched)")?);
+    let bare = dir.join("bare.db");
+    let _ = std::fs::remove_file(&bare);
+    match run_timed(Command::new("sqlite3").arg(&bare).arg(".mode csv").arg(format!(".import {} t", file.display()))) {
+        Ok((secs, _)) => {
+            steps.push(Step { what: "SQLite: sqlite3 .import into a bare table".into(), rows, secs, peak_mb: None })
+        }
+        Err(e) => eprintln!("sqlite3 .import skipped: {e}"),
+    }
+
+    // PostgreSQL: frontline, then COPY of the same file into a bare table.
+    if let Some(admin) = pg {
+        let name = format!("frontline_bench_{}", std::process::id());
+        run_timed(Command::new("psql").args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")]))?;
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let url = format!("{base}/{name}");
+        let result = (|| -> anyhow::Result<()> {
+            steps.push(import(&url, &file, "R1", rows, "PostgreSQL: frontline, first round (all created)")?);
+            steps.push(import(&url, &file, "R2", rows, "PostgreSQL: frontline, second round (all matched)")?);
+            run_timed(Command::new("psql").args([
+                url.as_str(),
+                "-qc",
+                "CREATE TABLE t (a text, b text, c text, d text, e text, f text, g text, h text)",
+            ]))?;
+            let (secs, _) = run_timed(Command::new("psql").args([
+                url.as_str(),
+                "-qc",
+                &format!("\\copy t FROM '{}' CSV HEADER", file.display()),
+            ]))?;
+            steps.push(Step { what: "PostgreSQL: COPY into a bare table".into(), rows, secs, peak_mb: None });
+            Ok(())
+        })();
+        let _ = run_timed(Command::new("psql").args([
+            admin.as_str(),
+            "-qc",
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        ]));
+        result?;
+    }
+
+    let baseline =
+        |prefix: &str| steps.iter().find(|s| s.what.starts_with(prefix) && s.what.contains("bare")).map(Step::rate);
+    println!("| step | rows | seconds | rows/s | × baseline | peak RSS |");
+    println!("|---|---|---|---|---|---|");
+    for s in &steps {
+        let base = if s.what.starts_with("SQLite") { baseline("SQLite") } else { baseline("PostgreSQL") };
+        let ratio = base.filter(|_| !s.what.contains("bare")).map_or(String::new(), |b| format!("{:.2}", s.rate() / b));
+        let peak = s.peak_mb.map_or(String::new(), |p| format!("{p:.0} MB"));
+        println!("| {} | {} | {:.2} | {:.0} | {} | {} |", s.what, s.rows, s.secs, s.rate(), ratio, peak);
+    }
+    let _ = std::fs::remove_dir_all(PathBuf::from(&dir));
+    Ok(())
+}
