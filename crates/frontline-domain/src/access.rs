@@ -64,12 +64,24 @@ impl Role {
                     | ViewCensus
                     | ImportCensus
                     | ReviewCensus
+                    | ViewSampling
+                    | ManageSampling
+                    | Scan
             ),
-            Role::Staff => {
-                matches!(perm, ViewPlaces | ViewResidents | EditResidents | ViewGroups | ViewCensus | ImportCensus)
-            }
-            Role::Volunteer => matches!(perm, ViewPlaces | ViewResidents),
-            Role::Checkpoint | Role::Lab => false,
+            Role::Staff => matches!(
+                perm,
+                ViewPlaces
+                    | ViewResidents
+                    | EditResidents
+                    | ViewGroups
+                    | ViewCensus
+                    | ImportCensus
+                    | ViewSampling
+                    | Scan
+            ),
+            Role::Volunteer => matches!(perm, ViewPlaces | ViewResidents | ViewSampling | Scan),
+            Role::Lab => matches!(perm, LabResults),
+            Role::Checkpoint => false,
         }
     }
 }
@@ -102,11 +114,19 @@ pub enum Perm {
     ImportCensus,
     /// Merge likely duplicates or keep them apart, and undo merges.
     ReviewCensus,
+    /// See sampling rounds, coverage and the missed list.
+    ViewSampling,
+    /// Create and close sampling rounds.
+    ManageSampling,
+    /// Scan tubes and residents' codes.
+    Scan,
+    /// Post lab results.
+    LabResults,
 }
 
 impl Perm {
     /// Every permission.
-    pub const ALL: [Perm; 12] = [
+    pub const ALL: [Perm; 16] = [
         Perm::ViewPlaces,
         Perm::EditPlaces,
         Perm::ViewResidents,
@@ -119,6 +139,10 @@ impl Perm {
         Perm::ViewCensus,
         Perm::ImportCensus,
         Perm::ReviewCensus,
+        Perm::ViewSampling,
+        Perm::ManageSampling,
+        Perm::Scan,
+        Perm::LabResults,
     ];
 }
 
@@ -127,10 +151,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commander_holds_everything_and_lab_nothing_here() {
+    fn commander_holds_everything_and_the_lab_only_results() {
         for p in Perm::ALL {
             assert!(Role::Commander.can(p));
-            assert!(!Role::Lab.can(p));
+            assert_eq!(Role::Lab.can(p), p == Perm::LabResults, "{p:?}");
         }
     }
 

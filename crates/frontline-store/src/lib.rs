@@ -17,6 +17,7 @@ pub mod overview;
 pub mod page;
 pub mod places;
 pub mod residents;
+pub mod sampling;
 pub mod seed;
 #[cfg(feature = "testing")]
 pub mod testing;

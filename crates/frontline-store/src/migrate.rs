@@ -38,6 +38,7 @@ macro_rules! migrations {
 migrations! {
     1 => "0001_foundation",
     2 => "0002_census",
+    3 => "0003_sampling",
 }
 
 /// The migrations for a backend.

@@ -20,6 +20,8 @@ const COMMAND: &[Role] = &[Role::Commander, Role::Deputy];
 const COMMANDER: &[Role] = &[Role::Commander];
 const CENSUS: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead, Role::Staff];
 const REVIEW: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead];
+const SAMPLERS: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead, Role::Staff, Role::Volunteer];
+const LAB: &[Role] = &[Role::Commander, Role::Deputy, Role::Lab];
 
 struct Endpoint {
     method: Method,
@@ -46,7 +48,7 @@ fn seq(role: Role) -> u16 {
     Role::ALL.iter().position(|r| *r == role).map_or(0, |i| u16::try_from(i).unwrap_or(0)) * 2 + 101
 }
 
-fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64) -> Vec<Endpoint> {
+fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<Endpoint> {
     use Method as M;
     vec![
         ep(M::GET, "/api/v1/auth/me".into(), Some("/api/v1/auth/me"), ALL),
@@ -132,6 +134,32 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64) -> Vec<Endpoint> {
             only_not_forbidden: true,
             ..ep(M::POST, "/api/v1/census/merges/999999/undo".into(), Some("/api/v1/census/merges/{id}/undo"), REVIEW)
         },
+        Endpoint {
+            body: Some(|_| json!({"name": "矩阵轮次", "pool_size": 10, "buildings": [1]})),
+            ..ep(M::POST, "/api/v1/sampling/rounds".into(), Some("/api/v1/sampling/rounds"), REVIEW)
+        },
+        Endpoint {
+            body: Some(
+                |role| json!({"scans": [{"key": format!("k-{}", role.code()), "round": 1, "tube": "ZZ0001", "resident_code": "nope"}]}),
+            ),
+            ..ep(M::POST, "/api/v1/sampling/scans".into(), Some("/api/v1/sampling/scans"), SAMPLERS)
+        },
+        ep(
+            M::GET,
+            format!("/api/v1/sampling/rounds/{sround}/coverage"),
+            Some("/api/v1/sampling/rounds/{id}/coverage"),
+            SAMPLERS,
+        ),
+        ep(
+            M::GET,
+            format!("/api/v1/sampling/rounds/{sround}/missed"),
+            Some("/api/v1/sampling/rounds/{id}/missed"),
+            SAMPLERS,
+        ),
+        Endpoint {
+            body: Some(|_| json!({"results": []})),
+            ..ep(M::POST, "/api/v1/sampling/results".into(), Some("/api/v1/sampling/results"), LAB)
+        },
         ep(M::GET, "/census".into(), None, CENSUS),
         ep(M::GET, "/census/base".into(), None, CENSUS),
         ep(M::GET, "/census/reviews".into(), None, CENSUS),
@@ -171,7 +199,19 @@ async fn matrix(backend: Backend) {
         .expect("request");
     let imported = app.send(req).await;
     let round = imported.json()["round_id"].as_i64().expect("a round to look at");
-    let eps = endpoints(b, h, r, g, round);
+    let lead = app.token(Role::GroupLead).await;
+    let sround = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "R", "pool_size": 10, "buildings": [b]})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("a sampling round");
+    let eps = endpoints(b, h, r, g, round, sround);
 
     // Every API route of the OpenAPI document is in the matrix (or public).
     let doc = app.api(Method::GET, "/api/v1/openapi.json", None, None).await.json();

@@ -9,6 +9,7 @@ pub mod census;
 pub mod extract;
 pub mod places;
 pub mod residents;
+pub mod sampling;
 
 use std::sync::Arc;
 
@@ -69,6 +70,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(census::list_merges))
         .routes(routes!(census::undo_merge))
         .routes(routes!(census::get_resident_trace))
+        .routes(routes!(sampling::create_round))
+        .routes(routes!(sampling::create_scans))
+        .routes(routes!(sampling::get_coverage))
+        .routes(routes!(sampling::list_missed))
+        .routes(routes!(sampling::create_results))
 }
 
 /// Routes that take whole files: their own, larger body limit.

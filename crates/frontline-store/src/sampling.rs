@@ -1,0 +1,459 @@
+//! Sampling rounds (核酸采样): rounds over buildings, scans binding residents to
+//! pooled tubes (idempotent by the client's key), coverage, the missed list
+//! (补采名单), and lab results that open retests or send people back to the list.
+
+use frontline_domain::sampling::{check_add_member, LabResult, ScanRefusal, TubeAction, TubeCode, TubeState};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{self, Actor, Change};
+use crate::db::{param_list, Store};
+use crate::error::StoreError;
+use crate::now_ms;
+
+/// A new round.
+#[derive(Debug, Clone)]
+pub struct NewRound {
+    /// Its name.
+    pub name: String,
+    /// Default people per tube.
+    pub pool_size: u32,
+    /// `door_to_door` or `fixed_point`.
+    pub mode: String,
+    /// When it must be done (unix ms).
+    pub deadline: Option<i64>,
+    /// The buildings in scope.
+    pub buildings: Vec<i64>,
+}
+
+/// A round.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SamplingRound {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Default people per tube.
+    pub pool_size: i64,
+    /// `door_to_door` or `fixed_point`.
+    pub mode: String,
+    /// Deadline (unix ms).
+    pub deadline: Option<i64>,
+    /// `open` or `closed`.
+    pub status: String,
+    /// The buildings in scope.
+    pub buildings: Vec<i64>,
+}
+
+/// One scan as a phone sends it.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// The client's idempotency key.
+    pub key: String,
+    /// The round.
+    pub round: i64,
+    /// The tube's code, as scanned.
+    pub tube: String,
+    /// The resident the code decodes to (`None` when the code was malformed or unknown: `refusal` says why).
+    pub resident: Option<i64>,
+    /// A refusal found before the store (a malformed code).
+    pub refusal: Option<&'static str>,
+    /// When it was scanned (unix ms).
+    pub at: i64,
+}
+
+/// Coverage of a round for one building.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BuildingCoverage {
+    /// The building.
+    pub building: i64,
+    /// Its name.
+    pub name: String,
+    /// Residents who should be tested.
+    pub expected: i64,
+    /// Residents bound to a valid tube.
+    pub sampled: i64,
+}
+
+/// Coverage of a round.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Coverage {
+    /// Residents who should be tested.
+    pub expected: i64,
+    /// Residents bound to a valid tube.
+    pub sampled: i64,
+    /// Expected but not sampled.
+    pub missed: i64,
+    /// Per building.
+    pub buildings: Vec<BuildingCoverage>,
+}
+
+/// A resident still to be sampled.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Missed {
+    /// The resident.
+    pub resident_id: i64,
+    /// The name.
+    pub name: String,
+    /// The building's name.
+    pub building: String,
+    /// The unit's name.
+    pub unit: String,
+    /// The room.
+    pub room: String,
+}
+
+impl Store {
+    /// Creates a round over buildings.
+    pub async fn create_sampling_round(&self, actor: &Actor, new: &NewRound) -> Result<SamplingRound, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sampling_rounds (name, pool_size, mode, deadline, status, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, 'open', $5, $6) RETURNING id",
+        )
+        .bind(&new.name)
+        .bind(i64::from(new.pool_size))
+        .bind(&new.mode)
+        .bind(new.deadline)
+        .bind(&actor.name)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        for b in &new.buildings {
+            sqlx::query(
+                "INSERT INTO sampling_round_buildings (round_id, building_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(*b)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let round = fetch_round(&mut tx, id).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Change {
+                action: "sampling.round.create",
+                entity: "sampling_round",
+                entity_id: Some(id.to_string()),
+                before: None,
+                after: Some(json!(round)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(round)
+    }
+
+    /// One round.
+    pub async fn get_sampling_round(&self, id: i64) -> Result<SamplingRound, StoreError> {
+        fetch_round(&mut *self.pool.acquire().await?, id).await
+    }
+
+    /// Records a batch of scans in one transaction; returns each scan's status
+    /// (`accepted`, `duplicate`, or a refusal code), in order.
+    pub async fn record_scans(&self, actor: &Actor, scans: &[Scan]) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = now_ms();
+        let mut out = Vec::with_capacity(scans.len());
+        for scan in scans {
+            let prior: Option<String> = sqlx::query_scalar("SELECT status FROM sampling_scan_keys WHERE key = $1")
+                .bind(&scan.key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if prior.is_some() {
+                out.push("duplicate".to_string());
+                continue;
+            }
+            let status = match scan_one(&mut tx, actor, scan, now).await? {
+                Ok(()) => "accepted".to_string(),
+                Err(code) => code.to_string(),
+            };
+            sqlx::query("INSERT INTO sampling_scan_keys (key, status, created_at) VALUES ($1, $2, $3)")
+                .bind(&scan.key)
+                .bind(&status)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            out.push(status);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Coverage of a round: should-test against sampled, per building.
+    pub async fn sampling_coverage(&self, round: i64) -> Result<Coverage, StoreError> {
+        self.get_sampling_round(round).await?;
+        let rows = sqlx::query(
+            "SELECT rb.building_id, b.name, \
+               (SELECT COUNT(*) FROM residents r WHERE r.building_id = rb.building_id) AS expected, \
+               (SELECT COUNT(*) FROM sampling_members m JOIN residents r ON r.id = m.resident_id \
+                  WHERE m.round_id = rb.round_id AND m.valid = 1 AND r.building_id = rb.building_id) AS sampled \
+             FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id \
+             WHERE rb.round_id = $1 ORDER BY rb.building_id",
+        )
+        .bind(round)
+        .fetch_all(self.pool())
+        .await?;
+        let mut buildings = Vec::with_capacity(rows.len());
+        for r in rows {
+            buildings.push(BuildingCoverage {
+                building: r.try_get("building_id")?,
+                name: r.try_get("name")?,
+                expected: r.try_get("expected")?,
+                sampled: r.try_get("sampled")?,
+            });
+        }
+        let expected = buildings.iter().map(|b| b.expected).sum();
+        let sampled = buildings.iter().map(|b| b.sampled).sum();
+        Ok(Coverage { expected, sampled, missed: (expected - sampled).max(0), buildings })
+    }
+
+    /// The missed list (补采名单): residents in scope not bound to a valid tube, by address.
+    pub async fn sampling_missed(&self, round: i64) -> Result<Vec<Missed>, StoreError> {
+        self.get_sampling_round(round).await?;
+        let rows = sqlx::query(
+            "SELECT r.id, r.name, b.name AS building, u.name AS unit, h.room FROM residents r \
+             JOIN sampling_round_buildings rb ON rb.building_id = r.building_id AND rb.round_id = $1 \
+             JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id JOIN buildings b ON b.id = h.building_id \
+             WHERE NOT EXISTS (SELECT 1 FROM sampling_members m WHERE m.round_id = $1 AND m.resident_id = r.id AND m.valid = 1) \
+             ORDER BY b.id, u.number, h.floor, h.room, r.id",
+        )
+        .bind(round)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Missed {
+                    resident_id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    building: r.try_get("building")?,
+                    unit: r.try_get("unit")?,
+                    room: r.try_get("room")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records lab results per tube; returns each tube's status (`recorded`, `unknown_tube`, `already_recorded`).
+    /// An abnormal tube opens a single retest at home for each member; an invalid one
+    /// puts its members back on the missed list.
+    pub async fn record_lab_results(
+        &self,
+        actor: &Actor,
+        results: &[(TubeCode, LabResult)],
+        retest_hours: u32,
+    ) -> Result<Vec<&'static str>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = now_ms();
+        let mut out = Vec::with_capacity(results.len());
+        for (code, result) in results {
+            let tube: Option<(i64, i64, Option<String>)> =
+                sqlx::query_as("SELECT id, round_id, result FROM sampling_tubes WHERE code = $1")
+                    .bind(code.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((tube_id, round_id, prior)) = tube else {
+                out.push("unknown_tube");
+                continue;
+            };
+            if prior.is_some() {
+                out.push("already_recorded");
+                continue;
+            }
+            sqlx::query("UPDATE sampling_tubes SET result = $1, result_at = $2, sealed = 1, sealed_at = COALESCE(sealed_at, $2) WHERE id = $3")
+                .bind(result.code())
+                .bind(now)
+                .bind(tube_id)
+                .execute(&mut *tx)
+                .await?;
+            match result {
+                LabResult::Abnormal => {
+                    sqlx::query(
+                        "INSERT INTO sampling_retests (round_id, resident_id, tube_id, state, due_at, created_at) \
+                         SELECT $1, resident_id, $2, 'pending', $3, $4 FROM sampling_members WHERE tube_id = $2 \
+                         ON CONFLICT (round_id, resident_id) DO NOTHING",
+                    )
+                    .bind(round_id)
+                    .bind(tube_id)
+                    .bind(now + i64::from(retest_hours) * 3_600_000)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                LabResult::Invalid => {
+                    sqlx::query("UPDATE sampling_members SET valid = 0 WHERE tube_id = $1")
+                        .bind(tube_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                LabResult::Negative => {}
+            }
+            audit::record(
+                &mut tx,
+                actor,
+                Change {
+                    action: "sampling.result",
+                    entity: "sampling_tube",
+                    entity_id: Some(tube_id.to_string()),
+                    before: None,
+                    after: Some(json!({"tube": code.as_str(), "result": result.code()})),
+                },
+            )
+            .await?;
+            out.push("recorded");
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Pending retests of a round: (resident id, tube code, due at).
+    pub async fn pending_retests(&self, round: i64) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.resident_id, t.code, r.due_at FROM sampling_retests r JOIN sampling_tubes t ON t.id = r.tube_id \
+             WHERE r.round_id = $1 AND r.state = 'pending' ORDER BY r.due_at, r.resident_id",
+        )
+        .bind(round)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Which of `ids` exist, for decoding sampling codes.
+    pub async fn existing_residents(&self, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(1_000) {
+            let sql = format!("SELECT id FROM residents WHERE id IN ({})", param_list(self.backend(), chunk.len()));
+            let mut q = sqlx::query_scalar::<_, i64>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            out.extend(q.fetch_all(self.pool()).await?);
+        }
+        Ok(out)
+    }
+}
+
+async fn fetch_round(conn: &mut AnyConnection, id: i64) -> Result<SamplingRound, StoreError> {
+    let row = sqlx::query("SELECT id, name, pool_size, mode, deadline, status FROM sampling_rounds WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let buildings: Vec<i64> =
+        sqlx::query_scalar("SELECT building_id FROM sampling_round_buildings WHERE round_id = $1 ORDER BY building_id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(SamplingRound {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        pool_size: row.try_get("pool_size")?,
+        mode: row.try_get("mode")?,
+        deadline: row.try_get("deadline")?,
+        status: row.try_get("status")?,
+        buildings,
+    })
+}
+
+/// Binds one resident to one tube, or says why not.
+async fn scan_one(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    scan: &Scan,
+    now: i64,
+) -> Result<Result<(), &'static str>, StoreError> {
+    if let Some(refusal) = scan.refusal {
+        return Ok(Err(refusal));
+    }
+    let round: Option<(i64, String)> = sqlx::query_as("SELECT pool_size, status FROM sampling_rounds WHERE id = $1")
+        .bind(scan.round)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some((pool_size, status)) = round else { return Ok(Err("unknown_round")) };
+    if status != "open" {
+        return Ok(Err(ScanRefusal::RoundClosed.code()));
+    }
+    let Ok(tube_code) = TubeCode::parse(&scan.tube) else { return Ok(Err("malformed_tube")) };
+    let Some(resident) = scan.resident else { return Ok(Err(ScanRefusal::UnknownCode.code())) };
+    let building: Option<Option<i64>> = sqlx::query_scalar("SELECT building_id FROM residents WHERE id = $1")
+        .bind(resident)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(building) = building else { return Ok(Err(ScanRefusal::UnknownCode.code())) };
+    let in_scope: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM sampling_round_buildings WHERE round_id = $1 AND building_id = $2")
+            .bind(scan.round)
+            .bind(building)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if in_scope.is_none() {
+        return Ok(Err(ScanRefusal::OutOfScope.code()));
+    }
+    let tube: Option<(i64, i64, i64, i64, i64)> =
+        sqlx::query_as("SELECT id, round_id, pool_size, members, sealed FROM sampling_tubes WHERE code = $1")
+            .bind(tube_code.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT tube_id FROM sampling_members WHERE round_id = $1 AND resident_id = $2")
+            .bind(scan.round)
+            .bind(resident)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(in_tube) = existing {
+        return Ok(Err(if tube.is_some_and(|t| t.0 == in_tube) {
+            "duplicate"
+        } else {
+            ScanRefusal::AlreadyInAnotherTube.code()
+        }));
+    }
+    let state = tube.map(|(_, round, size, members, sealed)| TubeState {
+        round,
+        pool_size: u32::try_from(size).unwrap_or(1),
+        members: u32::try_from(members).unwrap_or(u32::MAX),
+        sealed: sealed != 0,
+    });
+    let round_pool = u32::try_from(pool_size).unwrap_or(10);
+    let action = match check_add_member(state.as_ref(), scan.round, round_pool) {
+        Ok(a) => a,
+        Err(refusal) => return Ok(Err(refusal.code())),
+    };
+    let tube_id = match (action, tube) {
+        (TubeAction::Open { now_full }, _) => sqlx::query_scalar::<_, i64>(
+            "INSERT INTO sampling_tubes (round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(scan.round)
+        .bind(tube_code.as_str())
+        .bind(pool_size)
+        .bind(i64::from(now_full))
+        .bind(scan.at)
+        .bind(now_full.then_some(scan.at))
+        .bind(&actor.name)
+        .fetch_one(&mut *conn)
+        .await?,
+        (TubeAction::Add { now_full }, Some((id, ..))) => {
+            sqlx::query("UPDATE sampling_tubes SET members = members + 1, sealed = $1, sealed_at = CASE WHEN $1 = 1 THEN $2 ELSE sealed_at END WHERE id = $3")
+                .bind(i64::from(now_full))
+                .bind(scan.at)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            id
+        }
+        (TubeAction::Add { .. }, None) => return Ok(Err(ScanRefusal::UnknownCode.code())),
+    };
+    sqlx::query(
+        "INSERT INTO sampling_members (round_id, tube_id, resident_id, building_id, scanned_at, valid) VALUES ($1, $2, $3, $4, $5, 1)",
+    )
+    .bind(scan.round)
+    .bind(tube_id)
+    .bind(resident)
+    .bind(building)
+    .bind(scan.at)
+    .execute(&mut *conn)
+    .await?;
+    let _ = now;
+    Ok(Ok(()))
+}

@@ -1,0 +1,263 @@
+//! Sampling over the API: rounds, scans (single or batched, idempotent by key),
+//! coverage, the missed list, and lab results.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use frontline_domain::access::Perm;
+use frontline_domain::ids::SamplingCode;
+use frontline_domain::places::clean_name;
+use frontline_domain::sampling::{LabResult, SamplingRules, TubeCode};
+use frontline_store::now_ms;
+use frontline_store::sampling::{Coverage, Missed, NewRound, Scan};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::extract::{ApiJson, ApiPath};
+use crate::auth::Auth;
+use crate::error::{AppError, ErrorEnvelope, FieldError};
+use crate::AppState;
+
+/// The most scans one request may carry (an offline phone's queue).
+pub const MAX_BATCH: usize = 5_000;
+
+/// A round to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RoundInput {
+    /// Its name.
+    pub name: Option<String>,
+    /// People per tube: one of the allowed sizes (1, 5, 10, 20 by default).
+    pub pool_size: Option<u32>,
+    /// `door_to_door` (default) or `fixed_point`.
+    pub mode: Option<String>,
+    /// Deadline (unix ms).
+    pub deadline: Option<i64>,
+    /// The buildings in scope.
+    pub buildings: Option<Vec<i64>>,
+}
+
+/// The created round's id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    /// The id.
+    pub id: i64,
+}
+
+/// Creates a sampling round over buildings.
+#[utoipa::path(post, path = "/api/v1/sampling/rounds", tag = "sampling", request_body = RoundInput,
+    responses((status = 201, body = Created), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_round(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<RoundInput>,
+) -> Result<(StatusCode, Json<Created>), AppError> {
+    auth.require(Perm::ManageSampling)?;
+    let rules = SamplingRules::default();
+    let mut errors = vec![];
+    let name = input.name.as_deref().and_then(clean_name);
+    if name.is_none() {
+        errors.push(FieldError::new("name", "required"));
+    }
+    let pool_size = input.pool_size.unwrap_or(rules.default_pool_size);
+    if rules.check_pool_size(pool_size).is_err() {
+        errors.push(FieldError::new("pool_size", "unknown"));
+    }
+    let mode = input.mode.unwrap_or_else(|| "door_to_door".into());
+    if mode != "door_to_door" && mode != "fixed_point" {
+        errors.push(FieldError::new("mode", "unknown"));
+    }
+    let buildings = input.buildings.unwrap_or_default();
+    if buildings.is_empty() {
+        errors.push(FieldError::new("buildings", "required"));
+    }
+    for b in &buildings {
+        if state.store().get_building(*b).await.is_err() {
+            errors.push(FieldError::new("buildings", "not_found"));
+            break;
+        }
+    }
+    let Some(name) = name.filter(|_| errors.is_empty()) else { return Err(AppError::Invalid(errors)) };
+    let round = state
+        .store()
+        .create_sampling_round(&auth.actor(), &NewRound { name, pool_size, mode, deadline: input.deadline, buildings })
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { id: round.id })))
+}
+
+/// One scan: a resident's code bound to a tube.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScanInput {
+    /// The client's idempotency key (a replay returns `duplicate` and writes nothing).
+    pub key: String,
+    /// The round's id.
+    pub round: i64,
+    /// The tube's barcode.
+    pub tube: String,
+    /// The resident's sampling code (核酸码).
+    pub resident_code: String,
+    /// When it was scanned (unix ms; default now).
+    pub at: Option<i64>,
+}
+
+/// A batch of scans (an offline phone sends its whole queue).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScanBatch {
+    /// The scans, in order.
+    pub scans: Vec<ScanInput>,
+}
+
+/// The outcome of one scan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanResult {
+    /// The scan's key.
+    pub key: String,
+    /// `accepted`, `duplicate`, or a refusal code (`unknown_code`, `out_of_scope`, `tube_full`, …).
+    pub status: String,
+}
+
+/// The outcomes, in the batch's order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanResults {
+    /// One per scan.
+    pub results: Vec<ScanResult>,
+}
+
+/// Records scans; the answer comes once they are durable.
+#[utoipa::path(post, path = "/api/v1/sampling/scans", tag = "sampling", request_body = ScanBatch,
+    responses((status = 200, body = ScanResults), (status = 403, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_scans(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(batch): ApiJson<ScanBatch>,
+) -> Result<Json<ScanResults>, AppError> {
+    auth.require(Perm::Scan)?;
+    if batch.scans.is_empty() {
+        return Err(AppError::field("scans", "required"));
+    }
+    if batch.scans.len() > MAX_BATCH {
+        return Err(AppError::Invalid(vec![FieldError::keyed(
+            "scans",
+            "too_many",
+            "sampling.api.too_many".into(),
+            vec![("max", MAX_BATCH.to_string())],
+        )]));
+    }
+    if batch.scans.iter().any(|s| s.key.trim().is_empty() || s.key.len() > 100) {
+        return Err(AppError::field("key", "required"));
+    }
+    let key = state.code_key();
+    let mut decoded = Vec::with_capacity(batch.scans.len());
+    for s in &batch.scans {
+        match SamplingCode::parse(&s.resident_code) {
+            Ok(code) => decoded.push((Some(code.decode(key)), None)),
+            Err(_) => decoded.push((None, Some("malformed_code"))),
+        }
+    }
+    let ids: Vec<i64> = decoded.iter().filter_map(|d| d.0).collect();
+    let known = state.store().existing_residents(&ids).await?;
+    let now = now_ms();
+    let scans: Vec<Scan> = batch
+        .scans
+        .iter()
+        .zip(decoded)
+        .map(|(s, (resident, refusal))| Scan {
+            key: s.key.trim().to_string(),
+            round: s.round,
+            tube: s.tube.clone(),
+            resident: resident.filter(|r| known.contains(r)),
+            refusal,
+            at: s.at.unwrap_or(now),
+        })
+        .collect();
+    let statuses = state.store().record_scans(&auth.actor(), &scans).await?;
+    Ok(Json(ScanResults {
+        results: scans.into_iter().zip(statuses).map(|(s, status)| ScanResult { key: s.key, status }).collect(),
+    }))
+}
+
+/// Coverage of a round, per building.
+#[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/coverage", tag = "sampling", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_coverage(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Coverage>, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    Ok(Json(state.store().sampling_coverage(id).await?))
+}
+
+/// The missed list (补采名单) of a round, by address.
+#[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/missed", tag = "sampling", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorEnvelope)))]
+pub async fn list_missed(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<Missed>>, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    Ok(Json(state.store().sampling_missed(id).await?))
+}
+
+/// One tube's result.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResultInput {
+    /// The tube's barcode.
+    pub tube: String,
+    /// `negative`, `abnormal` or `invalid`.
+    pub result: String,
+}
+
+/// Lab results.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResultBatch {
+    /// One per tube.
+    pub results: Vec<ResultInput>,
+}
+
+/// What happened to each result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultOutcome {
+    /// The tube.
+    pub tube: String,
+    /// `recorded`, `unknown_tube` or `already_recorded`.
+    pub status: String,
+}
+
+/// Posts lab results per tube (lab accounts): abnormal tubes open retests, invalid ones put members back on the missed list.
+#[utoipa::path(post, path = "/api/v1/sampling/results", tag = "sampling", request_body = ResultBatch,
+    responses((status = 200, body = Vec<ResultOutcome>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_results(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(batch): ApiJson<ResultBatch>,
+) -> Result<Json<Vec<ResultOutcome>>, AppError> {
+    auth.require(Perm::LabResults)?;
+    if batch.results.len() > MAX_BATCH {
+        return Err(AppError::field("results", "too_long"));
+    }
+    let mut parsed = Vec::with_capacity(batch.results.len());
+    let mut errors = vec![];
+    for r in &batch.results {
+        match (
+            TubeCode::parse(&r.tube),
+            LabResult::from_code(r.result.trim()).or_else(|| LabResult::parse(&r.result).ok()),
+        ) {
+            (Ok(t), Some(l)) => parsed.push((t, l)),
+            (Err(_), _) => errors.push(FieldError::new("tube", "unknown")),
+            (_, None) => errors.push(FieldError::new("result", "unknown")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let rules = SamplingRules::default();
+    let statuses = state.store().record_lab_results(&auth.actor(), &parsed, rules.retest_deadline_hours).await?;
+    Ok(Json(
+        parsed
+            .iter()
+            .zip(statuses)
+            .map(|((t, _), s)| ResultOutcome { tube: t.as_str().to_string(), status: s.to_string() })
+            .collect(),
+    ))
+}

@@ -1,0 +1,211 @@
+//! Sampling through the API: rounds, scans with idempotency keys and every
+//! refusal, coverage, lab results opening retests or sending people back to
+//! the missed list. Runs on both backends.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use frontline_domain::access::Role;
+use frontline_store::Backend;
+use serde_json::{json, Value};
+use support::{id_number, TestApp};
+
+async fn resident(app: &TestApp, token: &str, name: &str, seq: u16, household: i64) -> (i64, String) {
+    let res = app
+        .api(
+            Method::POST,
+            "/api/v1/residents",
+            Some(token),
+            Some(json!({"name": name, "id_number": id_number("350602", 1980, 5, 5, seq), "household": household})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let v = res.json();
+    (v["id"].as_i64().expect("id"), v["sampling_code"].as_str().expect("code").to_string())
+}
+
+fn statuses(v: &Value) -> Vec<String> {
+    v["results"].as_array().expect("results").iter().map(|r| r["status"].as_str().unwrap_or("").to_string()).collect()
+}
+
+async fn sampling_round_end_to_end(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let staff = app.token(Role::Staff).await;
+    let lead = app.token(Role::GroupLead).await;
+    let volunteer = app.token(Role::Volunteer).await;
+    let lab = app.token(Role::Lab).await;
+    let (building, h1, h2) = app.place().await;
+    let (r1, c1) = resident(&app, &staff, "甲", 11, h1).await;
+    let (_r2, c2) = resident(&app, &staff, "乙", 13, h1).await;
+    let (r3, c3) = resident(&app, &staff, "丙", 15, h2).await;
+    // Someone in another building, outside the round.
+    let a = frontline_store::Actor::system("test");
+    let c = app.store().ensure_compound(&a, "海月花园").await.expect("compound");
+    let other_b = app.store().ensure_building(&a, c, "9号楼", Some(9), None).await.expect("building");
+    let other_u = app.store().ensure_unit(&a, other_b, "1单元", Some(1)).await.expect("unit");
+    let other_h = app.store().ensure_household(&a, other_u, "101", Some(1)).await.expect("household");
+    let (_, outsider) = resident(&app, &staff, "丁", 17, other_h).await;
+
+    let denied = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&volunteer),
+            Some(json!({"name": "x", "pool_size": 2, "buildings": [building]})),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let bad = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "x", "pool_size": 3, "buildings": []})),
+        )
+        .await;
+    let body = bad.json();
+    let fields: Vec<&str> =
+        body["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
+    assert!(
+        bad.status == StatusCode::UNPROCESSABLE_ENTITY
+            && fields.contains(&"pool_size")
+            && fields.contains(&"buildings"),
+        "{}",
+        bad.text()
+    );
+    let created = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "6月13日全员", "pool_size": 5, "buildings": [building]})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let round = created.json()["id"].as_i64().expect("id");
+
+    let scan = |key: &str, tube: &str, code: &str| json!({"key": key, "round": round, "tube": tube, "resident_code": code, "at": 1_000});
+    let batch = json!({"scans": [
+        scan("k1", "ZZ0001", &c1),
+        scan("k2", "ZZ0001", &c2),
+        scan("k1", "ZZ0001", &c1),
+        scan("k3", "ZZ0002", &c1),
+        scan("k4", "ZZ0002", &c3),
+        scan("k5", "ZZ0002", "not a code"),
+        scan("k6", "ZZ0002", &outsider),
+        {"key": "k7", "round": 999_999, "tube": "ZZ0003", "resident_code": c3, "at": 1},
+    ]});
+    let res = app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(batch)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(
+        statuses(&res.json()),
+        vec![
+            "accepted",
+            "accepted",
+            "duplicate",
+            "already_in_tube",
+            "accepted",
+            "malformed_code",
+            "out_of_scope",
+            "unknown_round"
+        ]
+    );
+    // Replaying the whole batch changes nothing.
+    let before = app.get(&format!("/api/v1/sampling/rounds/{round}/coverage"), &staff).await.json();
+    let replay = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/scans",
+            Some(&volunteer),
+            Some(json!({"scans": [scan("k1", "ZZ0001", &c1), scan("k4", "ZZ0002", &c3)]})),
+        )
+        .await;
+    assert_eq!(statuses(&replay.json()), vec!["duplicate", "duplicate"]);
+    let cov = app.get(&format!("/api/v1/sampling/rounds/{round}/coverage"), &staff).await.json();
+    assert_eq!(cov, before);
+    assert_eq!(
+        (cov["expected"].as_i64(), cov["sampled"].as_i64(), cov["missed"].as_i64()),
+        (Some(3), Some(3), Some(0))
+    );
+    assert_eq!(cov["buildings"][0]["building"], building);
+    assert!(app
+        .get(&format!("/api/v1/sampling/rounds/{round}/missed"), &staff)
+        .await
+        .json()
+        .as_array()
+        .is_some_and(Vec::is_empty));
+
+    let no_lab =
+        app.api(Method::POST, "/api/v1/sampling/results", Some(&volunteer), Some(json!({"results": []}))).await;
+    assert_eq!(no_lab.status, StatusCode::FORBIDDEN);
+    let results = app
+        .api(Method::POST, "/api/v1/sampling/results", Some(&lab), Some(json!({"results": [
+            {"tube": "ZZ0001", "result": "abnormal"}, {"tube": "ZZ0002", "result": "invalid"}, {"tube": "ZZ9999", "result": "negative"}]})))
+        .await;
+    assert_eq!(results.status, StatusCode::OK, "{}", results.text());
+    let s: Vec<&str> = results
+        .json()
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .map(|s| match s {
+            "recorded" => "recorded",
+            "unknown_tube" => "unknown_tube",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(s, vec!["recorded", "recorded", "unknown_tube"]);
+    let retests = app.store().pending_retests(round).await.expect("retests");
+    let mut who: Vec<i64> = retests.iter().map(|r| r.0).collect();
+    who.sort_unstable();
+    assert_eq!(who.len(), 2, "both members of the abnormal tube are retested singly");
+    assert!(who.contains(&r1));
+    let cov = app.get(&format!("/api/v1/sampling/rounds/{round}/coverage"), &staff).await.json();
+    assert_eq!(
+        (cov["sampled"].as_i64(), cov["missed"].as_i64()),
+        (Some(2), Some(1)),
+        "the invalid tube's member is missed again"
+    );
+    let missed = app.get(&format!("/api/v1/sampling/rounds/{round}/missed"), &staff).await.json();
+    assert_eq!(missed[0]["resident_id"], r3);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn sampling_round_end_to_end_on_sqlite() {
+    sampling_round_end_to_end(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sampling_round_end_to_end_on_postgres() {
+    sampling_round_end_to_end(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_batches_are_refused_whole() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let volunteer = app.token(Role::Volunteer).await;
+    let one = json!({"key": "k", "round": 1, "tube": "ZZ0001", "resident_code": "R0000000000", "at": 1});
+    let huge = json!({"scans": vec![one.clone(); 100_000]});
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/sampling/scans")
+        .header(header::AUTHORIZATION, format!("Bearer {volunteer}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(huge.to_string()))
+        .expect("request");
+    let res = app.send(req).await;
+    assert!(
+        res.status == StatusCode::PAYLOAD_TOO_LARGE || res.status == StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.status
+    );
+    let malformed =
+        app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(json!({"scans": [{"key": "k"}]}))).await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let empty = app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(json!({"scans": []}))).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    app.finish().await;
+}
