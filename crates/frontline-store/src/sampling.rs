@@ -146,6 +146,31 @@ impl Store {
         Ok(round)
     }
 
+    /// Every round, newest first.
+    pub async fn list_sampling_rounds(&self) -> Result<Vec<SamplingRound>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM sampling_rounds ORDER BY id DESC LIMIT 200")
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        let mut conn = self.pool.acquire().await?;
+        for id in ids {
+            out.push(fetch_round(&mut conn, id).await?);
+        }
+        Ok(out)
+    }
+
+    /// The residents of a building already bound to a valid tube in a round, with their tube codes.
+    pub async fn sampled_in_building(&self, round: i64, building: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT m.resident_id, t.code FROM sampling_members m JOIN sampling_tubes t ON t.id = m.tube_id \
+             WHERE m.round_id = $1 AND m.building_id = $2 AND m.valid = 1",
+        )
+        .bind(round)
+        .bind(building)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// One round.
     pub async fn get_sampling_round(&self, id: i64) -> Result<SamplingRound, StoreError> {
         fetch_round(&mut *self.pool.acquire().await?, id).await

@@ -28,6 +28,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("census_round.html", include_str!("../templates/census_round.html")),
     ("census_base.html", include_str!("../templates/census_base.html")),
     ("census_reviews.html", include_str!("../templates/census_reviews.html")),
+    ("sampling.html", include_str!("../templates/sampling.html")),
+    ("sampling_round.html", include_str!("../templates/sampling_round.html")),
+    ("sampling_scan.html", include_str!("../templates/sampling_scan.html")),
+    ("sampling_missed.html", include_str!("../templates/sampling_missed.html")),
 ];
 
 fn lang_of(state: &State) -> Lang {
@@ -145,10 +149,17 @@ mod tests {
         out
     }
 
-    /// Text a person sees: text between tags, and the visible attributes.
+    /// Text a person sees: text between tags (scripts excluded), and the visible attributes.
     fn visible_text(html: &str) -> Vec<String> {
         let mut seen = Vec::new();
+        let mut without_scripts = String::new();
         let mut rest = html;
+        while let Some(start) = rest.find("<script") {
+            without_scripts.push_str(&rest[..start]);
+            rest = rest[start..].find("</script>").map_or("", |end| &rest[start + end + 9..]);
+        }
+        without_scripts.push_str(rest);
+        let mut rest = without_scripts.as_str();
         while let Some(lt) = rest.find('<') {
             seen.push(rest[..lt].to_string());
             let gt = rest[lt..].find('>').map_or(rest.len(), |g| lt + g);

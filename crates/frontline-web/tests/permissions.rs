@@ -160,6 +160,10 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             body: Some(|_| json!({"results": []})),
             ..ep(M::POST, "/api/v1/sampling/results".into(), Some("/api/v1/sampling/results"), LAB)
         },
+        ep(M::GET, "/sampling".into(), None, SAMPLERS),
+        ep(M::GET, format!("/sampling/rounds/{sround}"), None, SAMPLERS),
+        ep(M::GET, format!("/sampling/rounds/{sround}/scan"), None, SAMPLERS),
+        ep(M::GET, format!("/sampling/rounds/{sround}/missed"), None, SAMPLERS),
         ep(M::GET, "/census".into(), None, CENSUS),
         ep(M::GET, "/census/base".into(), None, CENSUS),
         ep(M::GET, "/census/reviews".into(), None, CENSUS),

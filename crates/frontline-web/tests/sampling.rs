@@ -209,3 +209,125 @@ async fn oversized_and_malformed_batches_are_refused_whole() {
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     app.finish().await;
 }
+
+fn cookie(res: &support::Answer, name: &str) -> Option<String> {
+    res.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+        let (k, v) = c.split(';').next()?.split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+async fn get_as(app: &TestApp, session: &str, path: String) -> support::Answer {
+    app.send(
+        Request::get(path)
+            .header(header::COOKIE, format!("frontline_session={session}"))
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await
+}
+
+async fn post_as(app: &TestApp, session: &str, path: String, body: String) -> support::Answer {
+    app.send(
+        Request::post(path)
+            .header(header::COOKIE, format!("frontline_session={session}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("req"),
+    )
+    .await
+}
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} field"));
+    html[start..].split('"').next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_round_runs_in_the_browser() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let staff = app.token(Role::Staff).await;
+    let (building, h1, _) = app.place().await;
+    let (r1, c1) = resident(&app, &staff, "甲", 21, h1).await;
+    let (_, c2) = resident(&app, &staff, "乙", 23, h1).await;
+    let send = |req: Request<Body>| app.send(req);
+    let form = send(Request::get("/login").body(Body::empty()).expect("req")).await;
+    let pre = cookie(&form, "frontline_login_csrf").expect("csrf");
+    let login = send(
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, format!("frontline_login_csrf={pre}"))
+            .body(Body::from(format!("username=group_lead&password={}&csrf={pre}", support::PASSWORD)))
+            .expect("req"),
+    )
+    .await;
+    let session = cookie(&login, "frontline_session").expect("session");
+    let get = |path: String| get_as(&app, &session, path);
+    let post = |path: String, body: String| post_as(&app, &session, path, body);
+    let list = get("/sampling".into()).await.text();
+    let csrf = field(&list, "csrf");
+    let started = post("/sampling".into(), format!("csrf={csrf}&name=R1&pool_size=10&building={building}")).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text());
+    let round_page = started.header("location").expect("round page");
+    let round: i64 = round_page.rsplit('/').next().and_then(|r| r.parse().ok()).expect("round id");
+    let page = get(format!("/sampling/rounds/{round}/scan?building={building}")).await.text();
+    assert!(page.contains("甲") && page.contains(&c1), "the sampler sees who is missing");
+    let key = field(&page, "key");
+    let bound = post(
+        format!("/sampling/rounds/{round}/scan"),
+        format!("csrf={csrf}&key={key}&building={building}&tube=ZZ7001&code={c1}"),
+    )
+    .await;
+    assert_eq!(bound.status, StatusCode::SEE_OTHER);
+    let after = get(bound.header("location").expect("back to the page")).await.text();
+    assert!(after.contains("已绑定") && after.contains("ZZ7001"), "{after}");
+    // The same form sent twice (a double tap) changes nothing.
+    let again = post(
+        format!("/sampling/rounds/{round}/scan"),
+        format!("csrf={csrf}&key={key}&building={building}&tube=ZZ7001&code={c2}"),
+    )
+    .await;
+    assert!(again.header("location").is_some_and(|l| l.contains("status=duplicate")));
+    let missed = get(format!("/sampling/rounds/{round}/missed")).await.text();
+    assert!(missed.contains("乙") && !missed.contains(">甲<"), "{missed}");
+    let coverage = get(round_page.clone()).await.text();
+    assert!(coverage.contains("EventSource"));
+    let cov = app.store().sampling_coverage(round).await.expect("coverage");
+    assert_eq!((cov.expected, cov.sampled), (2, 1));
+    assert!(app.store().sampling_missed(round).await.expect("missed").iter().all(|m| m.resident_id != r1));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn coverage_streams_as_server_sent_events() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let lead = app.token(Role::GroupLead).await;
+    let (building, _, _) = app.place().await;
+    let round = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "R", "pool_size": 10, "buildings": [building]})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("round");
+    let req = Request::get(format!("/sampling/rounds/{round}/coverage/stream"))
+        .header(header::AUTHORIZATION, format!("Bearer {lead}"))
+        .body(Body::empty())
+        .expect("req");
+    let res = app.router.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream")));
+    let mut body = res.into_body();
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame()).await.expect("an event in time");
+    let bytes = frame.expect("frame").expect("ok").into_data().expect("data");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.starts_with("event: coverage") && text.contains("\"expected\":0"), "{text}");
+    app.finish().await;
+}

@@ -6,6 +6,7 @@ mod admin;
 mod census;
 mod places;
 mod residents;
+mod sampling;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(residents::router())
         .merge(admin::router())
         .merge(census::router())
+        .merge(sampling::router())
 }
 
 /// Page routes that take whole files.
@@ -57,7 +59,7 @@ const NAV: &[(&str, Option<&str>, Option<Perm>)] = &[
     ("nav.buildings", Some("/buildings"), Some(Perm::ViewPlaces)),
     ("nav.residents", Some("/residents"), Some(Perm::ViewResidents)),
     ("nav.census", Some("/census"), Some(Perm::ViewCensus)),
-    ("nav.sampling", None, None),
+    ("nav.sampling", Some("/sampling"), Some(Perm::ViewSampling)),
     ("nav.requests", None, None),
     ("nav.supplies", None, None),
     ("nav.passes", None, None),

@@ -1,0 +1,239 @@
+//! Sampling pages: rounds, live coverage, the sampler's phone page (scan a
+//! tube, then its members, with who is still missing on each floor), and the
+//! printable missed list (补采名单).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use frontline_domain::access::Perm;
+use frontline_domain::ids::SamplingCode;
+use frontline_domain::sampling::SamplingRules;
+use frontline_store::now_ms;
+use frontline_store::sampling::{NewRound, Scan};
+use futures_util::stream::{self, Stream};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{check_csrf, page, page_ctx};
+use crate::api::extract::{ApiPath, ApiQuery};
+use crate::auth::{self, Auth};
+use crate::error::{AppError, FieldError};
+use crate::i18n::ReqLang;
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sampling", get(list_rounds).post(create_round))
+        .route("/sampling/rounds/{id}", get(get_round))
+        .route("/sampling/rounds/{id}/coverage/stream", get(get_coverage_stream))
+        .route("/sampling/rounds/{id}/scan", get(get_scan_page).post(create_scan))
+        .route("/sampling/rounds/{id}/missed", get(list_missed))
+}
+
+/// Rounds, and the form to start one.
+async fn list_rounds(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqLang) -> Result<Response, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    let rounds = state.store().list_sampling_rounds().await?;
+    let buildings = state.store().list_buildings(None, None, 500).await?.items;
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, "/sampling", "nav.sampling"),
+        ..context! { rounds => rounds, buildings => buildings, pool_sizes => SamplingRules::default().pool_sizes, can_manage => auth.can(Perm::ManageSampling) }
+    };
+    page("sampling.html", ctx)
+}
+
+/// Starts a round from the form (`building` repeated for each building in scope).
+async fn create_round(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    check_csrf(&auth, &get("csrf").unwrap_or_default())?;
+    auth.require(Perm::ManageSampling)?;
+    let name = get("name")
+        .as_deref()
+        .and_then(frontline_domain::places::clean_name)
+        .ok_or_else(|| AppError::field("name", "required"))?;
+    let pool_size: u32 = get("pool_size").and_then(|p| p.parse().ok()).unwrap_or(10);
+    if SamplingRules::default().check_pool_size(pool_size).is_err() {
+        return Err(AppError::field("pool_size", "unknown"));
+    }
+    let buildings: Vec<i64> =
+        form.iter().filter(|(k, _)| k == "building").filter_map(|(_, v)| v.parse().ok()).collect();
+    if buildings.is_empty() {
+        return Err(AppError::Invalid(vec![FieldError::new("buildings", "required")]));
+    }
+    let round = state
+        .store()
+        .create_sampling_round(
+            &auth.actor(),
+            &NewRound { name, pool_size, mode: "door_to_door".into(), deadline: None, buildings },
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/sampling/rounds/{}", round.id)).into_response())
+}
+
+/// A round's coverage, updating live.
+async fn get_round(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    let round = state.store().get_sampling_round(id).await?;
+    let coverage = state.store().sampling_coverage(id).await?;
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}"), "nav.sampling"),
+        ..context! { round => round, coverage => coverage, can_scan => auth.can(Perm::Scan) }
+    };
+    page("sampling_round.html", ctx)
+}
+
+/// Server-sent events: the round's coverage as JSON, whenever it changes (checked every 2 s).
+async fn get_coverage_stream(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    state.store().get_sampling_round(id).await?;
+    let stream = stream::unfold((state, String::new()), move |(state, last)| async move {
+        loop {
+            if let Ok(c) = state.store().sampling_coverage(id).await {
+                let json = serde_json::to_string(&c).unwrap_or_default();
+                if json != last {
+                    return Some((Ok(Event::default().event("coverage").data(json.clone())), (state, json)));
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[derive(Debug, Deserialize)]
+struct ScanPageQuery {
+    building: Option<i64>,
+    tube: Option<String>,
+    status: Option<String>,
+}
+
+/// The sampler's page: the tube being filled, the member field, and who is still missing by floor.
+async fn get_scan_page(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ScanPageQuery>,
+) -> Result<Response, AppError> {
+    auth.require(Perm::Scan)?;
+    let round = state.store().get_sampling_round(id).await?;
+    let building = q.building.filter(|b| round.buildings.contains(b)).or_else(|| round.buildings.first().copied());
+    let mut floors: BTreeMap<i64, Vec<minijinja::Value>> = BTreeMap::new();
+    let mut building_names = Vec::new();
+    for b in &round.buildings {
+        building_names.push(context! { id => b, name => state.store().get_building(*b).await?.summary.name });
+    }
+    if let Some(b) = building {
+        let sampled: HashMap<i64, String> = state.store().sampled_in_building(id, b).await?.into_iter().collect();
+        let households = state.store().building_households(b).await?;
+        let residents = state.store().building_residents(b).await?;
+        let mut by_household: HashMap<i64, Vec<_>> = HashMap::new();
+        for r in residents {
+            if let Some(h) = r.household_id {
+                by_household.entry(h).or_default().push(r);
+            }
+        }
+        for h in households {
+            let people: Vec<minijinja::Value> = by_household
+                .remove(&h.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| context! { name => r.name, code => SamplingCode::encode(r.id, state.code_key()).as_str(), tube => sampled.get(&r.id) })
+                .collect();
+            if !people.is_empty() {
+                floors
+                    .entry(h.floor.unwrap_or(0))
+                    .or_default()
+                    .push(context! { room => format!("{} {}", h.unit, h.room), people => people });
+            }
+        }
+    }
+    let floors: Vec<minijinja::Value> =
+        floors.into_iter().rev().map(|(f, hs)| context! { floor => f, households => hs }).collect();
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}/scan"), "nav.sampling"),
+        ..context! {
+            round => round, building => building, buildings => building_names, floors => floors,
+            tube => q.tube.unwrap_or_default(), status => q.status, key => auth::random_token()?,
+        }
+    };
+    page("sampling_scan.html", ctx)
+}
+
+#[derive(Debug, Deserialize)]
+struct ScanForm {
+    csrf: String,
+    key: String,
+    building: Option<i64>,
+    tube: String,
+    code: String,
+}
+
+/// One scan from the sampler's page (the form carries its own idempotency key).
+async fn create_scan(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<ScanForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&auth, &f.csrf)?;
+    auth.require(Perm::Scan)?;
+    let (resident, refusal) = match SamplingCode::parse(&f.code) {
+        Ok(code) => {
+            let rid = code.decode(state.code_key());
+            let known = state.store().existing_residents(&[rid]).await?;
+            (known.first().copied(), None)
+        }
+        Err(_) => (None, Some("malformed_code")),
+    };
+    let scan = Scan { key: f.key.clone(), round: id, tube: f.tube.clone(), resident, refusal, at: now_ms() };
+    let status = state.store().record_scans(&auth.actor(), &[scan]).await?.pop().unwrap_or_default();
+    let building = f.building.map(|b| b.to_string()).unwrap_or_default();
+    let enc = crate::error::percent_encode;
+    Ok(Redirect::to(&format!(
+        "/sampling/rounds/{id}/scan?building={building}&tube={}&status={}",
+        enc(&f.tube),
+        enc(&status)
+    ))
+    .into_response())
+}
+
+/// The missed list (补采名单), by building and floor, printable.
+async fn list_missed(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    let round = state.store().get_sampling_round(id).await?;
+    let missed = state.store().sampling_missed(id).await?;
+    let buildings: Vec<String> = {
+        let mut seen = HashSet::new();
+        missed.iter().filter(|m| seen.insert(m.building.clone())).map(|m| m.building.clone()).collect()
+    };
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}/missed"), "nav.sampling"),
+        ..context! { round => round, missed => missed, buildings => buildings }
+    };
+    page("sampling_missed.html", ctx)
+}
