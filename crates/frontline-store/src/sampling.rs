@@ -212,7 +212,8 @@ impl Store {
         self.get_sampling_round(round).await?;
         let rows = sqlx::query(
             "SELECT rb.building_id, b.name, \
-               (SELECT COUNT(*) FROM residents r WHERE r.building_id = rb.building_id) AS expected, \
+               (SELECT COUNT(*) FROM residents r WHERE r.building_id = rb.building_id \
+                  AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = rb.round_id AND e.resident_id = r.id)) AS expected, \
                (SELECT COUNT(*) FROM sampling_members m JOIN residents r ON r.id = m.resident_id \
                   WHERE m.round_id = rb.round_id AND m.valid = 1 AND r.building_id = rb.building_id) AS sampled \
              FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id \
@@ -243,6 +244,7 @@ impl Store {
              JOIN sampling_round_buildings rb ON rb.building_id = r.building_id AND rb.round_id = $1 \
              JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id JOIN buildings b ON b.id = h.building_id \
              WHERE NOT EXISTS (SELECT 1 FROM sampling_members m WHERE m.round_id = $1 AND m.resident_id = r.id AND m.valid = 1) \
+               AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id) \
              ORDER BY b.id, u.number, h.floor, h.room, r.id",
         )
         .bind(round)
@@ -331,6 +333,97 @@ impl Store {
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// Exempts a resident from a round with a reason (away, hospitalised, transferred, infant, other).
+    pub async fn exempt_from_round(
+        &self,
+        actor: &Actor,
+        round: i64,
+        resident: i64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO sampling_exemptions (round_id, resident_id, reason, decided_by, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (round_id, resident_id) DO UPDATE SET reason = excluded.reason, decided_by = excluded.decided_by",
+        )
+        .bind(round)
+        .bind(resident)
+        .bind(reason)
+        .bind(&actor.name)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Change {
+                action: "sampling.exempt",
+                entity: "resident",
+                entity_id: Some(resident.to_string()),
+                before: None,
+                after: Some(json!({"round": round, "reason": reason})),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts for pool-size advice: (abnormal tubes, tubes with a result, people in them).
+    pub async fn tube_statistics(&self, round: i64) -> Result<(i64, i64, i64), StoreError> {
+        let row: (Option<i64>, i64, i64) = sqlx::query_as(
+            "SELECT SUM(CASE WHEN result = 'abnormal' THEN 1 ELSE 0 END), COUNT(*), CAST(COALESCE(SUM(members), 0) AS BIGINT) \
+             FROM sampling_tubes WHERE round_id = $1 AND result IS NOT NULL AND result <> 'invalid'",
+        )
+        .bind(round)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.0.unwrap_or(0), row.1, row.2))
+    }
+
+    /// Records a single retest's result for a resident of a round: `negative` releases them,
+    /// `positive` confirms a case, `invalid` keeps the retest pending. Returns the new state.
+    pub async fn record_retest(
+        &self,
+        actor: &Actor,
+        round: i64,
+        resident: i64,
+        result: &str,
+    ) -> Result<&'static str, StoreError> {
+        let state = match result {
+            "negative" => "cleared",
+            "positive" => "confirmed",
+            _ => "pending",
+        };
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE sampling_retests SET state = $1 WHERE round_id = $2 AND resident_id = $3 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(round)
+        .bind(resident)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            Change {
+                action: "sampling.retest",
+                entity: "resident",
+                entity_id: Some(resident.to_string()),
+                before: None,
+                after: Some(json!({"round": round, "result": result, "state": state})),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(state)
     }
 
     /// Pending retests of a round: (resident id, tube code, due at).

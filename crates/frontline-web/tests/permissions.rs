@@ -160,6 +160,26 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             body: Some(|_| json!({"results": []})),
             ..ep(M::POST, "/api/v1/sampling/results".into(), Some("/api/v1/sampling/results"), LAB)
         },
+        Endpoint {
+            body: Some(|_| json!({"resident_code": "nope", "reason": "away"})),
+            only_not_forbidden: true,
+            ..ep(
+                M::POST,
+                format!("/api/v1/sampling/rounds/{sround}/exemptions"),
+                Some("/api/v1/sampling/rounds/{id}/exemptions"),
+                REVIEW,
+            )
+        },
+        ep(
+            M::GET,
+            format!("/api/v1/sampling/rounds/{sround}/advice"),
+            Some("/api/v1/sampling/rounds/{id}/advice"),
+            SAMPLERS,
+        ),
+        Endpoint {
+            body: Some(|_| json!({"round": 1, "results": []})),
+            ..ep(M::POST, "/api/v1/sampling/retests".into(), Some("/api/v1/sampling/retests"), LAB)
+        },
         ep(M::GET, "/sampling".into(), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}/scan"), None, SAMPLERS),

@@ -170,6 +170,58 @@ async fn sampling_round_end_to_end(backend: Backend) {
     );
     let missed = app.get(&format!("/api/v1/sampling/rounds/{round}/missed"), &staff).await.json();
     assert_eq!(missed[0]["resident_id"], r3);
+
+    // Single retests at home: negative releases, positive confirms; nobody else has one due.
+    let retests = app
+        .api(Method::POST, "/api/v1/sampling/retests", Some(&lab), Some(json!({"round": round, "results": [
+            {"resident_code": c1, "result": "negative"}, {"resident_code": c2, "result": "阳性"}, {"resident_code": c3, "result": "negative"}]})))
+        .await;
+    assert_eq!(retests.status, StatusCode::OK, "{}", retests.text());
+    let states: Vec<&str> = retests
+        .json()
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .map(|s| match s {
+            "cleared" => "cleared",
+            "confirmed" => "confirmed",
+            "no_retest_due" => "no_retest_due",
+            _ => "?",
+        })
+        .collect();
+    assert_eq!(states, vec!["cleared", "confirmed", "no_retest_due"]);
+    assert!(app.store().pending_retests(round).await.expect("retests").is_empty());
+
+    // An exemption with a reason takes the person out of should-test and the missed list.
+    let bad_reason = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/sampling/rounds/{round}/exemptions"),
+            Some(&lead),
+            Some(json!({"resident_code": c3, "reason": "lazy"})),
+        )
+        .await;
+    assert_eq!(bad_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let exempt = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/sampling/rounds/{round}/exemptions"),
+            Some(&lead),
+            Some(json!({"resident_code": c3, "reason": "hospitalised"})),
+        )
+        .await;
+    assert_eq!(exempt.status, StatusCode::NO_CONTENT, "{}", exempt.text());
+    let cov = app.get(&format!("/api/v1/sampling/rounds/{round}/coverage"), &staff).await.json();
+    assert_eq!(
+        (cov["expected"].as_i64(), cov["sampled"].as_i64(), cov["missed"].as_i64()),
+        (Some(2), Some(2), Some(0))
+    );
+
+    // Pool-size advice from the observed abnormal rate (one abnormal tube of one with a valid result).
+    let advice = app.get(&format!("/api/v1/sampling/rounds/{round}/advice"), &staff).await.json();
+    assert_eq!(advice["table"].as_array().map(Vec::len), Some(30));
+    assert!(advice["recommended"].as_u64().is_some_and(|k| k >= 1));
     app.finish().await;
 }
 

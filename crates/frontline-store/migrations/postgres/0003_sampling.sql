@@ -62,3 +62,12 @@ CREATE TABLE sampling_retests (
     created_at  BIGINT NOT NULL,
     CONSTRAINT sampling_retests_resident_key UNIQUE (round_id, resident_id)
 );
+
+CREATE TABLE sampling_exemptions (
+    round_id    BIGINT NOT NULL REFERENCES sampling_rounds (id),
+    resident_id BIGINT NOT NULL REFERENCES residents (id),
+    reason      TEXT NOT NULL,
+    decided_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    PRIMARY KEY (round_id, resident_id)
+);

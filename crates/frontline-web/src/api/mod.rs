@@ -75,6 +75,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sampling::get_coverage))
         .routes(routes!(sampling::list_missed))
         .routes(routes!(sampling::create_results))
+        .routes(routes!(sampling::create_exemption))
+        .routes(routes!(sampling::get_advice))
+        .routes(routes!(sampling::create_retest_results))
 }
 
 /// Routes that take whole files: their own, larger body limit.

@@ -261,3 +261,101 @@ pub async fn create_results(
             .collect(),
     ))
 }
+
+/// Who is exempt, and why.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExemptionInput {
+    /// The resident's sampling code.
+    pub resident_code: String,
+    /// `away`, `hospitalised`, `transferred`, `infant` or `other`.
+    pub reason: String,
+}
+
+/// Exempts a resident from a round (they leave the should-test count and the missed list).
+#[utoipa::path(post, path = "/api/v1/sampling/rounds/{id}/exemptions", tag = "sampling", params(("id" = i64, Path)),
+    request_body = ExemptionInput,
+    responses((status = 204, description = "Exempt"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_exemption(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<ExemptionInput>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Perm::ManageSampling)?;
+    state.store().get_sampling_round(id).await?;
+    let reason = frontline_domain::sampling::ExemptReason::from_code(input.reason.trim())
+        .ok_or_else(|| AppError::field("reason", "unknown"))?;
+    let resident = resident_from_code(&state, &input.resident_code).await?;
+    state.store().exempt_from_round(&auth.actor(), id, resident, reason.code()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn resident_from_code(state: &AppState, code: &str) -> Result<i64, AppError> {
+    let code = SamplingCode::parse(code).map_err(|_| AppError::field("resident_code", "unknown"))?;
+    let id = code.decode(state.code_key());
+    state
+        .store()
+        .existing_residents(&[id])
+        .await?
+        .first()
+        .copied()
+        .ok_or_else(|| AppError::field("resident_code", "not_found"))
+}
+
+/// Pool-size advice from the round's observed abnormal-tube rate: Dorfman's expected tests per person for k = 1…30.
+#[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/advice", tag = "sampling", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_advice(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<frontline_domain::sampling::PoolAdvice>, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    state.store().get_sampling_round(id).await?;
+    let (abnormal, tubes, people) = state.store().tube_statistics(id).await?;
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    Ok(Json(frontline_domain::sampling::pool_advice(n(abnormal), n(tubes), n(people), &SamplingRules::default())))
+}
+
+/// One single-tube retest result.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RetestInput {
+    /// The resident's sampling code.
+    pub resident_code: String,
+    /// `negative`, `positive` or `invalid`.
+    pub result: String,
+}
+
+/// Retest results of a round.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RetestBatch {
+    /// The round.
+    pub round: i64,
+    /// One per resident.
+    pub results: Vec<RetestInput>,
+}
+
+/// Records single-tube retest results: negative releases the person, positive confirms a case.
+#[utoipa::path(post, path = "/api/v1/sampling/retests", tag = "sampling", request_body = RetestBatch,
+    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_retest_results(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(batch): ApiJson<RetestBatch>,
+) -> Result<Json<Vec<serde_json::Value>>, AppError> {
+    auth.require(Perm::LabResults)?;
+    let mut out = Vec::new();
+    for r in &batch.results {
+        let result = frontline_domain::sampling::RetestResult::from_code(r.result.trim())
+            .or_else(|| frontline_domain::sampling::RetestResult::parse(&r.result).ok())
+            .ok_or_else(|| AppError::field("result", "unknown"))?;
+        let resident = resident_from_code(&state, &r.resident_code).await?;
+        let status = match state.store().record_retest(&auth.actor(), batch.round, resident, result.code()).await {
+            Ok(s) => s,
+            Err(frontline_store::StoreError::NotFound) => "no_retest_due",
+            Err(e) => return Err(e.into()),
+        };
+        out.push(serde_json::json!({"resident_code": r.resident_code, "status": status}));
+    }
+    Ok(Json(out))
+}
