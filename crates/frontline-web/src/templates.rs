@@ -32,6 +32,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("sampling_round.html", include_str!("../templates/sampling_round.html")),
     ("sampling_scan.html", include_str!("../templates/sampling_scan.html")),
     ("sampling_missed.html", include_str!("../templates/sampling_missed.html")),
+    ("sampling_codes.html", include_str!("../templates/sampling_codes.html")),
 ];
 
 fn lang_of(state: &State) -> Lang {

@@ -181,6 +181,7 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             ..ep(M::POST, "/api/v1/sampling/retests".into(), Some("/api/v1/sampling/retests"), LAB)
         },
         ep(M::GET, "/sampling".into(), None, SAMPLERS),
+        ep(M::GET, format!("/sampling/codes?building={b}"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}/scan"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}/missed"), None, SAMPLERS),

@@ -343,6 +343,11 @@ async fn a_round_runs_in_the_browser() {
     assert!(again.header("location").is_some_and(|l| l.contains("status=duplicate")));
     let missed = get(format!("/sampling/rounds/{round}/missed")).await.text();
     assert!(missed.contains("乙") && !missed.contains(">甲<"), "{missed}");
+    let codes = get(format!("/sampling/codes?building={building}")).await.text();
+    assert!(
+        codes.contains("<svg") && codes.contains(&c1) && codes.contains("1单元 1301"),
+        "printable codes per household"
+    );
     let coverage = get(round_page.clone()).await.text();
     assert!(coverage.contains("EventSource"));
     let cov = app.store().sampling_coverage(round).await.expect("coverage");

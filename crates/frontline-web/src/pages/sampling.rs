@@ -34,6 +34,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/sampling/rounds/{id}/coverage/stream", get(get_coverage_stream))
         .route("/sampling/rounds/{id}/scan", get(get_scan_page).post(create_scan))
         .route("/sampling/rounds/{id}/missed", get(list_missed))
+        .route("/sampling/codes", get(list_codes))
 }
 
 /// Rounds, and the form to start one.
@@ -236,4 +237,52 @@ async fn list_missed(
         ..context! { round => round, missed => missed, buildings => buildings }
     };
     page("sampling_missed.html", ctx)
+}
+
+/// A resident's sampling code as an SVG QR code (no external fonts or images).
+pub fn qr_svg(code: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(code.as_bytes(), qrcode::EcLevel::M) {
+        Ok(qr) => qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(120, 120).quiet_zone(true).build(),
+        Err(_) => String::new(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CodesQuery {
+    building: Option<i64>,
+}
+
+/// Printable A4 sheets of residents' codes (核酸码) per household, for people without smartphones.
+async fn list_codes(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    ApiQuery(q): ApiQuery<CodesQuery>,
+) -> Result<Response, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    let buildings = state.store().list_buildings(None, None, 500).await?.items;
+    let mut households = Vec::new();
+    if let Some(b) = q.building {
+        let building = state.store().get_building(b).await?;
+        let residents = state.store().building_residents(b).await?;
+        let mut by_household: BTreeMap<i64, Vec<minijinja::Value>> = BTreeMap::new();
+        for r in residents {
+            let code = SamplingCode::encode(r.id, state.code_key());
+            let svg = minijinja::Value::from_safe_string(qr_svg(code.as_str()));
+            by_household
+                .entry(r.household_id.unwrap_or(0))
+                .or_default()
+                .push(context! { name => r.name, code => code.as_str(), svg => svg });
+        }
+        for h in state.store().building_households(b).await? {
+            if let Some(people) = by_household.remove(&h.id) {
+                households.push(context! { label => format!("{} {} {} {}", h.compound, building.summary.name, h.unit, h.room), people => people });
+            }
+        }
+    }
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, "/sampling/codes", "nav.sampling"),
+        ..context! { buildings => buildings, building => q.building, households => households }
+    };
+    page("sampling_codes.html", ctx)
 }
