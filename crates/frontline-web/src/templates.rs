@@ -33,6 +33,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("sampling_scan.html", include_str!("../templates/sampling_scan.html")),
     ("sampling_missed.html", include_str!("../templates/sampling_missed.html")),
     ("sampling_codes.html", include_str!("../templates/sampling_codes.html")),
+    ("sampling_results.html", include_str!("../templates/sampling_results.html")),
 ];
 
 fn lang_of(state: &State) -> Lang {

@@ -180,6 +180,11 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             body: Some(|_| json!({"round": 1, "results": []})),
             ..ep(M::POST, "/api/v1/sampling/retests".into(), Some("/api/v1/sampling/retests"), LAB)
         },
+        Endpoint {
+            raw: Some(|_| "样本编号,检测结果\nZZ0009,阴性\n".as_bytes().to_vec()),
+            ..ep(M::POST, "/api/v1/sampling/results/import".into(), Some("/api/v1/sampling/results/import"), LAB)
+        },
+        ep(M::GET, "/sampling/results".into(), None, LAB),
         ep(M::GET, "/sampling".into(), None, SAMPLERS),
         ep(M::GET, format!("/sampling/codes?building={b}"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}"), None, SAMPLERS),

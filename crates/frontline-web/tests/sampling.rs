@@ -388,3 +388,91 @@ async fn coverage_streams_as_server_sent_events() {
     assert!(text.starts_with("event: coverage") && text.contains("\"expected\":0"), "{text}");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn lab_sheets_import_results_per_tube() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let staff = app.token(Role::Staff).await;
+    let lead = app.token(Role::GroupLead).await;
+    let lab = app.token(Role::Lab).await;
+    let (building, h1, h2) = app.place().await;
+    let (_, c1) = resident(&app, &staff, "甲", 31, h1).await;
+    let (r2, c2) = resident(&app, &staff, "乙", 33, h2).await;
+    let round = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "R", "pool_size": 10, "buildings": [building]})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("round");
+    let scans = json!({"scans": [
+        {"key": "a", "round": round, "tube": "ZZ0001", "resident_code": c1},
+        {"key": "b", "round": round, "tube": "ZZ0002", "resident_code": c2}]});
+    assert_eq!(
+        statuses(&app.api(Method::POST, "/api/v1/sampling/scans", Some(&staff), Some(scans)).await.json()),
+        vec!["accepted", "accepted"]
+    );
+    let sheet = "检测机构：某某医学检验所\n样本编号,姓名,检测结果,报告时间\nZZ0001,,阴性,2022-06-13 08:00\nZZ0002,,混管异常,2022-06-13 08:00\nZZ0003,,阴性,\nZZ0004,,看不清,\n";
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/sampling/results/import")
+        .header(header::AUTHORIZATION, format!("Bearer {lab}"))
+        .body(Body::from(sheet.as_bytes().to_vec()))
+        .expect("request");
+    let res = app.send(req).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let v = res.json();
+    assert_eq!((v["recorded"].as_u64(), v["unknown_tube"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(v["refused"][0][0], 6, "the unreadable result's row is reported");
+    let retests = app.store().pending_retests(round).await.expect("retests");
+    assert_eq!(retests.iter().map(|r| r.0).collect::<Vec<_>>(), vec![r2]);
+    let no_columns = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/sampling/results/import")
+        .header(header::AUTHORIZATION, format!("Bearer {lab}"))
+        .body(Body::from("a,b\n1,2\n"))
+        .expect("request");
+    let res = app.send(no_columns).await;
+    assert_eq!(res.json()["error"]["fields"][0]["code"], "no_lab_columns");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_lab_uploads_a_sheet_in_the_browser() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let form = app.send(Request::get("/login").body(Body::empty()).expect("req")).await;
+    let pre = cookie(&form, "frontline_login_csrf").expect("csrf");
+    let login = app
+        .send(
+            Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, format!("frontline_login_csrf={pre}"))
+                .body(Body::from(format!("username=lab&password={}&csrf={pre}", support::PASSWORD)))
+                .expect("req"),
+        )
+        .await;
+    let session = cookie(&login, "frontline_session").expect("session");
+    let page = get_as(&app, &session, "/sampling/results".into()).await.text();
+    assert!(page.contains("上传检测结果") && page.contains("检测结果"), "the lab's menu and page");
+    let csrf = field(&page, "csrf");
+    let boundary = "xyzboundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.csv\"\r\n\r\n管码,结果\nZZ0001,阴性\n\r\n--{boundary}--\r\n"
+    );
+    let res = app
+        .send(
+            Request::post("/sampling/results")
+                .header(header::COOKIE, format!("frontline_session={session}"))
+                .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+                .body(Body::from(body))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert!(res.text().contains("未知试管"), "the outcome is shown");
+    app.finish().await;
+}

@@ -82,7 +82,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Routes that take whole files: their own, larger body limit.
 pub fn upload_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(census::create_import))
+    OpenApiRouter::new().routes(routes!(census::create_import)).routes(routes!(sampling::create_results_import))
 }
 
 /// The OpenAPI 3 document of this API.

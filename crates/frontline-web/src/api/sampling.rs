@@ -359,3 +359,96 @@ pub async fn create_retest_results(
     }
     Ok(Json(out))
 }
+
+/// Tube and result columns of a lab's sheet, found by their headers.
+fn lab_columns(header: &[String]) -> Option<(usize, usize)> {
+    let norm = |h: &String| h.trim().to_lowercase().replace([' ', '_'], "");
+    let tube = header.iter().position(|h| {
+        let h = norm(h);
+        ["试管编号", "试管条码", "管码", "条码", "样本编号", "样本条码", "tube", "tubecode", "barcode", "sample"]
+            .iter()
+            .any(|k| h == *k || h.contains(k))
+    })?;
+    let result = header.iter().position(|h| {
+        let h = norm(h);
+        ["检测结果", "结果", "result"].iter().any(|k| h == *k || h.contains(k))
+    })?;
+    Some((tube, result))
+}
+
+/// What a lab sheet held.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct LabImport {
+    /// Results recorded.
+    pub recorded: u64,
+    /// Tubes not in any round.
+    pub unknown_tube: u64,
+    /// Tubes that already had a result.
+    pub already_recorded: u64,
+    /// Rows whose tube code or result could not be read: (row number, reason code).
+    pub refused: Vec<(usize, String)>,
+}
+
+/// Reads a lab's result sheet (CSV/XLSX as labs send them: tube code, result) and records it.
+pub async fn import_lab_sheet(
+    state: &AppState,
+    auth: &Auth,
+    bytes: axum::body::Bytes,
+    file_name: &str,
+) -> Result<LabImport, AppError> {
+    let name = file_name.to_string();
+    let sheet = tokio::task::spawn_blocking(move || {
+        frontline_import::decode(&bytes, Some(&name), &frontline_import::Limits::default())
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("decode task: {e}")))?
+    .map_err(|e| {
+        AppError::Invalid(vec![FieldError::keyed("file", e.code(), format!("census.decode.{}", e.code()), e.params())])
+    })?;
+    let (header_row, (tube_col, result_col)) =
+        sheet.rows.iter().take(20).enumerate().find_map(|(i, r)| lab_columns(r).map(|c| (i, c))).ok_or_else(|| {
+            AppError::Invalid(vec![FieldError::keyed(
+                "file",
+                "no_lab_columns",
+                "sampling.api.no_lab_columns".into(),
+                vec![],
+            )])
+        })?;
+    let mut out = LabImport::default();
+    let mut parsed = Vec::new();
+    for (i, row) in sheet.rows.iter().enumerate().skip(header_row + 1) {
+        let cell = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
+        if cell(tube_col).is_empty() && cell(result_col).is_empty() {
+            continue;
+        }
+        match (TubeCode::parse(cell(tube_col)), LabResult::parse(cell(result_col))) {
+            (Ok(t), Ok(r)) => parsed.push((t, r)),
+            (Err(e), _) => out.refused.push((i + 1, format!("tube_{}", e.code()))),
+            (_, Err(e)) => out.refused.push((i + 1, e.code().to_string())),
+        }
+    }
+    let rules = SamplingRules::default();
+    for chunk in parsed.chunks(MAX_BATCH) {
+        for s in state.store().record_lab_results(&auth.actor(), chunk, rules.retest_deadline_hours).await? {
+            match s {
+                "recorded" => out.recorded += 1,
+                "unknown_tube" => out.unknown_tube += 1,
+                _ => out.already_recorded += 1,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Imports a lab's result sheet (request body: CSV, XLSX or XLS with a tube column and a result column).
+#[utoipa::path(post, path = "/api/v1/sampling/results/import", tag = "sampling",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = LabImport), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_results_import(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: axum::body::Bytes,
+) -> Result<Json<LabImport>, AppError> {
+    auth.require(Perm::LabResults)?;
+    Ok(Json(import_lab_sheet(&state, &auth, body, "results.csv").await?))
+}

@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
 
 /// Page routes that take whole files.
 pub fn upload_router() -> Router<AppState> {
-    census::upload_router()
+    census::upload_router().merge(sampling::upload_router())
 }
 
 /// One entry of the navigation: every capability, present or coming.
@@ -60,6 +60,7 @@ const NAV: &[(&str, Option<&str>, Option<Perm>)] = &[
     ("nav.residents", Some("/residents"), Some(Perm::ViewResidents)),
     ("nav.census", Some("/census"), Some(Perm::ViewCensus)),
     ("nav.sampling", Some("/sampling"), Some(Perm::ViewSampling)),
+    ("nav.lab", Some("/sampling/results"), Some(Perm::LabResults)),
     ("nav.requests", None, None),
     ("nav.supplies", None, None),
     ("nav.passes", None, None),

@@ -35,6 +35,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/sampling/rounds/{id}/scan", get(get_scan_page).post(create_scan))
         .route("/sampling/rounds/{id}/missed", get(list_missed))
         .route("/sampling/codes", get(list_codes))
+        .route("/sampling/results", get(get_results_page))
 }
 
 /// Rounds, and the form to start one.
@@ -285,4 +286,53 @@ async fn list_codes(
         ..context! { buildings => buildings, building => q.building, households => households }
     };
     page("sampling_codes.html", ctx)
+}
+
+/// The lab's page: upload a result sheet.
+async fn get_results_page(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+) -> Result<Response, AppError> {
+    auth.require(Perm::LabResults)?;
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, "/sampling/results", "nav.lab"),
+        ..context! { outcome => minijinja::Value::UNDEFINED }
+    };
+    page("sampling_results.html", ctx)
+}
+
+/// Receives a lab's result sheet from the upload form.
+async fn create_results_upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    mut form: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    auth.require(Perm::LabResults)?;
+    let mut csrf = String::new();
+    let mut file: Option<(String, axum::body::Bytes)> = None;
+    while let Some(field) = form.next_field().await.map_err(|e| AppError::BadRequest { detail: e.body_text() })? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|e| AppError::BadRequest { detail: e.body_text() })?,
+            Some("file") => {
+                let name = field.file_name().unwrap_or("results.csv").to_string();
+                file = Some((name, field.bytes().await.map_err(|e| AppError::BadRequest { detail: e.body_text() })?));
+            }
+            _ => {}
+        }
+    }
+    check_csrf(&auth, &csrf)?;
+    let (name, bytes) = file.ok_or_else(|| AppError::field("file", "required"))?;
+    let outcome = crate::api::sampling::import_lab_sheet(&state, &auth, bytes, &name).await?;
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, "/sampling/results", "nav.lab"),
+        ..context! { outcome => outcome }
+    };
+    page("sampling_results.html", ctx)
+}
+
+/// The lab's upload route, under the larger body limit.
+pub(super) fn upload_router() -> Router<AppState> {
+    Router::new().route("/sampling/results", axum::routing::post(create_results_upload))
 }
