@@ -12,6 +12,9 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("../assets/app.css")),
     ("vendor/htmx/htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/vendor/htmx/htmx.min.js")),
     ("vendor/htmx/LICENSE", "text/plain; charset=utf-8", include_bytes!("../assets/vendor/htmx/LICENSE")),
+    ("vendor/jsqr/jsQR.js", "text/javascript; charset=utf-8", include_bytes!("../assets/vendor/jsqr/jsQR.js")),
+    ("vendor/jsqr/LICENSE", "text/plain; charset=utf-8", include_bytes!("../assets/vendor/jsqr/LICENSE")),
+    ("scan.js", "text/javascript; charset=utf-8", include_bytes!("../assets/scan.js")),
 ];
 
 /// The `/assets/*` route.

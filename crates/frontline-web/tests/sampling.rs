@@ -343,6 +343,34 @@ async fn a_round_runs_in_the_browser() {
     assert!(again.header("location").is_some_and(|l| l.contains("status=duplicate")));
     let missed = get(format!("/sampling/rounds/{round}/missed")).await.text();
     assert!(missed.contains("乙") && !missed.contains(">甲<"), "{missed}");
+    // 乙 has no code with her: the ID's last four characters and her name find her.
+    let id2 = id_number("350602", 1980, 5, 5, 23);
+    let typed = format!("{} 乙", &id2[14..]);
+    let page = get(format!("/sampling/rounds/{round}/scan?building={building}")).await.text();
+    assert!(page.contains("id=\"camera\""), "the camera button is offered");
+    let key2 = field(&page, "key");
+    let by_tail = post(
+        format!("/sampling/rounds/{round}/scan"),
+        format!(
+            "csrf={csrf}&key={key2}&building={building}&tube=ZZ7001&code={}",
+            frontline_web::error::percent_encode(&typed)
+        ),
+    )
+    .await;
+    assert!(
+        by_tail.header("location").is_some_and(|l| l.contains("status=accepted")),
+        "{:?}",
+        by_tail.header("location")
+    );
+    let wrong_name = post(
+        format!("/sampling/rounds/{round}/scan"),
+        format!(
+            "csrf={csrf}&key=other&building={building}&tube=ZZ7001&code={}",
+            frontline_web::error::percent_encode(&format!("{} 丙", &id2[14..]))
+        ),
+    )
+    .await;
+    assert!(wrong_name.header("location").is_some_and(|l| l.contains("status=malformed_code")));
     let codes = get(format!("/sampling/codes?building={building}")).await.text();
     assert!(
         codes.contains("<svg") && codes.contains(&c1) && codes.contains("1单元 1301"),
@@ -351,7 +379,7 @@ async fn a_round_runs_in_the_browser() {
     let coverage = get(round_page.clone()).await.text();
     assert!(coverage.contains("EventSource"));
     let cov = app.store().sampling_coverage(round).await.expect("coverage");
-    assert_eq!((cov.expected, cov.sampled), (2, 1));
+    assert_eq!((cov.expected, cov.sampled), (2, 2));
     assert!(app.store().sampling_missed(round).await.expect("missed").iter().all(|m| m.resident_id != r1));
     app.finish().await;
 }
@@ -430,6 +458,11 @@ async fn lab_sheets_import_results_per_tube() {
     assert_eq!(v["refused"][0][0], 6, "the unreadable result's row is reported");
     let retests = app.store().pending_retests(round).await.expect("retests");
     assert_eq!(retests.iter().map(|r| r.0).collect::<Vec<_>>(), vec![r2]);
+    let page = app.get(&format!("/sampling/rounds/{round}"), &lead).await.text();
+    assert!(
+        page.contains("待单管复采") && page.contains("有混管异常") && page.contains("ZZ0002"),
+        "retests are listed and their building flagged"
+    );
     let no_columns = Request::builder()
         .method(Method::POST)
         .uri("/api/v1/sampling/results/import")

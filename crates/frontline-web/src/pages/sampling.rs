@@ -92,9 +92,20 @@ async fn get_round(
     auth.require(Perm::ViewSampling)?;
     let round = state.store().get_sampling_round(id).await?;
     let coverage = state.store().sampling_coverage(id).await?;
+    // Retests at home, due soonest first; their buildings are flagged in the table.
+    let mut retests = Vec::new();
+    let mut flagged: HashSet<i64> = HashSet::new();
+    for (resident, tube, due) in state.store().pending_retests(id).await?.into_iter().take(500) {
+        let r = state.store().get_resident(resident).await?;
+        if let Some(b) = r.building_id {
+            flagged.insert(b);
+        }
+        let address = r.address.map(|a| format!("{} {} {}", a.building, a.unit, a.room)).unwrap_or_default();
+        retests.push(context! { resident => resident, name => r.name, address => address, tube => tube, due => due });
+    }
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}"), "nav.sampling"),
-        ..context! { round => round, coverage => coverage, can_scan => auth.can(Perm::Scan) }
+        ..context! { round => round, coverage => coverage, can_scan => auth.can(Perm::Scan), retests => retests, flagged => flagged.into_iter().collect::<Vec<_>>() }
     };
     page("sampling_round.html", ctx)
 }
@@ -205,7 +216,10 @@ async fn create_scan(
             let known = state.store().existing_residents(&[rid]).await?;
             (known.first().copied(), None)
         }
-        Err(_) => (None, Some("malformed_code")),
+        Err(_) => match lookup_by_tail_and_name(&state, f.building, &f.code).await? {
+            Some(rid) => (Some(rid), None),
+            None => (None, Some("malformed_code")),
+        },
     };
     let scan = Scan { key: f.key.clone(), round: id, tube: f.tube.clone(), resident, refusal, at: now_ms() };
     let status = state.store().record_scans(&auth.actor(), &[scan]).await?.pop().unwrap_or_default();
@@ -217,6 +231,32 @@ async fn create_scan(
         enc(&status)
     ))
     .into_response())
+}
+
+/// For someone without a code: "1234 陈建国" — the ID number's last characters and the name,
+/// within the building being swept. Only an exact, single match counts.
+async fn lookup_by_tail_and_name(
+    state: &AppState,
+    building: Option<i64>,
+    typed: &str,
+) -> Result<Option<i64>, AppError> {
+    let mut parts = typed.split_whitespace();
+    let (Some(tail), Some(name), None) = (parts.next(), parts.next(), parts.next()) else { return Ok(None) };
+    let tail = tail.to_ascii_uppercase();
+    if !(4..=6).contains(&tail.len()) || !tail.chars().all(|c| c.is_ascii_digit() || c == 'X') || building.is_none() {
+        return Ok(None);
+    }
+    let filter = frontline_store::residents::ResidentFilter { building, household: None, query: Some(tail.clone()) };
+    let found: Vec<i64> = state
+        .store()
+        .list_residents(&filter, None, 20)
+        .await?
+        .items
+        .into_iter()
+        .filter(|r| r.name == name && r.id_number.as_deref().is_some_and(|n| n.ends_with(&tail)))
+        .map(|r| r.id)
+        .collect();
+    Ok((found.len() == 1).then(|| found[0]))
 }
 
 /// The missed list (补采名单), by building and floor, printable.
