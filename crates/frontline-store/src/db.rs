@@ -187,6 +187,18 @@ pub(crate) fn param_list(backend: Backend, n: usize) -> String {
     sql
 }
 
+/// The dialect branch for starting a write at once. SQLite's transactions begin
+/// as readers; a reader that later writes after another connection committed
+/// fails with SQLITE_BUSY_SNAPSHOT, which the busy timeout does not retry. A
+/// write statement first takes the write lock (waiting its turn) instead.
+/// PostgreSQL needs nothing.
+pub(crate) async fn take_write_lock(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<(), StoreError> {
+    if backend == Backend::Sqlite {
+        conn.execute("UPDATE settings SET value = value WHERE key = ''").await?;
+    }
+    Ok(())
+}
+
 /// The dialect branch for ids of rows about to be bulk-inserted inside `conn`'s
 /// write transaction. SQLite has one writer, so the ids after the current
 /// maximum are free until commit; PostgreSQL hands them out from the

@@ -18,6 +18,7 @@ pub mod page;
 pub mod places;
 pub mod residents;
 pub mod sampling;
+mod scan_batch;
 pub mod seed;
 #[cfg(feature = "testing")]
 pub mod testing;

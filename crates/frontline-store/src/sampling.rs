@@ -2,7 +2,7 @@
 //! pooled tubes (idempotent by the client's key), coverage, the missed list
 //! (补采名单), and lab results that open retests or send people back to the list.
 
-use frontline_domain::sampling::{check_add_member, LabResult, ScanRefusal, TubeAction, TubeCode, TubeState};
+use frontline_domain::sampling::{LabResult, TubeCode};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
@@ -177,32 +177,13 @@ impl Store {
     }
 
     /// Records a batch of scans in one transaction; returns each scan's status
-    /// (`accepted`, `duplicate`, or a refusal code), in order.
+    /// (`accepted`, `duplicate`, or a refusal code), in order. Lookups are a
+    /// fixed number of `IN (…)` queries and the writes multi-row statements,
+    /// whatever the batch's size, so the scan writer can group-commit.
     pub async fn record_scans(&self, actor: &Actor, scans: &[Scan]) -> Result<Vec<String>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let now = now_ms();
-        let mut out = Vec::with_capacity(scans.len());
-        for scan in scans {
-            let prior: Option<String> = sqlx::query_scalar("SELECT status FROM sampling_scan_keys WHERE key = $1")
-                .bind(&scan.key)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if prior.is_some() {
-                out.push("duplicate".to_string());
-                continue;
-            }
-            let status = match scan_one(&mut tx, actor, scan, now).await? {
-                Ok(()) => "accepted".to_string(),
-                Err(code) => code.to_string(),
-            };
-            sqlx::query("INSERT INTO sampling_scan_keys (key, status, created_at) VALUES ($1, $2, $3)")
-                .bind(&scan.key)
-                .bind(&status)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            out.push(status);
-        }
+        crate::db::take_write_lock(&mut tx, self.backend()).await?;
+        let out = crate::scan_batch::record(&mut tx, self.backend(), actor, scans, now_ms()).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -474,104 +455,80 @@ async fn fetch_round(conn: &mut AnyConnection, id: i64) -> Result<SamplingRound,
     })
 }
 
-/// Binds one resident to one tube, or says why not.
-async fn scan_one(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    scan: &Scan,
-    now: i64,
-) -> Result<Result<(), &'static str>, StoreError> {
-    if let Some(refusal) = scan.refusal {
-        return Ok(Err(refusal));
+/// One caller's scans waiting in the writer's queue.
+struct Job {
+    actor: Actor,
+    scans: Vec<Scan>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
+}
+
+/// The scan writer: one task owns the writes and group-commits what arrived
+/// meanwhile — every waiting request's scans in one transaction — answering
+/// each caller only after the commit. Its queue is bounded: when full,
+/// [`ScanWriter::submit`] says so at once instead of queueing without limit.
+#[derive(Clone, Debug)]
+pub struct ScanWriter {
+    queue: tokio::sync::mpsc::Sender<Job>,
+}
+
+/// Why scans were not written.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The queue is full: try again shortly.
+    #[error("the scan queue is full")]
+    Busy,
+    /// The writer failed (the batch was rolled back).
+    #[error("scan writer: {0}")]
+    Failed(String),
+}
+
+/// The most scans one commit groups.
+const GROUP_SCANS: usize = 5_000;
+
+impl ScanWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn spawn(store: Store, queue_jobs: usize) -> ScanWriter {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Job>(queue_jobs.max(1));
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut jobs = vec![first];
+                let mut count = jobs[0].scans.len();
+                while count < GROUP_SCANS {
+                    match rx.try_recv() {
+                        Ok(job) => {
+                            count += job.scans.len();
+                            jobs.push(job);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let all: Vec<Scan> = jobs.iter().flat_map(|j| j.scans.iter().cloned()).collect();
+                // Audit and authorship go with the first job's actor; every scan keeps its own key.
+                let result = store.record_scans(&jobs[0].actor, &all).await;
+                match result {
+                    Ok(statuses) => {
+                        let mut statuses = statuses.into_iter();
+                        for job in jobs {
+                            let mine: Vec<String> = statuses.by_ref().take(job.scans.len()).collect();
+                            let _ = job.reply.send(Ok(mine));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, scans = all.len(), "scan group failed");
+                        for job in jobs {
+                            let _ = job.reply.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+        ScanWriter { queue: tx }
     }
-    let round: Option<(i64, String)> = sqlx::query_as("SELECT pool_size, status FROM sampling_rounds WHERE id = $1")
-        .bind(scan.round)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some((pool_size, status)) = round else { return Ok(Err("unknown_round")) };
-    if status != "open" {
-        return Ok(Err(ScanRefusal::RoundClosed.code()));
+
+    /// Queues scans and waits until they are committed; statuses in order.
+    pub async fn submit(&self, actor: Actor, scans: Vec<Scan>) -> Result<Vec<String>, SubmitError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue.try_send(Job { actor, scans, reply }).map_err(|_| SubmitError::Busy)?;
+        answer.await.map_err(|_| SubmitError::Failed("writer stopped".into()))?.map_err(SubmitError::Failed)
     }
-    let Ok(tube_code) = TubeCode::parse(&scan.tube) else { return Ok(Err("malformed_tube")) };
-    let Some(resident) = scan.resident else { return Ok(Err(ScanRefusal::UnknownCode.code())) };
-    let building: Option<Option<i64>> = sqlx::query_scalar("SELECT building_id FROM residents WHERE id = $1")
-        .bind(resident)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(building) = building else { return Ok(Err(ScanRefusal::UnknownCode.code())) };
-    let in_scope: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM sampling_round_buildings WHERE round_id = $1 AND building_id = $2")
-            .bind(scan.round)
-            .bind(building)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if in_scope.is_none() {
-        return Ok(Err(ScanRefusal::OutOfScope.code()));
-    }
-    let tube: Option<(i64, i64, i64, i64, i64)> =
-        sqlx::query_as("SELECT id, round_id, pool_size, members, sealed FROM sampling_tubes WHERE code = $1")
-            .bind(tube_code.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-    let existing: Option<i64> =
-        sqlx::query_scalar("SELECT tube_id FROM sampling_members WHERE round_id = $1 AND resident_id = $2")
-            .bind(scan.round)
-            .bind(resident)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some(in_tube) = existing {
-        return Ok(Err(if tube.is_some_and(|t| t.0 == in_tube) {
-            "duplicate"
-        } else {
-            ScanRefusal::AlreadyInAnotherTube.code()
-        }));
-    }
-    let state = tube.map(|(_, round, size, members, sealed)| TubeState {
-        round,
-        pool_size: u32::try_from(size).unwrap_or(1),
-        members: u32::try_from(members).unwrap_or(u32::MAX),
-        sealed: sealed != 0,
-    });
-    let round_pool = u32::try_from(pool_size).unwrap_or(10);
-    let action = match check_add_member(state.as_ref(), scan.round, round_pool) {
-        Ok(a) => a,
-        Err(refusal) => return Ok(Err(refusal.code())),
-    };
-    let tube_id = match (action, tube) {
-        (TubeAction::Open { now_full }, _) => sqlx::query_scalar::<_, i64>(
-            "INSERT INTO sampling_tubes (round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(scan.round)
-        .bind(tube_code.as_str())
-        .bind(pool_size)
-        .bind(i64::from(now_full))
-        .bind(scan.at)
-        .bind(now_full.then_some(scan.at))
-        .bind(&actor.name)
-        .fetch_one(&mut *conn)
-        .await?,
-        (TubeAction::Add { now_full }, Some((id, ..))) => {
-            sqlx::query("UPDATE sampling_tubes SET members = members + 1, sealed = $1, sealed_at = CASE WHEN $1 = 1 THEN $2 ELSE sealed_at END WHERE id = $3")
-                .bind(i64::from(now_full))
-                .bind(scan.at)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            id
-        }
-        (TubeAction::Add { .. }, None) => return Ok(Err(ScanRefusal::UnknownCode.code())),
-    };
-    sqlx::query(
-        "INSERT INTO sampling_members (round_id, tube_id, resident_id, building_id, scanned_at, valid) VALUES ($1, $2, $3, $4, $5, 1)",
-    )
-    .bind(scan.round)
-    .bind(tube_id)
-    .bind(resident)
-    .bind(building)
-    .bind(scan.at)
-    .execute(&mut *conn)
-    .await?;
-    let _ = now;
-    Ok(Ok(()))
 }

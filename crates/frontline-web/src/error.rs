@@ -88,6 +88,12 @@ pub enum AppError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// The server is saturated (503): try again after `retry_after` seconds.
+    #[error("unavailable")]
+    Unavailable {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// Anything else (500); the cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -110,6 +116,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -128,6 +135,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge => "payload_too_large",
             AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Unavailable { .. } => "unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -166,7 +174,7 @@ impl IntoResponse for AppError {
             tracing::error!(error.chain = format!("{e:#}"), "request failed");
         }
         let mut res = status.into_response();
-        if let AppError::TooManyRequests { retry_after } = &self {
+        if let AppError::TooManyRequests { retry_after } | AppError::Unavailable { retry_after } = &self {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -36,6 +36,7 @@ struct Inner {
     config: WebConfig,
     limiter: auth::LoginLimiter,
     code_key: u64,
+    scans: frontline_store::sampling::ScanWriter,
 }
 
 impl AppState {
@@ -45,7 +46,8 @@ impl AppState {
         getrandom::fill(&mut fresh).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
         let key = store.setting_or_init("sampling_code_key", &u64::from_le_bytes(fresh).to_string()).await?;
         let code_key = key.parse().map_err(|_| anyhow::anyhow!("setting sampling_code_key is not a number"))?;
-        Ok(AppState(Arc::new(Inner { store, config, limiter: auth::LoginLimiter::default(), code_key })))
+        let scans = frontline_store::sampling::ScanWriter::spawn(store.clone(), 1_024);
+        Ok(AppState(Arc::new(Inner { store, config, limiter: auth::LoginLimiter::default(), code_key, scans })))
     }
 
     /// The store.
@@ -61,6 +63,11 @@ impl AppState {
     /// The failed-login limiter.
     pub fn limiter(&self) -> &auth::LoginLimiter {
         &self.0.limiter
+    }
+
+    /// The scan writer (group commit).
+    pub fn scans(&self) -> &frontline_store::sampling::ScanWriter {
+        &self.0.scans
     }
 
     /// The key of the sampling-code permutation.

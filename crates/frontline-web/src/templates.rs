@@ -272,6 +272,7 @@ mod tests {
             "conflict",
             "payload_too_large",
             "too_many_requests",
+            "unavailable",
             "internal",
         ] {
             keys.push(format!("error.{code}"));

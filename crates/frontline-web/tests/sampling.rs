@@ -509,3 +509,71 @@ async fn the_lab_uploads_a_sheet_in_the_browser() {
     assert!(res.text().contains("未知试管"), "the outcome is shown");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn concurrent_phones_are_group_committed_without_losing_or_doubling_a_scan() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let opts = frontline_domain::synth::SynthOptions {
+        residents: 400,
+        seed: 9,
+        today: frontline_domain::date::Date::new(2022, 6, 13).expect("date"),
+    };
+    app.store().seed_synthetic(&frontline_store::Actor::system("test"), &opts).await.expect("seed");
+    let lead = app.token(Role::GroupLead).await;
+    let volunteer = app.token(Role::Volunteer).await;
+    let buildings: Vec<i64> =
+        app.store().list_buildings(None, None, 500).await.expect("buildings").items.iter().map(|b| b.id).collect();
+    let round = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "R", "pool_size": 10, "buildings": buildings})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("round");
+    let residents = app.store().list_residents(&Default::default(), None, 500).await.expect("residents").items;
+    let codes: Vec<String> = residents
+        .iter()
+        .map(|r| frontline_domain::ids::SamplingCode::encode(r.id, app.state.code_key()).as_str().to_string())
+        .collect();
+    // 40 phones at once, 10 scans each, one tube per phone.
+    let mut tasks = Vec::new();
+    for (phone, chunk) in codes.chunks(10).enumerate() {
+        let scans: Vec<Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, c)| json!({"key": format!("p{phone}-{i}"), "round": round, "tube": format!("ZZ{phone:05}"), "resident_code": c}))
+            .collect();
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/sampling/scans")
+            .header(header::AUTHORIZATION, format!("Bearer {volunteer}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"scans": scans}).to_string()))
+            .expect("request");
+        let router = app.router.clone();
+        tasks.push(tokio::spawn(async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let mut req = req;
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo("127.0.0.1:1".parse::<std::net::SocketAddr>().expect("addr")));
+            let res = router.oneshot(req).await.expect("response");
+            let body = res.into_body().collect().await.expect("body").to_bytes();
+            serde_json::from_slice::<Value>(&body).expect("json")
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        let v = t.await.expect("task");
+        accepted += statuses(&v).iter().filter(|s| *s == "accepted").count();
+    }
+    assert_eq!(accepted, codes.len());
+    let cov = app.get(&format!("/api/v1/sampling/rounds/{round}/coverage"), &lead).await.json();
+    assert_eq!(cov["sampled"].as_u64(), Some(u64::try_from(codes.len()).expect("fits")));
+    assert_eq!(cov["missed"], 0);
+    app.finish().await;
+}

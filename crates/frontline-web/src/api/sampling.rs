@@ -169,9 +169,10 @@ pub async fn create_scans(
             at: s.at.unwrap_or(now),
         })
         .collect();
-    let statuses = state.store().record_scans(&auth.actor(), &scans).await?;
+    let keys: Vec<String> = scans.iter().map(|s| s.key.clone()).collect();
+    let statuses = submit_scans(&state, &auth, scans).await?;
     Ok(Json(ScanResults {
-        results: scans.into_iter().zip(statuses).map(|(s, status)| ScanResult { key: s.key, status }).collect(),
+        results: keys.into_iter().zip(statuses).map(|(key, status)| ScanResult { key, status }).collect(),
     }))
 }
 
@@ -451,4 +452,12 @@ pub async fn create_results_import(
 ) -> Result<Json<LabImport>, AppError> {
     auth.require(Perm::LabResults)?;
     Ok(Json(import_lab_sheet(&state, &auth, body, "results.csv").await?))
+}
+
+/// Hands scans to the writer; answers once they are committed.
+pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Result<Vec<String>, AppError> {
+    state.scans().submit(auth.actor(), scans).await.map_err(|e| match e {
+        frontline_store::sampling::SubmitError::Busy => AppError::Unavailable { retry_after: 1 },
+        frontline_store::sampling::SubmitError::Failed(why) => AppError::Internal(anyhow::anyhow!(why)),
+    })
 }

@@ -222,7 +222,7 @@ async fn create_scan(
         },
     };
     let scan = Scan { key: f.key.clone(), round: id, tube: f.tube.clone(), resident, refusal, at: now_ms() };
-    let status = state.store().record_scans(&auth.actor(), &[scan]).await?.pop().unwrap_or_default();
+    let status = crate::api::sampling::submit_scans(&state, &auth, vec![scan]).await?.pop().unwrap_or_default();
     let building = f.building.map(|b| b.to_string()).unwrap_or_default();
     let enc = crate::error::percent_encode;
     Ok(Redirect::to(&format!(
