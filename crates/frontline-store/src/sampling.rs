@@ -193,10 +193,11 @@ impl Store {
         self.get_sampling_round(round).await?;
         let rows = sqlx::query(
             "SELECT rb.building_id, b.name, \
-               (SELECT COUNT(*) FROM residents r WHERE r.building_id = rb.building_id \
-                  AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = rb.round_id AND e.resident_id = r.id)) AS expected, \
-               (SELECT COUNT(*) FROM sampling_members m JOIN residents r ON r.id = m.resident_id \
-                  WHERE m.round_id = rb.round_id AND m.valid = 1 AND r.building_id = rb.building_id) AS sampled \
+               (SELECT COUNT(*) FROM residents r WHERE r.building_id = rb.building_id) \
+               - (SELECT COUNT(*) FROM sampling_exemptions e JOIN residents r ON r.id = e.resident_id \
+                  WHERE e.round_id = rb.round_id AND r.building_id = rb.building_id) AS expected, \
+               (SELECT COUNT(*) FROM sampling_members m \
+                  WHERE m.round_id = rb.round_id AND m.building_id = rb.building_id AND m.valid = 1) AS sampled \
              FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id \
              WHERE rb.round_id = $1 ORDER BY rb.building_id",
         )

@@ -74,6 +74,18 @@ pub enum BenchCommand {
         #[arg(long, env = "FRONTLINE_BENCH_PG")]
         pg: Option<String>,
     },
+    /// Sampling scans: batch ingest through the scan writer, and coverage reads, with N residents seeded.
+    Scans {
+        /// Residents to seed (one scan each).
+        #[arg(long, default_value_t = 1_000_000)]
+        residents: usize,
+        /// Scans per batch (what an offline phone or a busy server groups).
+        #[arg(long, default_value_t = 5_000)]
+        batch: usize,
+        /// Database URL (default: a new SQLite file in the temp dir).
+        #[arg(long)]
+        database: Option<String>,
+    },
 }
 
 /// `frontline import …`.

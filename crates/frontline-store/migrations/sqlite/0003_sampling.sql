@@ -44,7 +44,7 @@ CREATE TABLE sampling_members (
     CONSTRAINT sampling_members_resident_key UNIQUE (round_id, resident_id)
 );
 CREATE INDEX sampling_members_tube_idx ON sampling_members (tube_id);
-CREATE INDEX sampling_members_building_idx ON sampling_members (round_id, building_id);
+CREATE INDEX sampling_members_building_idx ON sampling_members (round_id, building_id, valid);
 
 CREATE TABLE sampling_scan_keys (
     key        TEXT PRIMARY KEY,

@@ -54,7 +54,114 @@ fn import(db: &str, file: &Path, round: &str, rows: usize, what: &str) -> anyhow
 
 /// Runs a `bench` subcommand and prints a Markdown table.
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Census { rows, dir, pg } = cmd;
+    match cmd {
+        BenchCommand::Census { rows, dir, pg } => census(rows, dir, pg),
+        BenchCommand::Scans { residents, batch, database } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(scans(residents, batch, database))
+        }
+    }
+}
+
+async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyhow::Result<()> {
+    use frontline_domain::date::Date;
+    use frontline_domain::synth::SynthOptions;
+    use frontline_store::sampling::{NewRound, Scan, ScanWriter};
+    use frontline_store::{Actor, Store};
+
+    let path = std::env::temp_dir().join(format!("frontline-bench-scans-{}.db", std::process::id()));
+    let url = database.clone().unwrap_or_else(|| format!("sqlite://{}", path.display()));
+    let store = Store::connect(&url).await?;
+    store.migrate().await?;
+    let actor = Actor::system("bench");
+    let started = Instant::now();
+    store
+        .seed_synthetic(&actor, &SynthOptions { residents, seed: 1, today: Date::new(2022, 6, 13).context("date")? })
+        .await?;
+    let seed_secs = started.elapsed().as_secs_f64();
+    let mut buildings = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_buildings(None, after, 500).await?;
+        buildings.extend(page.items.iter().map(|b| b.id));
+        match page.next {
+            Some(n) => after = n.parse().ok(),
+            None => break,
+        }
+    }
+    let round = store
+        .create_sampling_round(
+            &actor,
+            &NewRound { name: "bench".into(), pool_size: 10, mode: "door_to_door".into(), deadline: None, buildings },
+        )
+        .await?;
+    let mut ids = Vec::with_capacity(residents);
+    let mut after = None;
+    loop {
+        let page = store.list_residents(&Default::default(), after, 500).await?;
+        ids.extend(page.items.iter().map(|r| r.id));
+        match page.next {
+            Some(n) => after = n.parse().ok(),
+            None => break,
+        }
+    }
+    let all: Vec<Scan> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Scan {
+            key: format!("bench-{i:08}"),
+            round: round.id,
+            tube: format!("BT{:08}", i / 10),
+            resident: Some(*id),
+            refusal: None,
+            at: 1,
+        })
+        .collect();
+    let writer = ScanWriter::spawn(store.clone(), 64);
+    let started = Instant::now();
+    let mut accepted = 0usize;
+    for chunk in all.chunks(batch.max(1)) {
+        let statuses = writer.submit(actor.clone(), chunk.to_vec()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        accepted += statuses.iter().filter(|s| *s == "accepted").count();
+    }
+    let ingest_secs = started.elapsed().as_secs_f64();
+    if accepted != all.len() {
+        bail!("only {accepted} of {} scans accepted", all.len());
+    }
+    let mut coverage_ms = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let c = store.sampling_coverage(round.id).await?;
+        coverage_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        if c.sampled != i64::try_from(residents).unwrap_or(0) {
+            bail!("coverage counts {} sampled", c.sampled);
+        }
+    }
+    coverage_ms.sort_by(f64::total_cmp);
+    println!("| step | count | seconds | rate |");
+    println!("|---|---|---|---|");
+    println!("| seed residents | {residents} | {seed_secs:.2} | {:.0} residents/s |", residents as f64 / seed_secs);
+    println!(
+        "| batch ingest ({batch} per batch, through the scan writer) | {} | {ingest_secs:.2} | {:.0} scans/s |",
+        all.len(),
+        all.len() as f64 / ingest_secs
+    );
+    println!(
+        "| district coverage ({} buildings) | 5 reads | | median {:.1} ms, max {:.1} ms |",
+        round.buildings.len(),
+        coverage_ms[2],
+        coverage_ms[4]
+    );
+    store.close().await;
+    if database.is_none() {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    Ok(())
+}
+
+fn census(rows: usize, dir: Option<PathBuf>, pg: Option<String>) -> anyhow::Result<()> {
     let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("frontline-bench-{}", std::process::id())));
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("census.csv");
