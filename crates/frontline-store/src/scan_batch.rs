@@ -145,16 +145,20 @@ pub(crate) async fn record(
         );
     }
     let mut members: HashMap<(i64, i64), i64> = HashMap::new();
-    for (round, resident, tube) in lookup_ids::<(i64, i64, i64)>(
-        conn,
-        backend,
-        "SELECT round_id, resident_id, tube_id FROM sampling_members WHERE resident_id IN",
-        "",
-        &resident_ids,
-    )
-    .await?
-    {
-        members.insert((round, resident), tube);
+    // By round first: the unique index is (round_id, resident_id), so each lookup is an index probe.
+    for round in &round_ids {
+        let tail = format!("AND round_id = {round}");
+        for (resident, tube) in lookup_ids::<(i64, i64)>(
+            conn,
+            backend,
+            "SELECT resident_id, tube_id FROM sampling_members WHERE resident_id IN",
+            &tail,
+            &resident_ids,
+        )
+        .await?
+        {
+            members.insert((*round, resident), tube);
+        }
     }
 
     // 2. Decide each scan in order, against that state as it evolves.
