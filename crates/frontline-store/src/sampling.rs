@@ -171,6 +171,33 @@ impl Store {
         .await?)
     }
 
+    /// Closes a round: later scans are refused with `round_closed`.
+    pub async fn close_sampling_round(&self, actor: &Actor, id: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE sampling_rounds SET status = 'closed' WHERE id = $1 AND status = 'open'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            Change {
+                action: "sampling.round.close",
+                entity: "sampling_round",
+                entity_id: Some(id.to_string()),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// One round.
     pub async fn get_sampling_round(&self, id: i64) -> Result<SamplingRound, StoreError> {
         fetch_round(&mut *self.pool.acquire().await?, id).await

@@ -184,6 +184,16 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             raw: Some(|_| "样本编号,检测结果\nZZ0009,阴性\n".as_bytes().to_vec()),
             ..ep(M::POST, "/api/v1/sampling/results/import".into(), Some("/api/v1/sampling/results/import"), LAB)
         },
+        Endpoint {
+            only_not_forbidden: true,
+            ..ep(
+                M::POST,
+                "/api/v1/sampling/rounds/999999/close".into(),
+                Some("/api/v1/sampling/rounds/{id}/close"),
+                REVIEW,
+            )
+        },
+        ep(M::GET, format!("/sampling/rounds/{sround}/missed.xlsx"), None, SAMPLERS),
         ep(M::GET, "/sampling/results".into(), None, LAB),
         ep(M::GET, "/sampling".into(), None, SAMPLERS),
         ep(M::GET, format!("/sampling/codes?building={b}"), None, SAMPLERS),

@@ -222,6 +222,21 @@ async fn sampling_round_end_to_end(backend: Backend) {
     let advice = app.get(&format!("/api/v1/sampling/rounds/{round}/advice"), &staff).await.json();
     assert_eq!(advice["table"].as_array().map(Vec::len), Some(30));
     assert!(advice["recommended"].as_u64().is_some_and(|k| k >= 1));
+
+    // A closed round takes no more scans.
+    assert_eq!(
+        app.api(Method::POST, &format!("/api/v1/sampling/rounds/{round}/close"), Some(&lead), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let late = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/scans",
+            Some(&volunteer),
+            Some(json!({"scans": [scan("late", "ZZ0005", &c3)]})),
+        )
+        .await;
+    assert_eq!(statuses(&late.json()), vec!["round_closed"]);
     app.finish().await;
 }
 
@@ -343,6 +358,10 @@ async fn a_round_runs_in_the_browser() {
     assert!(again.header("location").is_some_and(|l| l.contains("status=duplicate")));
     let missed = get(format!("/sampling/rounds/{round}/missed")).await.text();
     assert!(missed.contains("乙") && !missed.contains(">甲<"), "{missed}");
+    let export = get(format!("/sampling/rounds/{round}/missed.xlsx")).await;
+    let sheet = frontline_import::decode(&export.body, Some("m.xlsx"), &Default::default()).expect("xlsx");
+    assert_eq!(sheet.rows.len(), 2, "header + 乙");
+    assert_eq!(sheet.rows[1][3], "乙");
     // 乙 has no code with her: the ID's last four characters and her name find her.
     let id2 = id_number("350602", 1980, 5, 5, 23);
     let typed = format!("{} 乙", &id2[14..]);

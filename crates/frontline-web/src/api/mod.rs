@@ -78,6 +78,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sampling::create_exemption))
         .routes(routes!(sampling::get_advice))
         .routes(routes!(sampling::create_retest_results))
+        .routes(routes!(sampling::close_round))
 }
 
 /// Routes that take whole files: their own, larger body limit.

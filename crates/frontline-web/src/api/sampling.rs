@@ -461,3 +461,16 @@ pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Re
         frontline_store::sampling::SubmitError::Failed(why) => AppError::Internal(anyhow::anyhow!(why)),
     })
 }
+
+/// Closes a round: later scans are refused with `round_closed`.
+#[utoipa::path(post, path = "/api/v1/sampling/rounds/{id}/close", tag = "sampling", params(("id" = i64, Path)),
+    responses((status = 204, description = "Closed"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn close_round(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Perm::ManageSampling)?;
+    state.store().close_sampling_round(&auth.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -34,6 +34,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/sampling/rounds/{id}/coverage/stream", get(get_coverage_stream))
         .route("/sampling/rounds/{id}/scan", get(get_scan_page).post(create_scan))
         .route("/sampling/rounds/{id}/missed", get(list_missed))
+        .route("/sampling/rounds/{id}/missed.xlsx", get(get_missed_export))
         .route("/sampling/codes", get(list_codes))
         .route("/sampling/results", get(get_results_page))
 }
@@ -375,4 +376,41 @@ async fn create_results_upload(
 /// The lab's upload route, under the larger body limit.
 pub(super) fn upload_router() -> Router<AppState> {
     Router::new().route("/sampling/results", axum::routing::post(create_results_upload))
+}
+
+/// The missed list as XLSX, by building, unit and room.
+async fn get_missed_export(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    state.store().get_sampling_round(id).await?;
+    let missed = state.store().sampling_missed(id).await?;
+    let cat = frontline_domain::i18n::catalogue();
+    let header = ["buildings.building", "building.unit", "building.room", "residents.name"]
+        .map(|k| cat.text(lang, k).to_string())
+        .to_vec();
+    let rows = missed
+        .into_iter()
+        .map(|m| [m.building, m.unit, m.room, m.name].map(frontline_import::Cell::Text).to_vec())
+        .collect();
+    let bytes = frontline_import::write_xlsx(&[frontline_import::SheetOut {
+        name: cat.text(lang, "sampling.ui.missed_list").to_string(),
+        header,
+        rows,
+    }])
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"missed-round-{id}.xlsx\"")),
+        ],
+        bytes,
+    )
+        .into_response())
 }
