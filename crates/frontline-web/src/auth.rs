@@ -275,3 +275,36 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(client_ip(parts, state.config().trust_forwarded_for)))
     }
 }
+
+/// Live sessions recently looked up, so a phone sending scans does not cost a
+/// database read per request. Entries live a few seconds; logging out removes
+/// its entry at once, and a disabled account stops working within that time.
+#[derive(Debug, Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<String, (Instant, User, Session)>>,
+}
+
+const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
+
+impl SessionCache {
+    /// The cached account and session for a token hash, if fresh and not expired.
+    pub fn get(&self, hash: &str) -> Option<(User, Session)> {
+        let map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, user, session) = map.get(hash)?;
+        (at.elapsed() < SESSION_CACHE_TTL && session.expires_at > now_ms()).then(|| (user.clone(), session.clone()))
+    }
+
+    /// Remembers a lookup.
+    pub fn put(&self, hash: String, found: (User, Session)) {
+        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > 10_000 {
+            map.retain(|_, (at, _, _)| at.elapsed() < SESSION_CACHE_TTL);
+        }
+        map.insert(hash, (Instant::now(), found.0, found.1));
+    }
+
+    /// Forgets a token (logout).
+    pub fn remove(&self, hash: &str) {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(hash);
+    }
+}

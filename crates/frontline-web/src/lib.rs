@@ -37,6 +37,7 @@ struct Inner {
     limiter: auth::LoginLimiter,
     code_key: u64,
     scans: frontline_store::sampling::ScanWriter,
+    sessions: auth::SessionCache,
 }
 
 impl AppState {
@@ -47,7 +48,14 @@ impl AppState {
         let key = store.setting_or_init("sampling_code_key", &u64::from_le_bytes(fresh).to_string()).await?;
         let code_key = key.parse().map_err(|_| anyhow::anyhow!("setting sampling_code_key is not a number"))?;
         let scans = frontline_store::sampling::ScanWriter::spawn(store.clone(), 1_024);
-        Ok(AppState(Arc::new(Inner { store, config, limiter: auth::LoginLimiter::default(), code_key, scans })))
+        Ok(AppState(Arc::new(Inner {
+            store,
+            config,
+            limiter: auth::LoginLimiter::default(),
+            code_key,
+            scans,
+            sessions: auth::SessionCache::default(),
+        })))
     }
 
     /// The store.
@@ -63,6 +71,11 @@ impl AppState {
     /// The failed-login limiter.
     pub fn limiter(&self) -> &auth::LoginLimiter {
         &self.0.limiter
+    }
+
+    /// Recently looked-up sessions.
+    pub fn sessions(&self) -> &auth::SessionCache {
+        &self.0.sessions
     }
 
     /// The scan writer (group commit).
@@ -115,4 +128,19 @@ pub async fn serve(
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// A bare axum handler on the same stack (no state, no database): the baseline
+/// the benchmarks compare request rates against.
+pub fn bare_hello_router() -> Router {
+    Router::new().route("/hello", axum::routing::get(|| async { "hello" }))
+}
+
+/// Serves `router` on `listener` until `shutdown` completes (for benchmarks).
+pub async fn serve_plain(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

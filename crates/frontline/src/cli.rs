@@ -74,6 +74,18 @@ pub enum BenchCommand {
         #[arg(long, env = "FRONTLINE_BENCH_PG")]
         pg: Option<String>,
     },
+    /// Single scans over HTTP from 64 keep-alive connections (wrk) beside a bare axum handler.
+    HttpScans {
+        /// Residents to seed.
+        #[arg(long, default_value_t = 1_000_000)]
+        residents: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 64)]
+        connections: u32,
+    },
     /// Sampling scans: batch ingest through the scan writer, and coverage reads, with N residents seeded.
     Scans {
         /// Residents to seed (one scan each).

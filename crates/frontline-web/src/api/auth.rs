@@ -106,7 +106,9 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "Logged out"), (status = 401, body = ErrorEnvelope)))]
 pub async fn logout(State(state): State<AppState>, auth: Auth) -> Result<StatusCode, AppError> {
-    state.store().delete_session(&auth::token_hash(&auth.token)).await?;
+    let hash = auth::token_hash(&auth.token);
+    state.sessions().remove(&hash);
+    state.store().delete_session(&hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

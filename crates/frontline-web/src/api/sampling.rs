@@ -153,8 +153,7 @@ pub async fn create_scans(
             Err(_) => decoded.push((None, Some("malformed_code"))),
         }
     }
-    let ids: Vec<i64> = decoded.iter().filter_map(|d| d.0).collect();
-    let known = state.store().existing_residents(&ids).await?;
+    // Unknown residents are found by the writer's own lookup (answered `unknown_code`).
     let now = now_ms();
     let scans: Vec<Scan> = batch
         .scans
@@ -164,7 +163,7 @@ pub async fn create_scans(
             key: s.key.trim().to_string(),
             round: s.round,
             tube: s.tube.clone(),
-            resident: resident.filter(|r| known.contains(r)),
+            resident,
             refusal,
             at: s.at.unwrap_or(now),
         })

@@ -210,7 +210,9 @@ async fn post_logout(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&auth, &form.csrf)?;
-    state.store().delete_session(&auth::token_hash(&auth.token)).await?;
+    let hash = auth::token_hash(&auth.token);
+    state.sessions().remove(&hash);
+    state.store().delete_session(&hash).await?;
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", 0)?);
     Ok(res)
