@@ -6,21 +6,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use frontline_domain::census::{
-    building_name, normalise_row, unit_name, CensusPerson, CensusRules, Doc, HeaderMap, RawRow, RowOutcome,
-};
+use frontline_domain::census::{normalise_row, CensusPerson, CensusRules, Doc, HeaderMap, RawRow, RowOutcome};
 use frontline_domain::date::Date;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use tokio::sync::mpsc::Receiver;
 
+use super::matching::{find_existing, insert_new, update_matched};
+use super::places::{ensure_compound_in, preload_places, resolve_households};
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
-use crate::db::{param_list, reserve_ids, Backend, Store};
+use crate::db::{Backend, Store};
 use crate::error::StoreError;
 use crate::now_ms;
-use crate::residents::reversed;
 
 /// How to import.
 #[derive(Debug, Clone)]
@@ -106,13 +105,13 @@ pub struct ImportOutcome {
 pub type RowBatches = Receiver<Result<Vec<(usize, Vec<String>)>, String>>;
 
 /// A person waiting for their resident id within a batch.
-struct Slot {
-    person: CensusPerson,
-    key: String,
-    household: Option<i64>,
-    building: Option<i64>,
-    resident: Option<i64>,
-    created: bool,
+pub(super) struct Slot {
+    pub(super) person: CensusPerson,
+    pub(super) key: String,
+    pub(super) household: Option<i64>,
+    pub(super) building: Option<i64>,
+    pub(super) resident: Option<i64>,
+    pub(super) created: bool,
 }
 
 /// What happened to one row.
@@ -125,19 +124,19 @@ enum Fate {
     DuplicateOf(i64),
 }
 
-struct Ctx<'a> {
-    backend: Backend,
-    compound_id: i64,
-    round_id: i64,
-    opts: &'a ImportOptions,
-    now: i64,
-    seen: HashMap<String, i64>,
-    buildings: HashMap<u32, i64>,
-    units: HashMap<(u32, u32), i64>,
-    households: HashMap<(u32, u32, String), i64>,
-    summary: ImportSummary,
-    issues: Vec<RowIssue>,
-    any_refused: bool,
+pub(super) struct Ctx<'a> {
+    pub(super) backend: Backend,
+    pub(super) compound_id: i64,
+    pub(super) round_id: i64,
+    pub(super) opts: &'a ImportOptions,
+    pub(super) now: i64,
+    pub(super) seen: HashMap<String, i64>,
+    pub(super) buildings: HashMap<u32, i64>,
+    pub(super) units: HashMap<(u32, u32), i64>,
+    pub(super) households: HashMap<(u32, u32, String), i64>,
+    pub(super) summary: ImportSummary,
+    pub(super) issues: Vec<RowIssue>,
+    pub(super) any_refused: bool,
 }
 
 fn doc_key(p: &CensusPerson, household: Option<i64>) -> String {
@@ -153,7 +152,7 @@ fn doc_key(p: &CensusPerson, household: Option<i64>) -> String {
     }
 }
 
-fn doc_number(p: &CensusPerson) -> Option<&str> {
+pub(super) fn doc_number(p: &CensusPerson) -> Option<&str> {
     match &p.document {
         Doc::CnId(id) => Some(id.as_str()),
         Doc::Passport(n) => Some(n.as_str()),
@@ -161,7 +160,7 @@ fn doc_number(p: &CensusPerson) -> Option<&str> {
     }
 }
 
-fn doc_kind(p: &CensusPerson) -> &'static str {
+pub(super) fn doc_kind(p: &CensusPerson) -> &'static str {
     match &p.document {
         Doc::CnId(_) => "cn_id",
         Doc::Passport(_) => "passport",
@@ -250,301 +249,6 @@ impl Store {
         }
         Ok(ImportOutcome { summary: ctx.summary, issues: ctx.issues })
     }
-}
-
-async fn ensure_compound_in(conn: &mut AnyConnection, name: &str, now: i64) -> Result<i64, StoreError> {
-    let community: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM communities ORDER BY id LIMIT 1").fetch_optional(&mut *conn).await?;
-    let community = match community {
-        Some(c) => c,
-        None => {
-            let district: i64 =
-                sqlx::query_scalar("INSERT INTO districts (name, created_at) VALUES ($1, $2) RETURNING id")
-                    .bind("本辖区")
-                    .bind(now)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            sqlx::query_scalar(
-                "INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
-            )
-            .bind(district)
-            .bind("本社区")
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?
-        }
-    };
-    sqlx::query("INSERT INTO compounds (community_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (community_id, name) DO NOTHING")
-        .bind(community)
-        .bind(name)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM compounds WHERE community_id = $1 AND name = $2")
-        .bind(community)
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?)
-}
-
-/// Loads the compound's buildings, units and households once, so rows resolve
-/// their household from memory instead of one query each.
-async fn preload_places(conn: &mut AnyConnection, ctx: &mut Ctx<'_>) -> Result<(), StoreError> {
-    let number = |n: Option<i64>, name: &str, parse: fn(&str) -> Option<u32>| {
-        n.and_then(|n| u32::try_from(n).ok()).or_else(|| parse(name))
-    };
-    let buildings: Vec<(i64, Option<i64>, String)> =
-        sqlx::query_as("SELECT id, number, name FROM buildings WHERE compound_id = $1")
-            .bind(ctx.compound_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let mut building_numbers: HashMap<i64, u32> = HashMap::new();
-    for (id, n, name) in buildings {
-        if let Some(b) = number(n, &name, frontline_domain::census::parse_building) {
-            ctx.buildings.entry(b).or_insert(id);
-            building_numbers.insert(id, b);
-        }
-    }
-    let units: Vec<(i64, i64, Option<i64>, String)> = sqlx::query_as(
-        "SELECT u.id, u.building_id, u.number, u.name FROM units u JOIN buildings b ON b.id = u.building_id WHERE b.compound_id = $1",
-    )
-    .bind(ctx.compound_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut unit_numbers: HashMap<i64, (u32, u32)> = HashMap::new();
-    for (id, building, n, name) in units {
-        if let (Some(b), Some(u)) =
-            (building_numbers.get(&building), number(n, &name, frontline_domain::census::parse_unit))
-        {
-            ctx.units.entry((*b, u)).or_insert(id);
-            unit_numbers.insert(id, (*b, u));
-        }
-    }
-    let households: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT h.id, h.unit_id, h.room FROM households h JOIN buildings b ON b.id = h.building_id WHERE b.compound_id = $1",
-    )
-    .bind(ctx.compound_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, unit, room) in households {
-        if let Some((b, u)) = unit_numbers.get(&unit) {
-            ctx.households.entry((*b, *u, room)).or_insert(id);
-        }
-    }
-    Ok(())
-}
-
-async fn building_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32) -> Result<i64, StoreError> {
-    if let Some(id) = ctx.buildings.get(&b) {
-        return Ok(*id);
-    }
-    let name = building_name(b);
-    sqlx::query(
-        "INSERT INTO buildings (compound_id, number, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (compound_id, name) DO NOTHING",
-    )
-    .bind(ctx.compound_id)
-    .bind(i64::from(b))
-    .bind(&name)
-    .bind(ctx.now)
-    .execute(&mut *conn)
-    .await?;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM buildings WHERE compound_id = $1 AND name = $2")
-        .bind(ctx.compound_id)
-        .bind(&name)
-        .fetch_one(&mut *conn)
-        .await?;
-    ctx.buildings.insert(b, id);
-    Ok(id)
-}
-
-async fn unit_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32, u: u32) -> Result<i64, StoreError> {
-    if let Some(id) = ctx.units.get(&(b, u)) {
-        return Ok(*id);
-    }
-    let building = building_id(conn, ctx, b).await?;
-    let name = unit_name(u);
-    sqlx::query(
-        "INSERT INTO units (building_id, number, name) VALUES ($1, $2, $3) ON CONFLICT (building_id, name) DO NOTHING",
-    )
-    .bind(building)
-    .bind(i64::from(u))
-    .bind(&name)
-    .execute(&mut *conn)
-    .await?;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM units WHERE building_id = $1 AND name = $2")
-        .bind(building)
-        .bind(&name)
-        .fetch_one(&mut *conn)
-        .await?;
-    ctx.units.insert((b, u), id);
-    Ok(id)
-}
-
-/// Finds or creates the household of every slot that names a building and a room.
-async fn resolve_households(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, slots: &mut [Slot]) -> Result<(), StoreError> {
-    // Households were preloaded; the ones still unknown are created in bulk.
-    let mut missing: Vec<(u32, u32, String, Option<u32>)> = Vec::new();
-    for s in slots.iter_mut() {
-        let Some(b) = s.person.building else { continue };
-        let bid = building_id(conn, ctx, b).await?;
-        s.building = Some(bid);
-        let Some(room) = s.person.room.clone() else { continue };
-        let u = s.person.unit.unwrap_or(1);
-        let key = (b, u, room.text.clone());
-        if let Some(h) = ctx.households.get(&key) {
-            s.household = Some(*h);
-            continue;
-        }
-        if !missing.iter().any(|m| m.0 == b && m.1 == u && m.2 == room.text) {
-            missing.push((b, u, room.text.clone(), room.floor));
-        }
-    }
-    if !missing.is_empty() {
-        let ids = reserve_ids(conn, ctx.backend, "households", missing.len()).await?;
-        let mut batch =
-            Batch::new(ctx.backend, "INSERT INTO households (id, unit_id, building_id, floor, room, created_at)", 6);
-        for ((b, u, room, floor), id) in missing.into_iter().zip(ids) {
-            let uid = unit_id(conn, ctx, b, u).await?;
-            let bid = building_id(conn, ctx, b).await?;
-            batch.push([
-                V::I(id),
-                V::I(uid),
-                V::I(bid),
-                V::OptI(floor.map(i64::from)),
-                V::S(room.clone()),
-                V::I(ctx.now),
-            ]);
-            ctx.households.insert((b, u, room), id);
-            ctx.summary.households_created += 1;
-            if batch.full() {
-                batch.flush(conn).await?;
-            }
-        }
-        batch.flush(conn).await?;
-        for s in slots.iter_mut().filter(|s| s.household.is_none()) {
-            if let (Some(b), Some(room)) = (s.person.building, &s.person.room) {
-                s.household = ctx.households.get(&(b, s.person.unit.unwrap_or(1), room.text.clone())).copied();
-            }
-        }
-    }
-    Ok(())
-}
-
-/// An existing resident, as far as matching needs.
-struct Existing {
-    id: i64,
-    household: Option<i64>,
-    phone: Option<String>,
-    needs: i64,
-    away: i64,
-}
-
-async fn find_existing(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    slots: &[Slot],
-) -> Result<HashMap<String, Existing>, StoreError> {
-    let mut out = HashMap::new();
-    let numbers: Vec<&str> = slots.iter().filter_map(|s| doc_number(&s.person)).collect();
-    for chunk in numbers.chunks(2_000) {
-        // One row per chunk, not one per resident: each row crossing from the
-        // database thread costs more than the lookup itself.
-        let list = param_list(backend, chunk.len());
-        let sql = match backend {
-            Backend::Sqlite => format!(
-                "SELECT json_group_array(json_array(id, id_number, household_id, phone, needs, away)) \
-                 FROM residents WHERE id_number IN ({list})"
-            ),
-            Backend::Postgres => format!(
-                "SELECT COALESCE(json_agg(json_build_array(id, id_number, household_id, phone, needs, away))::text, '[]') \
-                 FROM residents WHERE id_number IN ({list})"
-            ),
-        };
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
-        for n in chunk {
-            q = q.bind(*n);
-        }
-        let json = q.fetch_one(&mut *conn).await?;
-        type Found = (i64, String, Option<i64>, Option<String>, i64, i64);
-        let found: Vec<Found> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("lookup: {e}")))?;
-        for (id, number, household, phone, needs, away) in found {
-            out.insert(number, Existing { id, household, phone, needs, away });
-        }
-    }
-    for s in slots.iter().filter(|s| matches!(s.person.document, Doc::None)) {
-        let (Some(birth), Some(household)) = (s.person.birth_date, s.household) else { continue };
-        let row = sqlx::query(
-            "SELECT id, household_id, phone, needs, away FROM residents \
-             WHERE name = $1 AND birth_date = $2 AND household_id = $3 AND id_number IS NULL LIMIT 1",
-        )
-        .bind(&s.person.name)
-        .bind(birth.to_string())
-        .bind(household)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = row {
-            out.insert(
-                s.key.clone(),
-                Existing {
-                    id: row.try_get("id")?,
-                    household: row.try_get("household_id")?,
-                    phone: row.try_get("phone")?,
-                    needs: row.try_get("needs")?,
-                    away: row.try_get("away")?,
-                },
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// Updates a matched resident where the census says something new.
-async fn update_matched(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, s: &Slot, e: &Existing) -> Result<(), StoreError> {
-    let phone = s.person.phone.as_ref().map(|p| p.as_str().to_string());
-    let new_phone = phone.filter(|p| Some(p) != e.phone.as_ref());
-    let needs = e.needs | s.person.needs.bits();
-    let away = i64::from(s.person.away);
-    let moved = s.household.is_some() && s.household != e.household;
-    if new_phone.is_none() && needs == e.needs && away == e.away && !moved {
-        return Ok(());
-    }
-    if let Some(p) = &new_phone {
-        sqlx::query("UPDATE residents SET phone = $1, phone_rev = $2 WHERE id = $3")
-            .bind(p)
-            .bind(reversed(p))
-            .bind(e.id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    if moved {
-        ctx.summary.residents_moved += 1;
-        sqlx::query("UPDATE residents SET household_id = $1, building_id = $2 WHERE id = $3")
-            .bind(s.household)
-            .bind(s.building)
-            .bind(e.id)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("UPDATE resident_addresses SET to_at = $1 WHERE resident_id = $2 AND to_at IS NULL")
-            .bind(ctx.now)
-            .bind(e.id)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason) VALUES ($1, $2, $3, NULL, $4)")
-            .bind(e.id)
-            .bind(s.household)
-            .bind(ctx.now)
-            .bind(format!("census:{}", ctx.round_id))
-            .execute(&mut *conn)
-            .await?;
-    }
-    sqlx::query("UPDATE residents SET needs = $1, away = $2, updated_at = $3 WHERE id = $4")
-        .bind(needs)
-        .bind(away)
-        .bind(ctx.now)
-        .bind(e.id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 fn row_issue(row_number: usize, i: &frontline_domain::census::Issue) -> RowIssue {
@@ -692,71 +396,6 @@ async fn process_batch(
         }
     }
     rows.flush(conn).await?;
-    Ok(())
-}
-
-async fn insert_new(
-    conn: &mut AnyConnection,
-    ctx: &mut Ctx<'_>,
-    unique: &mut [Slot],
-    new_people: &[usize],
-) -> Result<(), StoreError> {
-    let ids = reserve_ids(conn, ctx.backend, "residents", new_people.len()).await?;
-    let mut residents = Batch::new(
-        ctx.backend,
-        "INSERT INTO residents (id, household_id, building_id, name, doc_kind, id_number, id_rev, birth_date, sex, \
-         phone, phone_rev, needs, away, created_at, updated_at)",
-        15,
-    );
-    let mut addresses = Batch::new(
-        ctx.backend,
-        "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)",
-        5,
-    );
-    for (&i, id) in new_people.iter().zip(ids) {
-        let s = &mut unique[i];
-        s.resident = Some(id);
-        s.created = true;
-        ctx.summary.residents_created += 1;
-        let p = &s.person;
-        let number = doc_number(p).map(str::to_string);
-        let phone = p.phone.as_ref().map(|x| x.as_str().to_string());
-        residents.push([
-            V::I(id),
-            V::OptI(s.household),
-            V::OptI(s.building.filter(|_| s.household.is_some())),
-            V::S(p.name.clone()),
-            V::S(doc_kind(p).into()),
-            V::OptS(number.clone()),
-            V::OptS(number.as_deref().map(reversed)),
-            V::OptS(p.birth_date.map(|d| d.to_string())),
-            V::OptS(p.sex.map(|x| x.code().to_string())),
-            V::OptS(phone.clone()),
-            V::OptS(phone.as_deref().map(reversed)),
-            V::I(p.needs.bits() & !frontline_domain::people::SpecialNeed::Elderly.bit()),
-            V::I(i64::from(p.away)),
-            V::I(ctx.now),
-            V::I(ctx.now),
-        ]);
-        if s.household.is_some() {
-            addresses.push([
-                V::I(id),
-                V::OptI(s.household),
-                V::I(ctx.now),
-                V::OptI(None),
-                V::S(format!("census:{}", ctx.round_id)),
-            ]);
-        }
-        if residents.full() {
-            residents.flush(conn).await?;
-        }
-        if addresses.full() {
-            residents.flush(conn).await?;
-            addresses.flush(conn).await?;
-        }
-    }
-    residents.flush(conn).await?;
-    addresses.flush(conn).await?;
     Ok(())
 }
 

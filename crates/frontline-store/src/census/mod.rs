@@ -7,6 +7,8 @@
 
 mod base;
 mod import;
+mod matching;
+mod places;
 mod reconcile;
 mod review;
 

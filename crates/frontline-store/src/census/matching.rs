@@ -1,0 +1,200 @@
+//! Matching census people to residents: one lookup per 2,000 documents, updates
+//! only where the census says something new, new residents in bulk.
+
+use std::collections::HashMap;
+
+use frontline_domain::census::Doc;
+use sqlx::{AnyConnection, Row};
+
+use super::import::{doc_kind, doc_number, Ctx, Slot};
+use crate::bulk::{Batch, V};
+use crate::db::{param_list, reserve_ids, Backend};
+use crate::error::StoreError;
+use crate::residents::reversed;
+
+/// An existing resident, as far as matching needs.
+pub(super) struct Existing {
+    pub(super) id: i64,
+    pub(super) household: Option<i64>,
+    pub(super) phone: Option<String>,
+    pub(super) needs: i64,
+    pub(super) away: i64,
+}
+
+pub(super) async fn find_existing(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    slots: &[Slot],
+) -> Result<HashMap<String, Existing>, StoreError> {
+    let mut out = HashMap::new();
+    let numbers: Vec<&str> = slots.iter().filter_map(|s| doc_number(&s.person)).collect();
+    for chunk in numbers.chunks(2_000) {
+        // One row per chunk, not one per resident: each row crossing from the
+        // database thread costs more than the lookup itself.
+        let list = param_list(backend, chunk.len());
+        let sql = match backend {
+            Backend::Sqlite => format!(
+                "SELECT json_group_array(json_array(id, id_number, household_id, phone, needs, away)) \
+                 FROM residents WHERE id_number IN ({list})"
+            ),
+            Backend::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_array(id, id_number, household_id, phone, needs, away))::text, '[]') \
+                 FROM residents WHERE id_number IN ({list})"
+            ),
+        };
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for n in chunk {
+            q = q.bind(*n);
+        }
+        let json = q.fetch_one(&mut *conn).await?;
+        type Found = (i64, String, Option<i64>, Option<String>, i64, i64);
+        let found: Vec<Found> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("lookup: {e}")))?;
+        for (id, number, household, phone, needs, away) in found {
+            out.insert(number, Existing { id, household, phone, needs, away });
+        }
+    }
+    for s in slots.iter().filter(|s| matches!(s.person.document, Doc::None)) {
+        let (Some(birth), Some(household)) = (s.person.birth_date, s.household) else { continue };
+        let row = sqlx::query(
+            "SELECT id, household_id, phone, needs, away FROM residents \
+             WHERE name = $1 AND birth_date = $2 AND household_id = $3 AND id_number IS NULL LIMIT 1",
+        )
+        .bind(&s.person.name)
+        .bind(birth.to_string())
+        .bind(household)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = row {
+            out.insert(
+                s.key.clone(),
+                Existing {
+                    id: row.try_get("id")?,
+                    household: row.try_get("household_id")?,
+                    phone: row.try_get("phone")?,
+                    needs: row.try_get("needs")?,
+                    away: row.try_get("away")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Updates a matched resident where the census says something new.
+pub(super) async fn update_matched(
+    conn: &mut AnyConnection,
+    ctx: &mut Ctx<'_>,
+    s: &Slot,
+    e: &Existing,
+) -> Result<(), StoreError> {
+    let phone = s.person.phone.as_ref().map(|p| p.as_str().to_string());
+    let new_phone = phone.filter(|p| Some(p) != e.phone.as_ref());
+    let needs = e.needs | s.person.needs.bits();
+    let away = i64::from(s.person.away);
+    let moved = s.household.is_some() && s.household != e.household;
+    if new_phone.is_none() && needs == e.needs && away == e.away && !moved {
+        return Ok(());
+    }
+    if let Some(p) = &new_phone {
+        sqlx::query("UPDATE residents SET phone = $1, phone_rev = $2 WHERE id = $3")
+            .bind(p)
+            .bind(reversed(p))
+            .bind(e.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if moved {
+        ctx.summary.residents_moved += 1;
+        sqlx::query("UPDATE residents SET household_id = $1, building_id = $2 WHERE id = $3")
+            .bind(s.household)
+            .bind(s.building)
+            .bind(e.id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("UPDATE resident_addresses SET to_at = $1 WHERE resident_id = $2 AND to_at IS NULL")
+            .bind(ctx.now)
+            .bind(e.id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason) VALUES ($1, $2, $3, NULL, $4)")
+            .bind(e.id)
+            .bind(s.household)
+            .bind(ctx.now)
+            .bind(format!("census:{}", ctx.round_id))
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("UPDATE residents SET needs = $1, away = $2, updated_at = $3 WHERE id = $4")
+        .bind(needs)
+        .bind(away)
+        .bind(ctx.now)
+        .bind(e.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_new(
+    conn: &mut AnyConnection,
+    ctx: &mut Ctx<'_>,
+    unique: &mut [Slot],
+    new_people: &[usize],
+) -> Result<(), StoreError> {
+    let ids = reserve_ids(conn, ctx.backend, "residents", new_people.len()).await?;
+    let mut residents = Batch::new(
+        ctx.backend,
+        "INSERT INTO residents (id, household_id, building_id, name, doc_kind, id_number, id_rev, birth_date, sex, \
+         phone, phone_rev, needs, away, created_at, updated_at)",
+        15,
+    );
+    let mut addresses = Batch::new(
+        ctx.backend,
+        "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)",
+        5,
+    );
+    for (&i, id) in new_people.iter().zip(ids) {
+        let s = &mut unique[i];
+        s.resident = Some(id);
+        s.created = true;
+        ctx.summary.residents_created += 1;
+        let p = &s.person;
+        let number = doc_number(p).map(str::to_string);
+        let phone = p.phone.as_ref().map(|x| x.as_str().to_string());
+        residents.push([
+            V::I(id),
+            V::OptI(s.household),
+            V::OptI(s.building.filter(|_| s.household.is_some())),
+            V::S(p.name.clone()),
+            V::S(doc_kind(p).into()),
+            V::OptS(number.clone()),
+            V::OptS(number.as_deref().map(reversed)),
+            V::OptS(p.birth_date.map(|d| d.to_string())),
+            V::OptS(p.sex.map(|x| x.code().to_string())),
+            V::OptS(phone.clone()),
+            V::OptS(phone.as_deref().map(reversed)),
+            V::I(p.needs.bits() & !frontline_domain::people::SpecialNeed::Elderly.bit()),
+            V::I(i64::from(p.away)),
+            V::I(ctx.now),
+            V::I(ctx.now),
+        ]);
+        if s.household.is_some() {
+            addresses.push([
+                V::I(id),
+                V::OptI(s.household),
+                V::I(ctx.now),
+                V::OptI(None),
+                V::S(format!("census:{}", ctx.round_id)),
+            ]);
+        }
+        if residents.full() {
+            residents.flush(conn).await?;
+        }
+        if addresses.full() {
+            residents.flush(conn).await?;
+            addresses.flush(conn).await?;
+        }
+    }
+    residents.flush(conn).await?;
+    addresses.flush(conn).await?;
+    Ok(())
+}
