@@ -245,6 +245,29 @@ impl Store {
         Ok(Coverage { expected, sampled, missed: (expected - sampled).max(0), buildings })
     }
 
+    /// One building's coverage in a round (the sampler's and the building leader's view).
+    pub async fn building_coverage(&self, round: i64, building: i64) -> Result<BuildingCoverage, StoreError> {
+        let row = sqlx::query(
+            "SELECT b.id, b.name, \
+               (SELECT COUNT(*) FROM residents r WHERE r.building_id = b.id) \
+               - (SELECT COUNT(*) FROM sampling_exemptions e JOIN residents r ON r.id = e.resident_id \
+                  WHERE e.round_id = $1 AND r.building_id = b.id) AS expected, \
+               (SELECT COUNT(*) FROM sampling_members m WHERE m.round_id = $1 AND m.building_id = b.id AND m.valid = 1) AS sampled \
+             FROM buildings b JOIN sampling_round_buildings rb ON rb.building_id = b.id AND rb.round_id = $1 WHERE b.id = $2",
+        )
+        .bind(round)
+        .bind(building)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(BuildingCoverage {
+            building: row.try_get("id")?,
+            name: row.try_get("name")?,
+            expected: row.try_get("expected")?,
+            sampled: row.try_get("sampled")?,
+        })
+    }
+
     /// The missed list (补采名单): residents in scope not bound to a valid tube, by address.
     pub async fn sampling_missed(&self, round: i64) -> Result<Vec<Missed>, StoreError> {
         self.get_sampling_round(round).await?;

@@ -129,6 +129,9 @@ async fn sampling_round_end_to_end(backend: Backend) {
         (Some(3), Some(3), Some(0))
     );
     assert_eq!(cov["buildings"][0]["building"], building);
+    let one = app.store().building_coverage(round, building).await.expect("building coverage");
+    assert_eq!((one.expected, one.sampled), (3, 3));
+    assert!(app.store().building_coverage(round, 999_999).await.is_err());
     assert!(app
         .get(&format!("/api/v1/sampling/rounds/{round}/missed"), &staff)
         .await
