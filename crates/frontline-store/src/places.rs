@@ -302,39 +302,7 @@ impl Store {
     /// Finds or creates a compound by name (under the first community, created when there is none).
     pub async fn ensure_compound(&self, actor: &Actor, name: &str) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let now = now_ms();
-        let community: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM communities ORDER BY id LIMIT 1").fetch_optional(&mut *tx).await?;
-        let community = match community {
-            Some(c) => c,
-            None => {
-                let district: i64 =
-                    sqlx::query_scalar("INSERT INTO districts (name, created_at) VALUES ($1, $2) RETURNING id")
-                        .bind("本辖区")
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                sqlx::query_scalar(
-                    "INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
-                )
-                .bind(district)
-                .bind("本社区")
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?
-            }
-        };
-        let (id, created) = get_or_insert(
-            &mut tx,
-            sqlx::query(
-                "INSERT INTO compounds (community_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (community_id, name) DO NOTHING",
-            )
-            .bind(community)
-            .bind(name)
-            .bind(now),
-            sqlx::query_scalar("SELECT id FROM compounds WHERE community_id = $1 AND name = $2").bind(community).bind(name),
-        )
-        .await?;
+        let (id, created) = compound_in(&mut tx, name, now_ms()).await?;
         if created {
             audit_created(&mut tx, actor, "compound", id, json!({"name": name})).await?;
         }
@@ -436,6 +404,43 @@ impl Store {
         tx.commit().await?;
         Ok(id)
     }
+}
+
+/// Finds or creates a compound by name on `conn`, under the first community
+/// (created with its district when there is none); says whether it was created.
+pub(crate) async fn compound_in(conn: &mut AnyConnection, name: &str, now: i64) -> Result<(i64, bool), StoreError> {
+    let community: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM communities ORDER BY id LIMIT 1").fetch_optional(&mut *conn).await?;
+    let community = match community {
+        Some(c) => c,
+        None => {
+            let district: i64 =
+                sqlx::query_scalar("INSERT INTO districts (name, created_at) VALUES ($1, $2) RETURNING id")
+                    .bind("本辖区")
+                    .bind(now)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            sqlx::query_scalar(
+                "INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(district)
+            .bind("本社区")
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?
+        }
+    };
+    get_or_insert(
+        conn,
+        sqlx::query(
+            "INSERT INTO compounds (community_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (community_id, name) DO NOTHING",
+        )
+        .bind(community)
+        .bind(name)
+        .bind(now),
+        sqlx::query_scalar("SELECT id FROM compounds WHERE community_id = $1 AND name = $2").bind(community).bind(name),
+    )
+    .await
 }
 
 async fn audit_created(

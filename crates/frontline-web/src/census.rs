@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use frontline_domain::census::{detect_header_with, Field, HeaderError, HeaderMap};
+use frontline_domain::census::{detect_header_with, Field, HeaderMap};
 use frontline_domain::i18n::{catalogue, Lang};
 use frontline_import::{for_each_row, write_xlsx, Cell, DecodeError, Limits, SheetOut};
 use frontline_store::census::{BaseNumbers, ImportOptions, ImportOutcome, Reconciliation, RowIssue};
@@ -97,9 +97,7 @@ pub async fn run_import(
                     batch.extend(first.drain(..).skip(h.header_row + 1));
                     Ok(h)
                 }
-                Err(e) => {
-                    Err(ImportError::Header { code: header_code(&e), sample: rows.into_iter().take(12).collect() })
-                }
+                Err(e) => Err(ImportError::Header { code: e.code(), sample: rows.into_iter().take(12).collect() }),
             };
             let ok = out.as_ref().ok().cloned();
             if let Some(tx) = head_tx.take() {
@@ -164,15 +162,6 @@ pub async fn run_import(
     let outcome = store.import_census(actor, &opts, &header, row_rx, progress).await;
     let _ = reader.await;
     Ok(outcome?)
-}
-
-fn header_code(e: &HeaderError) -> &'static str {
-    e.code()
-}
-
-/// Saves a user's column choices for a source: (header text, field code).
-pub async fn save_mapping(store: &Store, source: &str, mapping: &[(String, String)]) -> Result<(), StoreError> {
-    store.save_census_mapping(source, mapping).await
 }
 
 fn text(s: impl Into<String>) -> Cell {

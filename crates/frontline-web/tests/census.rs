@@ -13,7 +13,7 @@ use frontline_import::generate::{
     census_csv, census_xlsx, random_bytes, wide_csv, zip_bomb_xlsx, CensusFileSpec, GeneratedStats, OutEncoding,
 };
 use frontline_store::Backend;
-use support::{Answer, TestApp};
+use support::{get_page, post_form, Answer, TestApp};
 
 fn spec(rows: usize, encoding: OutEncoding, messy: bool) -> CensusFileSpec {
     CensusFileSpec { rows, seed: 7, encoding, title_row: messy, messy, residents: Vec::new() }
@@ -149,38 +149,10 @@ async fn hostile_files_get_specific_errors_within_seconds_and_write_nothing() {
     app.finish().await;
 }
 
-fn cookie(res: &Answer, name: &str) -> Option<String> {
-    res.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
-        let (k, v) = c.split(';').next()?.split_once('=')?;
-        (k == name).then(|| v.to_string())
-    })
-}
-
 async fn login(app: &TestApp, user: &str) -> (String, String) {
-    let form = app.send(Request::get("/login").body(Body::empty()).expect("req")).await;
-    let pre = cookie(&form, "frontline_login_csrf").expect("csrf");
-    let req = Request::post("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, format!("frontline_login_csrf={pre}"))
-        .body(Body::from(format!("username={user}&password={}&csrf={pre}", support::PASSWORD)))
-        .expect("req");
-    let session = cookie(&app.send(req).await, "frontline_session").expect("session");
-    let page = get_page(app, &session, "/census").await;
-    let marker = "name=\"csrf\" value=\"";
-    let text = page.text();
-    let start = text.find(marker).expect("csrf field") + marker.len();
-    let csrf = text[start..start + 64].to_string();
+    let session = support::browser_login(app, user).await;
+    let csrf = support::field(&get_page(app, &session, "/census").await.text(), "csrf");
     (session, csrf)
-}
-
-async fn get_page(app: &TestApp, session: &str, path: &str) -> Answer {
-    app.send(
-        Request::get(path)
-            .header(header::COOKIE, format!("frontline_session={session}"))
-            .body(Body::empty())
-            .expect("req"),
-    )
-    .await
 }
 
 fn multipart(fields: &[(&str, &str)], file_name: &str, file: &[u8]) -> (String, Vec<u8>) {
@@ -206,15 +178,6 @@ async fn upload(app: &TestApp, session: &str, csrf: &str, round: &str, source: &
     let res = app.send(req).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     res.header("location").expect("preview location")
-}
-
-async fn post_form(app: &TestApp, session: &str, path: &str, body: String) -> Answer {
-    let req = Request::post(path)
-        .header(header::COOKIE, format!("frontline_session={session}"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .expect("req");
-    app.send(req).await
 }
 
 fn enc(s: &str) -> String {

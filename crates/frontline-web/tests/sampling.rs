@@ -9,7 +9,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use frontline_domain::access::Role;
 use frontline_store::Backend;
 use serde_json::{json, Value};
-use support::{id_number, TestApp};
+use support::{browser_login, field, get_page, id_number, post_form, TestApp};
 
 async fn resident(app: &TestApp, token: &str, name: &str, seq: u16, household: i64) -> (i64, String) {
     let res = app
@@ -280,40 +280,6 @@ async fn oversized_and_malformed_batches_are_refused_whole() {
     app.finish().await;
 }
 
-fn cookie(res: &support::Answer, name: &str) -> Option<String> {
-    res.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
-        let (k, v) = c.split(';').next()?.split_once('=')?;
-        (k == name).then(|| v.to_string())
-    })
-}
-
-async fn get_as(app: &TestApp, session: &str, path: String) -> support::Answer {
-    app.send(
-        Request::get(path)
-            .header(header::COOKIE, format!("frontline_session={session}"))
-            .body(Body::empty())
-            .expect("req"),
-    )
-    .await
-}
-
-async fn post_as(app: &TestApp, session: &str, path: String, body: String) -> support::Answer {
-    app.send(
-        Request::post(path)
-            .header(header::COOKIE, format!("frontline_session={session}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("req"),
-    )
-    .await
-}
-
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} field"));
-    html[start..].split('"').next().unwrap_or_default().to_string()
-}
-
 #[tokio::test]
 async fn a_round_runs_in_the_browser() {
     let app = TestApp::new(Backend::Sqlite).await;
@@ -321,20 +287,9 @@ async fn a_round_runs_in_the_browser() {
     let (building, h1, _) = app.place().await;
     let (r1, c1) = resident(&app, &staff, "甲", 21, h1).await;
     let (_, c2) = resident(&app, &staff, "乙", 23, h1).await;
-    let send = |req: Request<Body>| app.send(req);
-    let form = send(Request::get("/login").body(Body::empty()).expect("req")).await;
-    let pre = cookie(&form, "frontline_login_csrf").expect("csrf");
-    let login = send(
-        Request::post("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::COOKIE, format!("frontline_login_csrf={pre}"))
-            .body(Body::from(format!("username=group_lead&password={}&csrf={pre}", support::PASSWORD)))
-            .expect("req"),
-    )
-    .await;
-    let session = cookie(&login, "frontline_session").expect("session");
-    let get = |path: String| get_as(&app, &session, path);
-    let post = |path: String, body: String| post_as(&app, &session, path, body);
+    let session = browser_login(&app, "group_lead").await;
+    let get = |path: String| get_page(&app, &session, path);
+    let post = |path: String, body: String| post_form(&app, &session, path, body);
     let list = get("/sampling".into()).await.text();
     let csrf = field(&list, "csrf");
     let started = post("/sampling".into(), format!("csrf={csrf}&name=R1&pool_size=10&building={building}")).await;
@@ -499,19 +454,8 @@ async fn lab_sheets_import_results_per_tube() {
 #[tokio::test]
 async fn the_lab_uploads_a_sheet_in_the_browser() {
     let app = TestApp::new(Backend::Sqlite).await;
-    let form = app.send(Request::get("/login").body(Body::empty()).expect("req")).await;
-    let pre = cookie(&form, "frontline_login_csrf").expect("csrf");
-    let login = app
-        .send(
-            Request::post("/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::COOKIE, format!("frontline_login_csrf={pre}"))
-                .body(Body::from(format!("username=lab&password={}&csrf={pre}", support::PASSWORD)))
-                .expect("req"),
-        )
-        .await;
-    let session = cookie(&login, "frontline_session").expect("session");
-    let page = get_as(&app, &session, "/sampling/results".into()).await.text();
+    let session = browser_login(&app, "lab").await;
+    let page = get_page(&app, &session, "/sampling/results").await.text();
     assert!(page.contains("上传检测结果") && page.contains("检测结果"), "the lab's menu and page");
     let csrf = field(&page, "csrf");
     let boundary = "xyzboundary";

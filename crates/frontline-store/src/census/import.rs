@@ -14,12 +14,13 @@ use sqlx::AnyConnection;
 use tokio::sync::mpsc::Receiver;
 
 use super::matching::{find_existing, insert_new, update_matched};
-use super::places::{ensure_compound_in, preload_places, resolve_households};
+use super::places::{preload_places, resolve_households};
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
 use crate::db::{Backend, Store};
 use crate::error::StoreError;
 use crate::now_ms;
+use crate::places::compound_in;
 
 /// How to import.
 #[derive(Debug, Clone)]
@@ -182,7 +183,7 @@ impl Store {
     ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let now = now_ms();
-        let compound_id = ensure_compound_in(&mut tx, &opts.compound, now).await?;
+        let (compound_id, _) = compound_in(&mut tx, &opts.compound, now).await?;
         // The round row goes first: its write takes SQLite's write lock at once.
         let round_id: i64 = sqlx::query_scalar(
             "INSERT INTO census_rounds (compound_id, name, file_name, source, committed_by, created_at, summary) \

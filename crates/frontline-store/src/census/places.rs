@@ -11,41 +11,6 @@ use crate::bulk::{Batch, V};
 use crate::db::reserve_ids;
 use crate::error::StoreError;
 
-pub(super) async fn ensure_compound_in(conn: &mut AnyConnection, name: &str, now: i64) -> Result<i64, StoreError> {
-    let community: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM communities ORDER BY id LIMIT 1").fetch_optional(&mut *conn).await?;
-    let community = match community {
-        Some(c) => c,
-        None => {
-            let district: i64 =
-                sqlx::query_scalar("INSERT INTO districts (name, created_at) VALUES ($1, $2) RETURNING id")
-                    .bind("本辖区")
-                    .bind(now)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            sqlx::query_scalar(
-                "INSERT INTO communities (district_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
-            )
-            .bind(district)
-            .bind("本社区")
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?
-        }
-    };
-    sqlx::query("INSERT INTO compounds (community_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (community_id, name) DO NOTHING")
-        .bind(community)
-        .bind(name)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM compounds WHERE community_id = $1 AND name = $2")
-        .bind(community)
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?)
-}
-
 /// Loads the compound's buildings, units and households once, so rows resolve
 /// their household from memory instead of one query each.
 pub(super) async fn preload_places(conn: &mut AnyConnection, ctx: &mut Ctx<'_>) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use frontline_domain::date::Date;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::{check_csrf, page, page_ctx};
+use super::{page, page_ctx};
 use crate::api::accounts::{parse_group, GroupInput};
 use crate::api::audit::AuditQuery;
 use crate::api::extract::{ApiPath, ApiQuery, PageQuery};
@@ -167,7 +167,7 @@ async fn create_group(
     form: Result<Form<GroupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(form) = form?;
-    check_csrf(&auth, &form.csrf)?;
+    auth.check_csrf(&form.csrf)?;
     auth.require(Perm::ManageGroups)?;
     let g = parse_group(form.input()?, None)?;
     state.store().create_group(&auth.actor(), &g).await?;
@@ -182,7 +182,7 @@ async fn update_group(
     form: Result<Form<GroupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(form) = form?;
-    check_csrf(&auth, &form.csrf)?;
+    auth.check_csrf(&form.csrf)?;
     auth.require(Perm::ManageGroups)?;
     let base = state.store().get_group(id).await?;
     let g = parse_group(form.input()?, Some(base))?;

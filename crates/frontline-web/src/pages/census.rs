@@ -3,7 +3,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Multipart, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -14,7 +13,7 @@ use frontline_import::Limits;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{check_csrf, page, page_ctx};
+use super::{page, page_ctx, write_failed, xlsx};
 use crate::api::census::{age_cutoffs, import_error, import_options};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::auth::{self, Auth};
@@ -44,21 +43,6 @@ pub(super) fn router() -> Router<AppState> {
 /// The upload route, under the larger body limit.
 pub(super) fn upload_router() -> Router<AppState> {
     Router::new().route("/census/upload", post(create_upload))
-}
-
-fn xlsx(name: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
-fn write_failed(e: frontline_import::WriteError) -> AppError {
-    AppError::Internal(anyhow::anyhow!("xlsx: {e}"))
 }
 
 /// Rounds and the upload form.
@@ -94,7 +78,7 @@ async fn create_upload(State(state): State<AppState>, auth: Auth, mut form: Mult
             fields.insert(name, value);
         }
     }
-    check_csrf(&auth, fields.get("csrf").map_or("", String::as_str))?;
+    auth.check_csrf(fields.get("csrf").map_or("", String::as_str))?;
     let (file_name, bytes) = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| AppError::field("file", "required"))?;
     let opts = import_options(
         &state,
@@ -229,7 +213,7 @@ async fn create_mapping(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    check_csrf(&auth, &get("csrf").unwrap_or_default())?;
+    auth.check_csrf(&get("csrf").unwrap_or_default())?;
     auth.require(Perm::ImportCensus)?;
     let q = UploadQuery { round: get("round"), compound: get("compound"), source: get("source") };
     let header_row: usize = get("header_row").and_then(|h| h.parse().ok()).unwrap_or(0);
@@ -253,7 +237,7 @@ async fn create_mapping(
     }
     let source =
         import_options(&state, q.round.clone(), q.compound.clone(), None, q.source.clone(), true, false)?.source;
-    crate::census::save_mapping(state.store(), &source, &mapping).await?;
+    state.store().save_census_mapping(&source, &mapping).await?;
     Ok(Redirect::to(&format!("/census/uploads/{token}?{}", query_string(&q))).into_response())
 }
 
@@ -274,7 +258,7 @@ async fn create_commit(
     ApiPath(token): ApiPath<String>,
     Form(form): Form<CommitForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&auth, &form.csrf)?;
+    auth.check_csrf(&form.csrf)?;
     auth.require(Perm::ImportCensus)?;
     let q = UploadQuery { round: form.round, compound: form.compound, source: form.source };
     let accept = form.accept_valid.is_some();
@@ -392,7 +376,7 @@ async fn create_merge(
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<MergeForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&auth, &f.csrf)?;
+    auth.check_csrf(&f.csrf)?;
     auth.require(Perm::ReviewCensus)?;
     state.store().merge_review(&auth.actor(), id, f.keep).await?;
     Ok(Redirect::to("/census/reviews").into_response())
@@ -404,7 +388,7 @@ async fn create_keep_apart(
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&auth, &f.csrf)?;
+    auth.check_csrf(&f.csrf)?;
     auth.require(Perm::ReviewCensus)?;
     state.store().keep_apart(&auth.actor(), id).await?;
     Ok(Redirect::to("/census/reviews").into_response())
@@ -416,7 +400,7 @@ async fn create_undo(
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&auth, &f.csrf)?;
+    auth.check_csrf(&f.csrf)?;
     auth.require(Perm::ReviewCensus)?;
     state.store().undo_merge(&auth.actor(), id).await?;
     Ok(Redirect::to("/census/reviews").into_response())

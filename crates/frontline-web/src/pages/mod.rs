@@ -95,9 +95,20 @@ fn page(name: &str, ctx: Value) -> Result<Response, AppError> {
     Ok(Html(html).into_response())
 }
 
-/// Fails with 403 unless the form's CSRF token matches the session's.
-fn check_csrf(auth: &Auth, token: &str) -> Result<(), AppError> {
-    auth.check_csrf(token)
+/// An XLSX download.
+pub(super) fn xlsx(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub(super) fn write_failed(e: frontline_import::WriteError) -> AppError {
+    AppError::Internal(anyhow::anyhow!("xlsx: {e}"))
 }
 
 fn cookie_header(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> Result<HeaderValue, AppError> {
@@ -209,7 +220,7 @@ async fn post_logout(
     auth: Auth,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&auth, &form.csrf)?;
+    auth.check_csrf(&form.csrf)?;
     let hash = auth::token_hash(&auth.token);
     state.sessions().remove(&hash);
     state.store().delete_session(&hash).await?;

@@ -12,7 +12,7 @@ use frontline_domain::places::ZoneLevel;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::{check_csrf, page, page_ctx};
+use super::{page, page_ctx};
 use crate::api::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::api::places::{parse_zone, ZoneRequest};
 use crate::auth::Auth;
@@ -37,15 +37,7 @@ struct NeedCount {
 
 /// The overview: counts of the district and of special needs.
 async fn get_home(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqLang) -> Result<Response, AppError> {
-    let rules = &state.config().rules;
-    let day = today(rules);
-    let elderly_by = frontline_domain::date::Date::new(day.year() - rules.elderly_age, day.month(), day.day().min(28))
-        .map(|d| d.to_string())
-        .unwrap_or_default();
-    let infant_after =
-        frontline_domain::date::Date::new(day.year() - rules.infant_age_below, day.month(), day.day().min(28))
-            .map(|d| d.to_string())
-            .unwrap_or_default();
+    let (elderly_by, infant_after) = crate::api::census::age_cutoffs(&state);
     let (overview, district) = if auth.can(Perm::ViewPlaces) {
         let o = state.store().overview(&elderly_by, &infant_after).await?;
         (Some(o), state.store().district_name().await?)
@@ -162,7 +154,7 @@ async fn create_zone_decision(
     form: Result<Form<ZoneForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(form) = form?;
-    check_csrf(&auth, &form.csrf)?;
+    auth.check_csrf(&form.csrf)?;
     auth.require(Perm::EditPlaces)?;
     state.store().get_building(id).await?;
     let (level, reason, from) =

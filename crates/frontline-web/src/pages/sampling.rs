@@ -20,7 +20,7 @@ use futures_util::stream::{self, Stream};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{check_csrf, page, page_ctx};
+use super::{page, page_ctx, write_failed, xlsx};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::auth::{self, Auth};
 use crate::error::{AppError, FieldError};
@@ -58,7 +58,7 @@ async fn create_round(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    check_csrf(&auth, &get("csrf").unwrap_or_default())?;
+    auth.check_csrf(&get("csrf").unwrap_or_default())?;
     auth.require(Perm::ManageSampling)?;
     let name = get("name")
         .as_deref()
@@ -209,7 +209,7 @@ async fn create_scan(
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<ScanForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&auth, &f.csrf)?;
+    auth.check_csrf(&f.csrf)?;
     auth.require(Perm::Scan)?;
     let (resident, refusal) = match SamplingCode::parse(&f.code) {
         Ok(code) => {
@@ -363,7 +363,7 @@ async fn create_results_upload(
             _ => {}
         }
     }
-    check_csrf(&auth, &csrf)?;
+    auth.check_csrf(&csrf)?;
     let (name, bytes) = file.ok_or_else(|| AppError::field("file", "required"))?;
     let outcome = crate::api::sampling::import_lab_sheet(&state, &auth, bytes, &name).await?;
     let ctx = context! {
@@ -401,16 +401,6 @@ async fn get_missed_export(
         header,
         rows,
     }])
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"missed-round-{id}.xlsx\"")),
-        ],
-        bytes,
-    )
-        .into_response())
+    .map_err(write_failed)?;
+    Ok(xlsx(&format!("missed-round-{id}.xlsx"), bytes))
 }

@@ -158,3 +158,49 @@ pub fn id_number(region: &str, y: i32, m: u32, d: u32, seq: u16) -> String {
     let date = frontline_domain::date::Date::new(y, m, d).expect("date");
     frontline_domain::ids::IdNumber::from_parts(region, date, seq).as_str().to_string()
 }
+
+/// The value a response sets for cookie `name`.
+pub fn cookie(res: &Answer, name: &str) -> Option<String> {
+    res.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+        let (k, v) = c.split(';').next()?.split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// The value of the form field `name` in a page.
+pub fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} field"));
+    html[start..].split('"').next().unwrap_or_default().to_string()
+}
+
+/// Logs in through the login form as `user`; returns the session cookie's value.
+pub async fn browser_login(app: &TestApp, user: &str) -> String {
+    let form = app.send(Request::get("/login").body(Body::empty()).expect("req")).await;
+    let pre = cookie(&form, "frontline_login_csrf").expect("login csrf cookie");
+    let req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("frontline_login_csrf={pre}"))
+        .body(Body::from(format!("username={user}&password={PASSWORD}&csrf={pre}")))
+        .expect("req");
+    cookie(&app.send(req).await, "frontline_session").expect("session cookie")
+}
+
+/// A page requested with a session cookie.
+pub async fn get_page(app: &TestApp, session: &str, path: impl AsRef<str>) -> Answer {
+    let req = Request::get(path.as_ref())
+        .header(header::COOKIE, format!("frontline_session={session}"))
+        .body(Body::empty())
+        .expect("req");
+    app.send(req).await
+}
+
+/// A form posted with a session cookie.
+pub async fn post_form(app: &TestApp, session: &str, path: impl AsRef<str>, body: String) -> Answer {
+    let req = Request::post(path.as_ref())
+        .header(header::COOKIE, format!("frontline_session={session}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("req");
+    app.send(req).await
+}

@@ -83,16 +83,7 @@ async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyh
         .seed_synthetic(&actor, &SynthOptions { residents, seed: 1, today: Date::new(2022, 6, 13).context("date")? })
         .await?;
     let seed_secs = started.elapsed().as_secs_f64();
-    let mut buildings = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.list_buildings(None, after, 500).await?;
-        buildings.extend(page.items.iter().map(|b| b.id));
-        match page.next {
-            Some(n) => after = n.parse().ok(),
-            None => break,
-        }
-    }
+    let buildings = all_building_ids(&store).await?;
     let round = store
         .create_sampling_round(
             &actor,
@@ -196,6 +187,20 @@ fn wrk_figures(out: &str) -> (f64, Option<f64>) {
     (rps, p99)
 }
 
+/// Every building's id, page by page.
+async fn all_building_ids(store: &frontline_store::Store) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_buildings(None, after, 500).await?;
+        ids.extend(page.items.iter().map(|b| b.id));
+        match page.next {
+            Some(n) => after = n.parse().ok(),
+            None => return Ok(ids),
+        }
+    }
+}
+
 async fn http_scans(residents: usize, seconds: u32, connections: u32) -> anyhow::Result<()> {
     use frontline_domain::date::Date;
     use frontline_domain::ids::SamplingCode;
@@ -213,14 +218,7 @@ async fn http_scans(residents: usize, seconds: u32, connections: u32) -> anyhow:
     store
         .seed_synthetic(&actor, &SynthOptions { residents, seed: 1, today: Date::new(2022, 6, 13).context("date")? })
         .await?;
-    let buildings: Vec<i64> = store.list_buildings(None, None, 500).await?.items.iter().map(|b| b.id).collect();
-    let mut all_buildings = buildings.clone();
-    let mut after = buildings.last().copied();
-    while let Some(a) = after {
-        let page = store.list_buildings(None, Some(a), 500).await?;
-        all_buildings.extend(page.items.iter().map(|b| b.id));
-        after = page.next.and_then(|n| n.parse().ok());
-    }
+    let all_buildings = all_building_ids(&store).await?;
     let round = store
         .create_sampling_round(
             &actor,
@@ -311,7 +309,7 @@ end
     let scan_text = String::from_utf8_lossy(&scan_out.stdout).to_string();
     let (scan_rps, scan_p99) = wrk_figures(&scan_text);
     let non2xx = scan_text.lines().find(|l| l.contains("Non-2xx")).unwrap_or("").trim().to_string();
-    let accepted: i64 = sqlx_free_count(&store, round.id).await?;
+    let accepted = store.sampling_coverage(round.id).await?.sampled;
     println!("| server | connections | requests/s | × hello | p99 latency |");
     println!("|---|---|---|---|---|");
     let ms = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2} ms"));
@@ -326,10 +324,6 @@ end
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
-}
-
-async fn sqlx_free_count(store: &frontline_store::Store, round: i64) -> anyhow::Result<i64> {
-    Ok(store.sampling_coverage(round).await?.sampled)
 }
 
 fn census(rows: usize, dir: Option<PathBuf>, pg: Option<String>) -> anyhow::Result<()> {
