@@ -139,6 +139,33 @@ impl Date {
     }
 }
 
+/// Parses a local `YYYY-MM-DDTHH:MM` (an HTML `datetime-local` value; a space
+/// may stand for the `T`, and `:SS` may follow) in a zone `utc_offset_minutes`
+/// ahead of UTC, as milliseconds since the Unix epoch; `None` when malformed.
+pub fn parse_local_datetime(s: &str, utc_offset_minutes: i32) -> Option<i64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if !(b.len() == 16 || b.len() == 19) || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' {
+        return None;
+    }
+    let date = Date::parse_iso(&s[..10])?;
+    let hour = i64::from(digits_value(&b[11..13])?);
+    let minute = i64::from(digits_value(&b[14..16])?);
+    let second = if b.len() == 19 {
+        if b[16] != b':' {
+            return None;
+        }
+        i64::from(digits_value(&b[17..19])?)
+    } else {
+        0
+    };
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let local = date.days_since_epoch() * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1_000;
+    Some(local - i64::from(utc_offset_minutes) * 60_000)
+}
+
 /// The value of a run of ASCII digits, or `None` when any byte is not a digit.
 fn digits_value(b: &[u8]) -> Option<u32> {
     b.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
@@ -179,6 +206,27 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> Date {
         Date::new(y, m, day).expect("valid test date")
+    }
+
+    #[test]
+    fn local_datetimes_are_read_in_the_configured_zone() {
+        // 2022-04-01 00:30 in China (UTC+8) is 2022-03-31T16:30:00Z.
+        let ms = parse_local_datetime("2022-04-01T00:30", 480).expect("parses");
+        assert_eq!(Date::from_unix_ms(ms, 0), d(2022, 3, 31));
+        assert_eq!(ms.rem_euclid(MS_PER_DAY), (16 * 60 + 30) * 60_000);
+        assert_eq!(parse_local_datetime("2022-04-01 00:30:15", 480), Some(ms + 15_000));
+        assert_eq!(parse_local_datetime("2022-04-01T00:30", 0), Some(ms + 480 * 60_000));
+        for bad in [
+            "",
+            "2022-04-01",
+            "2022-04-01T24:00",
+            "2022-04-01T10:60",
+            "2022-02-30T10:00",
+            "2022-04-01T1:00",
+            "2022-04-01T10:00:0x",
+        ] {
+            assert_eq!(parse_local_datetime(bad, 480), None, "{bad}");
+        }
     }
 
     #[test]

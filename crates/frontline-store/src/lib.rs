@@ -18,7 +18,6 @@ pub mod page;
 pub mod places;
 pub mod residents;
 pub mod sampling;
-mod scan_batch;
 pub mod seed;
 #[cfg(feature = "testing")]
 pub mod testing;

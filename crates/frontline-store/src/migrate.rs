@@ -39,6 +39,7 @@ migrations! {
     1 => "0001_foundation",
     2 => "0002_census",
     3 => "0003_sampling",
+    4 => "0004_sampling_teams",
 }
 
 /// The migrations for a backend.

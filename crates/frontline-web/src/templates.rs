@@ -32,6 +32,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("sampling_round.html", include_str!("../templates/sampling_round.html")),
     ("sampling_scan.html", include_str!("../templates/sampling_scan.html")),
     ("sampling_missed.html", include_str!("../templates/sampling_missed.html")),
+    ("sampling_building.html", include_str!("../templates/sampling_building.html")),
     ("sampling_codes.html", include_str!("../templates/sampling_codes.html")),
     ("sampling_results.html", include_str!("../templates/sampling_results.html")),
 ];
@@ -167,6 +168,10 @@ mod tests {
             let gt = rest[lt..].find('>').map_or(rest.len(), |g| lt + g);
             let tag = &rest[lt..gt];
             for attr in ["placeholder=", "title=", "alt=", "aria-label=", "value="] {
+                // An option's value is sent, not shown.
+                if attr == "value=" && tag.starts_with("<option") {
+                    continue;
+                }
                 let mut t = tag;
                 while let Some(i) = t.find(attr) {
                     let after = &t[i + attr.len()..];

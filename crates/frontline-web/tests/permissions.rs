@@ -193,6 +193,24 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
                 REVIEW,
             )
         },
+        ep(M::GET, "/api/v1/sampling/rounds".into(), Some("/api/v1/sampling/rounds"), SAMPLERS),
+        ep(M::GET, format!("/api/v1/sampling/rounds/{sround}"), Some("/api/v1/sampling/rounds/{id}"), SAMPLERS),
+        Endpoint {
+            body: Some(|_| json!({"teams": []})),
+            ..ep(
+                M::PUT,
+                format!("/api/v1/sampling/rounds/{sround}/teams"),
+                Some("/api/v1/sampling/rounds/{id}/teams"),
+                REVIEW,
+            )
+        },
+        ep(
+            M::GET,
+            format!("/api/v1/sampling/rounds/{sround}/buildings/{b}/coverage"),
+            Some("/api/v1/sampling/rounds/{id}/buildings/{building}/coverage"),
+            SAMPLERS,
+        ),
+        ep(M::GET, format!("/sampling/rounds/{sround}/buildings/{b}"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}/missed.xlsx"), None, SAMPLERS),
         ep(M::GET, "/sampling/results".into(), None, LAB),
         ep(M::GET, "/sampling".into(), None, SAMPLERS),

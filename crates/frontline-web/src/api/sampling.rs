@@ -9,11 +9,13 @@ use frontline_domain::ids::SamplingCode;
 use frontline_domain::places::clean_name;
 use frontline_domain::sampling::{LabResult, SamplingRules, TubeCode};
 use frontline_store::now_ms;
-use frontline_store::sampling::{Coverage, Missed, NewRound, Scan};
+use frontline_store::sampling::{
+    BuildingDetail, Coverage, Missed, MissedFilter, NewRound, SamplingRound, Scan, TeamAssignment,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::extract::{ApiJson, ApiPath};
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::Auth;
 use crate::error::{AppError, ErrorEnvelope, FieldError};
 use crate::AppState;
@@ -34,6 +36,41 @@ pub struct RoundInput {
     pub deadline: Option<i64>,
     /// The buildings in scope.
     pub buildings: Option<Vec<i64>>,
+    /// Teams assigned to buildings of the scope.
+    pub teams: Option<Vec<TeamInput>>,
+}
+
+/// A team assigned to a building (`team` null or empty clears it).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TeamInput {
+    /// The building (in the round's scope).
+    pub building: i64,
+    /// The team's name.
+    pub team: Option<String>,
+}
+
+/// Teams for a round's buildings.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TeamsInput {
+    /// One per building to change.
+    pub teams: Vec<TeamInput>,
+}
+
+/// Checks team assignments against a scope; names are cleaned, empty ones clear.
+pub fn check_teams(input: Vec<TeamInput>, scope: &[i64]) -> Result<Vec<TeamAssignment>, AppError> {
+    let mut out = Vec::with_capacity(input.len());
+    for t in input {
+        if !scope.contains(&t.building) {
+            return Err(AppError::field("teams", "out_of_scope"));
+        }
+        let raw = t.team.unwrap_or_default();
+        let team = clean_name(&raw);
+        if team.is_none() && !raw.trim().is_empty() {
+            return Err(AppError::field("teams", "invalid"));
+        }
+        out.push(TeamAssignment { building: t.building, team });
+    }
+    Ok(out)
 }
 
 /// The created round's id.
@@ -76,10 +113,17 @@ pub async fn create_round(
             break;
         }
     }
+    if input.deadline.is_some_and(|d| d <= 0) {
+        errors.push(FieldError::new("deadline", "invalid"));
+    }
     let Some(name) = name.filter(|_| errors.is_empty()) else { return Err(AppError::Invalid(errors)) };
+    let teams = check_teams(input.teams.unwrap_or_default(), &buildings)?;
     let round = state
         .store()
-        .create_sampling_round(&auth.actor(), &NewRound { name, pool_size, mode, deadline: input.deadline, buildings })
+        .create_sampling_round(
+            &auth.actor(),
+            &NewRound { name, pool_size, mode, deadline: input.deadline, buildings, teams },
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(Created { id: round.id })))
 }
@@ -187,16 +231,86 @@ pub async fn get_coverage(
     Ok(Json(state.store().sampling_coverage(id).await?))
 }
 
-/// The missed list (补采名单) of a round, by address.
-#[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/missed", tag = "sampling", params(("id" = i64, Path)),
+/// Which part of the missed list.
+#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct MissedQuery {
+    /// Only this building.
+    pub building: Option<i64>,
+    /// Only this team's buildings.
+    pub team: Option<String>,
+}
+
+impl MissedQuery {
+    /// As the store's filter (an empty team means every team).
+    pub fn filter(self) -> MissedFilter {
+        MissedFilter { building: self.building, team: self.team.filter(|t| !t.trim().is_empty()) }
+    }
+}
+
+/// The missed list (补采名单) of a round, by address; `?building=` or `?team=` for one part of it.
+#[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/missed", tag = "sampling", params(("id" = i64, Path), MissedQuery),
     responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorEnvelope)))]
 pub async fn list_missed(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<MissedQuery>,
 ) -> Result<Json<Vec<Missed>>, AppError> {
     auth.require(Perm::ViewSampling)?;
-    Ok(Json(state.store().sampling_missed(id).await?))
+    Ok(Json(state.store().sampling_missed(id, &q.filter()).await?))
+}
+
+/// Recent rounds, newest first.
+#[utoipa::path(get, path = "/api/v1/sampling/rounds", tag = "sampling",
+    responses((status = 200, body = Vec<Object>)))]
+pub async fn list_sampling_rounds(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Vec<SamplingRound>>, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    Ok(Json(state.store().list_sampling_rounds().await?))
+}
+
+/// One round: name, pool size, mode, deadline, status, scope and teams.
+#[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}", tag = "sampling", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_sampling_round(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<SamplingRound>, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    Ok(Json(state.store().get_sampling_round(id).await?))
+}
+
+/// Assigns (or clears) teams of a round's buildings; answers the round.
+#[utoipa::path(put, path = "/api/v1/sampling/rounds/{id}/teams", tag = "sampling", params(("id" = i64, Path)),
+    request_body = TeamsInput,
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn update_teams(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<TeamsInput>,
+) -> Result<Json<SamplingRound>, AppError> {
+    auth.require(Perm::ManageSampling)?;
+    let round = state.store().get_sampling_round(id).await?;
+    let teams = check_teams(input.teams, &round.buildings)?;
+    Ok(Json(state.store().assign_sampling_teams(&auth.actor(), id, &teams).await?))
+}
+
+/// One building's coverage in a round, per unit and household.
+#[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/buildings/{building}/coverage", tag = "sampling",
+    params(("id" = i64, Path), ("building" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_building_coverage(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath((id, building)): ApiPath<(i64, i64)>,
+) -> Result<Json<BuildingDetail>, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    Ok(Json(state.store().building_coverage_detail(id, building).await?))
 }
 
 /// One tube's result.

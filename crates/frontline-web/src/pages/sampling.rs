@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use frontline_domain::access::Perm;
+use frontline_domain::date::parse_local_datetime;
 use frontline_domain::ids::SamplingCode;
 use frontline_domain::sampling::SamplingRules;
 use frontline_store::now_ms;
@@ -22,6 +23,7 @@ use serde::Deserialize;
 
 use super::{page, page_ctx, write_failed, xlsx};
 use crate::api::extract::{ApiPath, ApiQuery};
+use crate::api::sampling::{check_teams, MissedQuery, TeamInput};
 use crate::auth::{self, Auth};
 use crate::error::{AppError, FieldError};
 use crate::i18n::ReqLang;
@@ -31,6 +33,8 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/sampling", get(list_rounds).post(create_round))
         .route("/sampling/rounds/{id}", get(get_round))
+        .route("/sampling/rounds/{id}/teams", axum::routing::post(update_teams))
+        .route("/sampling/rounds/{id}/buildings/{building}", get(get_building))
         .route("/sampling/rounds/{id}/coverage/stream", get(get_coverage_stream))
         .route("/sampling/rounds/{id}/scan", get(get_scan_page).post(create_scan))
         .route("/sampling/rounds/{id}/missed", get(list_missed))
@@ -68,19 +72,79 @@ async fn create_round(
     if SamplingRules::default().check_pool_size(pool_size).is_err() {
         return Err(AppError::field("pool_size", "unknown"));
     }
+    let mode = get("mode").unwrap_or_else(|| "door_to_door".into());
+    if mode != "door_to_door" && mode != "fixed_point" {
+        return Err(AppError::field("mode", "unknown"));
+    }
+    let deadline = match get("deadline").filter(|d| !d.trim().is_empty()) {
+        None => None,
+        Some(d) => Some(
+            parse_local_datetime(&d, state.config().rules.utc_offset_minutes)
+                .ok_or_else(|| AppError::field("deadline", "invalid"))?,
+        ),
+    };
     let buildings: Vec<i64> =
         form.iter().filter(|(k, _)| k == "building").filter_map(|(_, v)| v.parse().ok()).collect();
     if buildings.is_empty() {
         return Err(AppError::Invalid(vec![FieldError::new("buildings", "required")]));
     }
+    let teams = check_teams(team_fields(&form), &buildings)?;
     let round = state
         .store()
-        .create_sampling_round(
-            &auth.actor(),
-            &NewRound { name, pool_size, mode: "door_to_door".into(), deadline: None, buildings },
-        )
+        .create_sampling_round(&auth.actor(), &NewRound { name, pool_size, mode, deadline, buildings, teams })
         .await?;
     Ok(Redirect::to(&format!("/sampling/rounds/{}", round.id)).into_response())
+}
+
+/// `team_{building}` fields of a form; non-empty ones assign, empty ones clear.
+fn team_fields(form: &[(String, String)]) -> Vec<TeamInput> {
+    form.iter()
+        .filter_map(|(k, v)| {
+            let building = k.strip_prefix("team_")?.parse().ok()?;
+            Some(TeamInput { building, team: Some(v.clone()) })
+        })
+        .collect()
+}
+
+/// Assigns teams to the round's buildings from the round page's form.
+async fn update_teams(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let csrf = form.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
+    auth.check_csrf(csrf)?;
+    auth.require(Perm::ManageSampling)?;
+    let round = state.store().get_sampling_round(id).await?;
+    let teams = check_teams(team_fields(&form), &round.buildings)?;
+    state.store().assign_sampling_teams(&auth.actor(), id, &teams).await?;
+    Ok(Redirect::to(&format!("/sampling/rounds/{id}")).into_response())
+}
+
+/// Time to (or past) a deadline, in whole hours and minutes: `(overdue, hours, minutes)`.
+fn time_left(deadline: i64, now: i64) -> (bool, i64, i64) {
+    let mins = (deadline - now) / 60_000;
+    let overdue = deadline < now;
+    let m = mins.abs();
+    (overdue, m / 60, m % 60)
+}
+
+/// One building's coverage by unit and household.
+async fn get_building(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    ApiPath((id, building)): ApiPath<(i64, i64)>,
+) -> Result<Response, AppError> {
+    auth.require(Perm::ViewSampling)?;
+    let round = state.store().get_sampling_round(id).await?;
+    let detail = state.store().building_coverage_detail(id, building).await?;
+    let ctx = context! {
+        ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}/buildings/{building}"), "nav.sampling"),
+        ..context! { round => round, detail => detail, can_scan => auth.can(Perm::Scan) }
+    };
+    page("sampling_building.html", ctx)
 }
 
 /// A round's coverage, updating live.
@@ -104,9 +168,16 @@ async fn get_round(
         let address = r.address.map(|a| format!("{} {} {}", a.building, a.unit, a.room)).unwrap_or_default();
         retests.push(context! { resident => resident, name => r.name, address => address, tube => tube, due => due });
     }
+    let due = round.deadline.map(|d| {
+        let (overdue, h, m) = time_left(d, now_ms());
+        context! { at => d, overdue => overdue, h => h, m => m }
+    });
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}"), "nav.sampling"),
-        ..context! { round => round, coverage => coverage, can_scan => auth.can(Perm::Scan), retests => retests, flagged => flagged.into_iter().collect::<Vec<_>>() }
+        ..context! {
+            round => round, coverage => coverage, can_scan => auth.can(Perm::Scan), retests => retests,
+            flagged => flagged.into_iter().collect::<Vec<_>>(), due => due, can_manage => auth.can(Perm::ManageSampling),
+        }
     };
     page("sampling_round.html", ctx)
 }
@@ -266,17 +337,32 @@ async fn list_missed(
     auth: Auth,
     ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<MissedQuery>,
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewSampling)?;
     let round = state.store().get_sampling_round(id).await?;
-    let missed = state.store().sampling_missed(id).await?;
-    let buildings: Vec<String> = {
+    let filter = q.filter();
+    let missed = state.store().sampling_missed(id, &filter).await?;
+    // One section per building, in list order, with its team.
+    let buildings: Vec<minijinja::Value> = {
         let mut seen = HashSet::new();
-        missed.iter().filter(|m| seen.insert(m.building.clone())).map(|m| m.building.clone()).collect()
+        missed
+            .iter()
+            .filter(|m| seen.insert(m.building_id))
+            .map(|m| context! { id => m.building_id, name => m.building, team => m.team })
+            .collect()
     };
+    let teams: Vec<String> = {
+        let mut t: Vec<String> = round.teams.iter().filter_map(|t| t.team.clone()).collect();
+        t.sort();
+        t.dedup();
+        t
+    };
+    let query =
+        filter.team.as_deref().map(|t| format!("?team={}", crate::error::percent_encode(t))).unwrap_or_default();
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}/missed"), "nav.sampling"),
-        ..context! { round => round, missed => missed, buildings => buildings }
+        ..context! { round => round, missed => missed, buildings => buildings, teams => teams, team => filter.team, query => query }
     };
     page("sampling_missed.html", ctx)
 }
@@ -384,17 +470,20 @@ async fn get_missed_export(
     auth: Auth,
     ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<MissedQuery>,
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewSampling)?;
     state.store().get_sampling_round(id).await?;
-    let missed = state.store().sampling_missed(id).await?;
+    let missed = state.store().sampling_missed(id, &q.filter()).await?;
     let cat = frontline_domain::i18n::catalogue();
-    let header = ["buildings.building", "building.unit", "building.room", "residents.name"]
+    let header = ["sampling.ui.team", "buildings.building", "building.unit", "building.room", "residents.name"]
         .map(|k| cat.text(lang, k).to_string())
         .to_vec();
     let rows = missed
         .into_iter()
-        .map(|m| [m.building, m.unit, m.room, m.name].map(frontline_import::Cell::Text).to_vec())
+        .map(|m| {
+            [m.team.unwrap_or_default(), m.building, m.unit, m.room, m.name].map(frontline_import::Cell::Text).to_vec()
+        })
         .collect();
     let bytes = frontline_import::write_xlsx(&[frontline_import::SheetOut {
         name: cat.text(lang, "sampling.ui.missed_list").to_string(),

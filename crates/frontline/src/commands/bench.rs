@@ -87,7 +87,14 @@ async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyh
     let round = store
         .create_sampling_round(
             &actor,
-            &NewRound { name: "bench".into(), pool_size: 10, mode: "door_to_door".into(), deadline: None, buildings },
+            &NewRound {
+                name: "bench".into(),
+                pool_size: 10,
+                mode: "door_to_door".into(),
+                deadline: None,
+                buildings,
+                teams: vec![],
+            },
         )
         .await?;
     let mut ids = Vec::with_capacity(residents);
@@ -228,6 +235,7 @@ async fn http_scans(residents: usize, seconds: u32, connections: u32) -> anyhow:
                 mode: "door_to_door".into(),
                 deadline: None,
                 buildings: all_buildings,
+                teams: vec![],
             },
         )
         .await?;

@@ -12,6 +12,15 @@ use crate::db::{param_list, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 
+mod batch;
+mod coverage;
+mod writer;
+
+pub use coverage::{
+    BuildingCoverage, BuildingDetail, CompoundCoverage, Coverage, HouseholdCoverage, Missed, MissedFilter, UnitCoverage,
+};
+pub use writer::{ScanWriter, SubmitError};
+
 /// A new round.
 #[derive(Debug, Clone)]
 pub struct NewRound {
@@ -25,6 +34,17 @@ pub struct NewRound {
     pub deadline: Option<i64>,
     /// The buildings in scope.
     pub buildings: Vec<i64>,
+    /// The team assigned to each building that has one.
+    pub teams: Vec<TeamAssignment>,
+}
+
+/// A team assigned to a building of a round (the missed list is handed out per team).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TeamAssignment {
+    /// The building.
+    pub building: i64,
+    /// The team's name (`None` clears the assignment).
+    pub team: Option<String>,
 }
 
 /// A round.
@@ -44,6 +64,25 @@ pub struct SamplingRound {
     pub status: String,
     /// The buildings in scope.
     pub buildings: Vec<i64>,
+    /// The teams assigned to buildings (buildings without a team are left out).
+    pub teams: Vec<TeamAssignment>,
+}
+
+/// A tube as the store knows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TubeView {
+    /// Its barcode.
+    pub code: String,
+    /// Its round.
+    pub round: i64,
+    /// People bound to it.
+    pub members: i64,
+    /// Whether it is sealed.
+    pub sealed: bool,
+    /// Who opened it.
+    pub sampler: String,
+    /// Its lab result, once recorded.
+    pub result: Option<String>,
 }
 
 /// One scan as a phone sends it.
@@ -61,47 +100,6 @@ pub struct Scan {
     pub refusal: Option<&'static str>,
     /// When it was scanned (unix ms).
     pub at: i64,
-}
-
-/// Coverage of a round for one building.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct BuildingCoverage {
-    /// The building.
-    pub building: i64,
-    /// Its name.
-    pub name: String,
-    /// Residents who should be tested.
-    pub expected: i64,
-    /// Residents bound to a valid tube.
-    pub sampled: i64,
-}
-
-/// Coverage of a round.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Coverage {
-    /// Residents who should be tested.
-    pub expected: i64,
-    /// Residents bound to a valid tube.
-    pub sampled: i64,
-    /// Expected but not sampled.
-    pub missed: i64,
-    /// Per building.
-    pub buildings: Vec<BuildingCoverage>,
-}
-
-/// A resident still to be sampled.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Missed {
-    /// The resident.
-    pub resident_id: i64,
-    /// The name.
-    pub name: String,
-    /// The building's name.
-    pub building: String,
-    /// The unit's name.
-    pub unit: String,
-    /// The room.
-    pub room: String,
 }
 
 impl Store {
@@ -129,6 +127,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        set_teams(&mut tx, id, &new.teams).await?;
         let round = fetch_round(&mut tx, id).await?;
         audit::record(
             &mut tx,
@@ -171,6 +170,33 @@ impl Store {
         .await?)
     }
 
+    /// Assigns teams to buildings of a round (audited with the assignments before and after).
+    pub async fn assign_sampling_teams(
+        &self,
+        actor: &Actor,
+        round: i64,
+        teams: &[TeamAssignment],
+    ) -> Result<SamplingRound, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before = fetch_round(&mut tx, round).await?;
+        set_teams(&mut tx, round, teams).await?;
+        let after = fetch_round(&mut tx, round).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Change {
+                action: "sampling.round.teams",
+                entity: "sampling_round",
+                entity_id: Some(round.to_string()),
+                before: Some(json!(before.teams)),
+                after: Some(json!(after.teams)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
     /// Closes a round: later scans are refused with `round_closed`.
     pub async fn close_sampling_round(&self, actor: &Actor, id: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -208,91 +234,17 @@ impl Store {
     /// fixed number of `IN (…)` queries and the writes multi-row statements,
     /// whatever the batch's size, so the scan writer can group-commit.
     pub async fn record_scans(&self, actor: &Actor, scans: &[Scan]) -> Result<Vec<String>, StoreError> {
+        self.record_scans_by(&vec![actor.name.as_str(); scans.len()], scans).await
+    }
+
+    /// Records scans of several samplers (`samplers[i]` made `scans[i]`) in one transaction.
+    pub async fn record_scans_by(&self, samplers: &[&str], scans: &[Scan]) -> Result<Vec<String>, StoreError> {
+        debug_assert_eq!(samplers.len(), scans.len());
         let mut tx = self.pool.begin().await?;
         crate::db::take_write_lock(&mut tx, self.backend()).await?;
-        let out = crate::scan_batch::record(&mut tx, self.backend(), actor, scans, now_ms()).await?;
+        let out = batch::record(&mut tx, self.backend(), samplers, scans, now_ms()).await?;
         tx.commit().await?;
         Ok(out)
-    }
-
-    /// Coverage of a round: should-test against sampled, per building.
-    pub async fn sampling_coverage(&self, round: i64) -> Result<Coverage, StoreError> {
-        self.get_sampling_round(round).await?;
-        let rows = sqlx::query(
-            "SELECT rb.building_id, b.name, \
-               (SELECT COUNT(*) FROM residents r WHERE r.building_id = rb.building_id) \
-               - (SELECT COUNT(*) FROM sampling_exemptions e JOIN residents r ON r.id = e.resident_id \
-                  WHERE e.round_id = rb.round_id AND r.building_id = rb.building_id) AS expected, \
-               (SELECT COUNT(*) FROM sampling_members m \
-                  WHERE m.round_id = rb.round_id AND m.building_id = rb.building_id AND m.valid = 1) AS sampled \
-             FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id \
-             WHERE rb.round_id = $1 ORDER BY rb.building_id",
-        )
-        .bind(round)
-        .fetch_all(self.pool())
-        .await?;
-        let mut buildings = Vec::with_capacity(rows.len());
-        for r in rows {
-            buildings.push(BuildingCoverage {
-                building: r.try_get("building_id")?,
-                name: r.try_get("name")?,
-                expected: r.try_get("expected")?,
-                sampled: r.try_get("sampled")?,
-            });
-        }
-        let expected = buildings.iter().map(|b| b.expected).sum();
-        let sampled = buildings.iter().map(|b| b.sampled).sum();
-        Ok(Coverage { expected, sampled, missed: (expected - sampled).max(0), buildings })
-    }
-
-    /// One building's coverage in a round (the sampler's and the building leader's view).
-    pub async fn building_coverage(&self, round: i64, building: i64) -> Result<BuildingCoverage, StoreError> {
-        let row = sqlx::query(
-            "SELECT b.id, b.name, \
-               (SELECT COUNT(*) FROM residents r WHERE r.building_id = b.id) \
-               - (SELECT COUNT(*) FROM sampling_exemptions e JOIN residents r ON r.id = e.resident_id \
-                  WHERE e.round_id = $1 AND r.building_id = b.id) AS expected, \
-               (SELECT COUNT(*) FROM sampling_members m WHERE m.round_id = $1 AND m.building_id = b.id AND m.valid = 1) AS sampled \
-             FROM buildings b JOIN sampling_round_buildings rb ON rb.building_id = b.id AND rb.round_id = $1 WHERE b.id = $2",
-        )
-        .bind(round)
-        .bind(building)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        Ok(BuildingCoverage {
-            building: row.try_get("id")?,
-            name: row.try_get("name")?,
-            expected: row.try_get("expected")?,
-            sampled: row.try_get("sampled")?,
-        })
-    }
-
-    /// The missed list (补采名单): residents in scope not bound to a valid tube, by address.
-    pub async fn sampling_missed(&self, round: i64) -> Result<Vec<Missed>, StoreError> {
-        self.get_sampling_round(round).await?;
-        let rows = sqlx::query(
-            "SELECT r.id, r.name, b.name AS building, u.name AS unit, h.room FROM residents r \
-             JOIN sampling_round_buildings rb ON rb.building_id = r.building_id AND rb.round_id = $1 \
-             JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id JOIN buildings b ON b.id = h.building_id \
-             WHERE NOT EXISTS (SELECT 1 FROM sampling_members m WHERE m.round_id = $1 AND m.resident_id = r.id AND m.valid = 1) \
-               AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id) \
-             ORDER BY b.id, u.number, h.floor, h.room, r.id",
-        )
-        .bind(round)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Missed {
-                    resident_id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    building: r.try_get("building")?,
-                    unit: r.try_get("unit")?,
-                    room: r.try_get("room")?,
-                })
-            })
-            .collect()
     }
 
     /// Records lab results per tube; returns each tube's status (`recorded`, `unknown_tube`, `already_recorded`).
@@ -469,6 +421,18 @@ impl Store {
         .await?)
     }
 
+    /// One tube by its barcode.
+    pub async fn get_tube(&self, code: &str) -> Result<TubeView, StoreError> {
+        let row: (String, i64, i64, i64, String, Option<String>) = sqlx::query_as(
+            "SELECT code, round_id, members, sealed, sampler, result FROM sampling_tubes WHERE code = $1",
+        )
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(TubeView { code: row.0, round: row.1, members: row.2, sealed: row.3 != 0, sampler: row.4, result: row.5 })
+    }
+
     /// Which of `ids` exist, for decoding sampling codes.
     pub async fn existing_residents(&self, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
         let mut out = Vec::new();
@@ -490,11 +454,18 @@ async fn fetch_round(conn: &mut AnyConnection, id: i64) -> Result<SamplingRound,
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let buildings: Vec<i64> =
-        sqlx::query_scalar("SELECT building_id FROM sampling_round_buildings WHERE round_id = $1 ORDER BY building_id")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let scope: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT building_id, team FROM sampling_round_buildings WHERE round_id = $1 ORDER BY building_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let buildings = scope.iter().map(|(b, _)| *b).collect();
+    let teams = scope
+        .into_iter()
+        .filter(|(_, t)| t.is_some())
+        .map(|(building, team)| TeamAssignment { building, team })
+        .collect();
     Ok(SamplingRound {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -503,83 +474,23 @@ async fn fetch_round(conn: &mut AnyConnection, id: i64) -> Result<SamplingRound,
         deadline: row.try_get("deadline")?,
         status: row.try_get("status")?,
         buildings,
+        teams,
     })
 }
 
-/// One caller's scans waiting in the writer's queue.
-struct Job {
-    actor: Actor,
-    scans: Vec<Scan>,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
-}
-
-/// The scan writer: one task owns the writes and group-commits what arrived
-/// meanwhile — every waiting request's scans in one transaction — answering
-/// each caller only after the commit. Its queue is bounded: when full,
-/// [`ScanWriter::submit`] says so at once instead of queueing without limit.
-#[derive(Clone, Debug)]
-pub struct ScanWriter {
-    queue: tokio::sync::mpsc::Sender<Job>,
-}
-
-/// Why scans were not written.
-#[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
-    /// The queue is full: try again shortly.
-    #[error("the scan queue is full")]
-    Busy,
-    /// The writer failed (the batch was rolled back).
-    #[error("scan writer: {0}")]
-    Failed(String),
-}
-
-/// The most scans one commit groups.
-const GROUP_SCANS: usize = 5_000;
-
-impl ScanWriter {
-    /// Starts the writer task on the current runtime.
-    pub fn spawn(store: Store, queue_jobs: usize) -> ScanWriter {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Job>(queue_jobs.max(1));
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut jobs = vec![first];
-                let mut count = jobs[0].scans.len();
-                while count < GROUP_SCANS {
-                    match rx.try_recv() {
-                        Ok(job) => {
-                            count += job.scans.len();
-                            jobs.push(job);
-                        }
-                        Err(_) => break,
-                    }
-                }
-                let all: Vec<Scan> = jobs.iter().flat_map(|j| j.scans.iter().cloned()).collect();
-                // Audit and authorship go with the first job's actor; every scan keeps its own key.
-                let result = store.record_scans(&jobs[0].actor, &all).await;
-                match result {
-                    Ok(statuses) => {
-                        let mut statuses = statuses.into_iter();
-                        for job in jobs {
-                            let mine: Vec<String> = statuses.by_ref().take(job.scans.len()).collect();
-                            let _ = job.reply.send(Ok(mine));
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, scans = all.len(), "scan group failed");
-                        for job in jobs {
-                            let _ = job.reply.send(Err(e.to_string()));
-                        }
-                    }
-                }
-            }
-        });
-        ScanWriter { queue: tx }
+/// Sets (or clears) the team of buildings in a round's scope; a building outside the scope is `NotFound`.
+async fn set_teams(conn: &mut AnyConnection, round: i64, teams: &[TeamAssignment]) -> Result<(), StoreError> {
+    for t in teams {
+        let n = sqlx::query("UPDATE sampling_round_buildings SET team = $1 WHERE round_id = $2 AND building_id = $3")
+            .bind(t.team.as_deref())
+            .bind(round)
+            .bind(t.building)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
     }
-
-    /// Queues scans and waits until they are committed; statuses in order.
-    pub async fn submit(&self, actor: Actor, scans: Vec<Scan>) -> Result<Vec<String>, SubmitError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.queue.try_send(Job { actor, scans, reply }).map_err(|_| SubmitError::Busy)?;
-        answer.await.map_err(|_| SubmitError::Failed("writer stopped".into()))?.map_err(SubmitError::Failed)
-    }
+    Ok(())
 }

@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use frontline_domain::sampling::{check_add_member, ScanRefusal, TubeAction, TubeCode, TubeState};
 use sqlx::AnyConnection;
 
-use crate::audit::Actor;
 use crate::bulk::{Batch, V};
 use crate::db::{param_list, reserve_ids, Backend};
 use crate::error::StoreError;
@@ -29,6 +28,8 @@ struct Tube {
     sealed_at: Option<i64>,
     new: bool,
     touched: bool,
+    /// Who opened it (new tubes only).
+    sampler: String,
 }
 
 async fn lookup<T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>>(
@@ -78,7 +79,7 @@ fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> Vec
 pub(crate) async fn record(
     conn: &mut AnyConnection,
     backend: Backend,
-    actor: &Actor,
+    samplers: &[&str],
     scans: &[Scan],
     now: i64,
 ) -> Result<Vec<String>, StoreError> {
@@ -141,7 +142,17 @@ pub(crate) async fn record(
     {
         tubes.insert(
             code,
-            Tube { id, round, pool_size, members, sealed: sealed != 0, sealed_at: None, new: false, touched: false },
+            Tube {
+                id,
+                round,
+                pool_size,
+                members,
+                sealed: sealed != 0,
+                sealed_at: None,
+                new: false,
+                touched: false,
+                sampler: String::new(),
+            },
         );
     }
     let mut members: HashMap<(i64, i64), i64> = HashMap::new();
@@ -167,13 +178,14 @@ pub(crate) async fn record(
     let mut batch_keys: HashSet<&str> = HashSet::new();
     let mut new_members: Vec<(i64, i64, i64, Option<i64>, i64)> = Vec::new();
     let mut out = Vec::with_capacity(scans.len());
-    for (scan, code) in scans.iter().zip(&codes) {
+    for ((scan, code), sampler) in scans.iter().zip(&codes).zip(samplers) {
         if seen.contains(&scan.key) || !batch_keys.insert(scan.key.as_str()) {
             out.push("duplicate".to_string());
             continue;
         }
         let status = decide(
             scan,
+            sampler,
             code.as_ref(),
             &rounds,
             &buildings,
@@ -201,7 +213,7 @@ pub(crate) async fn record(
             V::I(i64::from(t.sealed)),
             V::I(now),
             V::OptI(t.sealed_at),
-            V::S(actor.name.clone()),
+            V::S(t.sampler.clone()),
         ]);
         if tube_rows.full() {
             tube_rows.flush(conn).await?;
@@ -249,6 +261,7 @@ pub(crate) async fn record(
 #[allow(clippy::too_many_arguments)]
 fn decide(
     scan: &Scan,
+    sampler: &str,
     code: Option<&TubeCode>,
     rounds: &HashMap<i64, Round>,
     buildings: &HashMap<i64, Option<i64>>,
@@ -302,6 +315,7 @@ fn decide(
                     sealed_at: now_full.then_some(scan.at),
                     new: true,
                     touched: true,
+                    sampler: sampler.to_string(),
                 },
             );
             id

@@ -1,0 +1,262 @@
+//! Coverage of a sampling round — should-test (the census's residents minus
+//! exemptions) against sampled (bound to a valid tube) — by compound, building,
+//! unit and household, and the missed list (补采名单) by building and team.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::Store;
+use crate::error::StoreError;
+
+/// Coverage of a round for one building.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BuildingCoverage {
+    /// The building.
+    pub building: i64,
+    /// Its name.
+    pub name: String,
+    /// Its compound.
+    pub compound: i64,
+    /// The team assigned to it in this round.
+    pub team: Option<String>,
+    /// Residents who should be tested.
+    pub expected: i64,
+    /// Residents bound to a valid tube.
+    pub sampled: i64,
+}
+
+/// Coverage of a round for one compound.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CompoundCoverage {
+    /// The compound.
+    pub compound: i64,
+    /// Its name.
+    pub name: String,
+    /// Residents who should be tested.
+    pub expected: i64,
+    /// Residents bound to a valid tube.
+    pub sampled: i64,
+}
+
+/// Coverage of a round.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Coverage {
+    /// Residents who should be tested.
+    pub expected: i64,
+    /// Residents bound to a valid tube.
+    pub sampled: i64,
+    /// Expected but not sampled.
+    pub missed: i64,
+    /// Per compound.
+    pub compounds: Vec<CompoundCoverage>,
+    /// Per building.
+    pub buildings: Vec<BuildingCoverage>,
+}
+
+/// Coverage of one household.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HouseholdCoverage {
+    /// The household.
+    pub household: i64,
+    /// Its floor.
+    pub floor: Option<i64>,
+    /// Its room.
+    pub room: String,
+    /// Residents who should be tested.
+    pub expected: i64,
+    /// Residents bound to a valid tube.
+    pub sampled: i64,
+}
+
+/// Coverage of one unit, with its households.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnitCoverage {
+    /// The unit.
+    pub unit: i64,
+    /// Its name.
+    pub name: String,
+    /// Residents who should be tested.
+    pub expected: i64,
+    /// Residents bound to a valid tube.
+    pub sampled: i64,
+    /// Its households, by floor and room.
+    pub households: Vec<HouseholdCoverage>,
+}
+
+/// One building's coverage down to its households.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BuildingDetail {
+    /// The building's totals.
+    #[serde(flatten)]
+    pub totals: BuildingCoverage,
+    /// Per unit and household.
+    pub units: Vec<UnitCoverage>,
+}
+
+/// A resident still to be sampled.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Missed {
+    /// The resident.
+    pub resident_id: i64,
+    /// The name.
+    pub name: String,
+    /// The building's id.
+    pub building_id: i64,
+    /// The building's name.
+    pub building: String,
+    /// The team assigned to the building.
+    pub team: Option<String>,
+    /// The unit's name.
+    pub unit: String,
+    /// The floor.
+    pub floor: Option<i64>,
+    /// The room.
+    pub room: String,
+}
+
+/// Which part of the missed list to read.
+#[derive(Debug, Clone, Default)]
+pub struct MissedFilter {
+    /// One building.
+    pub building: Option<i64>,
+    /// One team's buildings.
+    pub team: Option<String>,
+}
+
+/// Expected (residents minus exemptions) and sampled counts per building of a round's scope.
+const BUILDING_COUNTS: &str = "SELECT b.id, b.name, b.compound_id, rb.team, \
+       (SELECT COUNT(*) FROM residents r WHERE r.building_id = b.id) \
+       - (SELECT COUNT(*) FROM sampling_exemptions e JOIN residents r ON r.id = e.resident_id \
+          WHERE e.round_id = rb.round_id AND r.building_id = b.id) AS expected, \
+       (SELECT COUNT(*) FROM sampling_members m \
+          WHERE m.round_id = rb.round_id AND m.building_id = b.id AND m.valid = 1) AS sampled \
+     FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id WHERE rb.round_id = $1";
+
+fn building_row(r: &sqlx::any::AnyRow) -> Result<BuildingCoverage, sqlx::Error> {
+    Ok(BuildingCoverage {
+        building: r.try_get("id")?,
+        name: r.try_get("name")?,
+        compound: r.try_get("compound_id")?,
+        team: r.try_get("team")?,
+        expected: r.try_get("expected")?,
+        sampled: r.try_get("sampled")?,
+    })
+}
+
+impl Store {
+    /// Coverage of a round: should-test against sampled, per compound and building.
+    pub async fn sampling_coverage(&self, round: i64) -> Result<Coverage, StoreError> {
+        self.get_sampling_round(round).await?;
+        let rows = sqlx::query(&format!("{BUILDING_COUNTS} ORDER BY b.id")).bind(round).fetch_all(self.pool()).await?;
+        let buildings = rows.iter().map(building_row).collect::<Result<Vec<_>, _>>()?;
+        let mut by_compound: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+        for b in &buildings {
+            let c = by_compound.entry(b.compound).or_default();
+            c.0 += b.expected;
+            c.1 += b.sampled;
+        }
+        let mut compounds = Vec::with_capacity(by_compound.len());
+        for (compound, (expected, sampled)) in by_compound {
+            let name: String = sqlx::query_scalar("SELECT name FROM compounds WHERE id = $1")
+                .bind(compound)
+                .fetch_one(self.pool())
+                .await?;
+            compounds.push(CompoundCoverage { compound, name, expected, sampled });
+        }
+        let expected = buildings.iter().map(|b| b.expected).sum();
+        let sampled = buildings.iter().map(|b| b.sampled).sum();
+        Ok(Coverage { expected, sampled, missed: (expected - sampled).max(0), compounds, buildings })
+    }
+
+    /// One building's coverage in a round (the sampler's and the building leader's view).
+    pub async fn building_coverage(&self, round: i64, building: i64) -> Result<BuildingCoverage, StoreError> {
+        let row = sqlx::query(&format!("{BUILDING_COUNTS} AND b.id = $2"))
+            .bind(round)
+            .bind(building)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(building_row(&row)?)
+    }
+
+    /// One building's coverage per unit and household.
+    pub async fn building_coverage_detail(&self, round: i64, building: i64) -> Result<BuildingDetail, StoreError> {
+        let totals = self.building_coverage(round, building).await?;
+        let rows = sqlx::query(
+            "SELECT h.id, h.floor, h.room, u.id AS unit_id, u.name AS unit_name, \
+               (SELECT COUNT(*) FROM residents r WHERE r.household_id = h.id \
+                  AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id)) AS expected, \
+               (SELECT COUNT(*) FROM residents r JOIN sampling_members m ON m.resident_id = r.id AND m.round_id = $1 AND m.valid = 1 \
+                  WHERE r.household_id = h.id) AS sampled \
+             FROM households h JOIN units u ON u.id = h.unit_id WHERE h.building_id = $2 \
+             ORDER BY u.number, u.name, u.id, h.floor, h.room",
+        )
+        .bind(round)
+        .bind(building)
+        .fetch_all(self.pool())
+        .await?;
+        let mut units: Vec<UnitCoverage> = Vec::new();
+        for r in rows {
+            let unit: i64 = r.try_get("unit_id")?;
+            let household = HouseholdCoverage {
+                household: r.try_get("id")?,
+                floor: r.try_get("floor")?,
+                room: r.try_get("room")?,
+                expected: r.try_get("expected")?,
+                sampled: r.try_get("sampled")?,
+            };
+            if units.last().is_none_or(|u| u.unit != unit) {
+                units.push(UnitCoverage {
+                    unit,
+                    name: r.try_get("unit_name")?,
+                    expected: 0,
+                    sampled: 0,
+                    households: vec![],
+                });
+            }
+            if let Some(u) = units.last_mut() {
+                u.expected += household.expected;
+                u.sampled += household.sampled;
+                u.households.push(household);
+            }
+        }
+        Ok(BuildingDetail { totals, units })
+    }
+
+    /// The missed list (补采名单): residents in scope not bound to a valid tube and not exempted,
+    /// by building, unit, floor and room; optionally one building's or one team's part.
+    pub async fn sampling_missed(&self, round: i64, filter: &MissedFilter) -> Result<Vec<Missed>, StoreError> {
+        self.get_sampling_round(round).await?;
+        let rows = sqlx::query(
+            "SELECT r.id, r.name, b.id AS building_id, b.name AS building, rb.team, u.name AS unit, h.floor, h.room \
+             FROM residents r \
+             JOIN sampling_round_buildings rb ON rb.building_id = r.building_id AND rb.round_id = $1 \
+             JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id JOIN buildings b ON b.id = h.building_id \
+             WHERE NOT EXISTS (SELECT 1 FROM sampling_members m WHERE m.round_id = $1 AND m.resident_id = r.id AND m.valid = 1) \
+               AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id) \
+               AND ($2 IS NULL OR rb.building_id = $2) AND ($3 IS NULL OR rb.team = $3) \
+             ORDER BY b.id, u.number, h.floor, h.room, r.id",
+        )
+        .bind(round)
+        .bind(filter.building)
+        .bind(filter.team.as_deref())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Missed {
+                    resident_id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    building_id: r.try_get("building_id")?,
+                    building: r.try_get("building")?,
+                    team: r.try_get("team")?,
+                    unit: r.try_get("unit")?,
+                    floor: r.try_get("floor")?,
+                    room: r.try_get("room")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,65 @@
+//! The scan writer on both backends: concurrent callers are group-committed,
+//! and every scan keeps its own caller.
+
+use frontline_domain::date::Date;
+use frontline_domain::synth::SynthOptions;
+use frontline_store::sampling::{NewRound, Scan, ScanWriter};
+use frontline_store::testing::TestDb;
+use frontline_store::{conformance, Actor};
+
+async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
+    let store = db.store.clone();
+    let system = Actor::system("test");
+    let opts = SynthOptions { residents: 300, seed: 3, today: Date::new(2022, 6, 13).expect("date") };
+    store.seed_synthetic(&system, &opts).await.expect("seed");
+    let buildings: Vec<i64> =
+        store.list_buildings(None, None, 500).await.expect("buildings").items.iter().map(|b| b.id).collect();
+    let round = store
+        .create_sampling_round(
+            &system,
+            &NewRound {
+                name: "R".into(),
+                pool_size: 5,
+                mode: "door_to_door".into(),
+                deadline: None,
+                buildings,
+                teams: vec![],
+            },
+        )
+        .await
+        .expect("round");
+    let residents = store.list_residents(&Default::default(), None, 300).await.expect("residents").items;
+    let writer = ScanWriter::spawn(store.clone(), 1_000);
+    // 60 phones from two samplers submit at once: the writer groups what waits in its queue.
+    let mut tasks = Vec::new();
+    for (phone, chunk) in residents.chunks(5).enumerate() {
+        let actor = Actor::system(if phone % 2 == 0 { "sampler-even" } else { "sampler-odd" });
+        let scans: Vec<Scan> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Scan {
+                key: format!("p{phone}-{i}"),
+                round: round.id,
+                tube: format!("ZZ{phone:05}"),
+                resident: Some(r.id),
+                refusal: None,
+                at: 1_000 + i64::try_from(i).unwrap_or(0),
+            })
+            .collect();
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move { writer.submit(actor, scans).await }));
+    }
+    for t in tasks {
+        let statuses = t.await.expect("task").expect("written");
+        assert!(statuses.iter().all(|s| s == "accepted"), "{statuses:?}");
+    }
+    for phone in 0..residents.chunks(5).len() {
+        let tube = store.get_tube(&format!("ZZ{phone:05}")).await.expect("tube");
+        let expected = if phone % 2 == 0 { "sampler-even" } else { "sampler-odd" };
+        assert_eq!(tube.sampler, expected, "tube {phone} records who opened it");
+        assert_eq!((tube.members, tube.sealed), (5, true));
+    }
+    assert_eq!(store.sampling_coverage(round.id).await.expect("coverage").sampled, 300);
+}
+
+conformance!(grouped_scans_keep_each_samplers_name);

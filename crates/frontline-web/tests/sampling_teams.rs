@@ -1,0 +1,224 @@
+//! A round's organisation: teams assigned to buildings, the deadline, coverage
+//! by compound, unit and household, and the missed list handed out per team.
+//! Runs on both backends.
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use frontline_domain::access::Role;
+use frontline_store::{Actor, Backend};
+use serde_json::{json, Value};
+use support::{browser_login, field, get_page, id_number, post_form, TestApp};
+
+async fn resident(app: &TestApp, token: &str, name: &str, seq: u16, household: i64) -> String {
+    let res = app
+        .api(
+            Method::POST,
+            "/api/v1/residents",
+            Some(token),
+            Some(json!({"name": name, "id_number": id_number("350602", 1975, 3, 9, seq), "household": household})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    res.json()["sampling_code"].as_str().expect("code").to_string()
+}
+
+fn names(list: &Value) -> Vec<String> {
+    let mut n: Vec<String> =
+        list.as_array().expect("list").iter().filter_map(|m| m["name"].as_str()).map(str::to_string).collect();
+    n.sort();
+    n
+}
+
+async fn teams_deadline_and_household_coverage(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let staff = app.token(Role::Staff).await;
+    let lead = app.token(Role::GroupLead).await;
+    let volunteer = app.token(Role::Volunteer).await;
+    let (b3, h1, h2) = app.place().await;
+    let a = Actor::system("test");
+    let s = app.store();
+    let c = s.ensure_compound(&a, "海月花园").await.expect("compound");
+    let b5 = s.ensure_building(&a, c, "5号楼", Some(5), Some(6)).await.expect("building");
+    let u5 = s.ensure_unit(&a, b5, "2单元", Some(2)).await.expect("unit");
+    let h5 = s.ensure_household(&a, u5, "201", Some(2)).await.expect("household");
+    let c1 = resident(&app, &staff, "甲", 31, h1).await;
+    let c2 = resident(&app, &staff, "乙", 33, h1).await;
+    let _c3 = resident(&app, &staff, "丙", 35, h2).await;
+    let _c4 = resident(&app, &staff, "丁", 37, h5).await;
+
+    // A team for a building outside the scope is refused, and nothing is created.
+    let outside = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "R", "pool_size": 10, "buildings": [b3], "teams": [{"building": b5, "team": "一队"}]})),
+        )
+        .await;
+    assert_eq!(outside.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", outside.text());
+    assert!(s.list_sampling_rounds().await.expect("rounds").is_empty());
+
+    let deadline = 1_900_000_000_000_i64;
+    let created = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "R", "pool_size": 10, "deadline": deadline, "buildings": [b3, b5],
+                "teams": [{"building": b3, "team": " 一队 "}]})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let round = created.json()["id"].as_i64().expect("id");
+    let got = app.get(&format!("/api/v1/sampling/rounds/{round}"), &volunteer).await.json();
+    assert_eq!(got["deadline"], deadline);
+    assert_eq!(got["teams"], json!([{"building": b3, "team": "一队"}]), "team names are cleaned");
+    let listed = app.get("/api/v1/sampling/rounds", &volunteer).await.json();
+    assert_eq!(listed[0]["id"], round);
+
+    // Reassigning needs the right to manage rounds, stays within the scope, and is audited.
+    let teams = |body: Value, token: &str| {
+        let token = token.to_string();
+        let app = &app;
+        async move {
+            app.api(Method::PUT, &format!("/api/v1/sampling/rounds/{round}/teams"), Some(&token), Some(body)).await
+        }
+    };
+    assert_eq!(
+        teams(json!({"teams": [{"building": b5, "team": "二队"}]}), &volunteer).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        teams(json!({"teams": [{"building": 999_999, "team": "二队"}]}), &lead).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let set = teams(json!({"teams": [{"building": b5, "team": "二队"}]}), &lead).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text());
+    assert_eq!(set.json()["teams"].as_array().map(Vec::len), Some(2));
+    let audit = app.get("/api/v1/audit?action=sampling.round.teams", &app.token(Role::Commander).await).await.json();
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+
+    // Two of the three in building 3 are sampled.
+    let scans = json!({"scans": [
+        {"key": "t1", "round": round, "tube": "TT0001", "resident_code": c1, "at": 1},
+        {"key": "t2", "round": round, "tube": "TT0001", "resident_code": c2, "at": 2},
+    ]});
+    let res = app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(scans)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+
+    let cov = app.get(&format!("/api/v1/sampling/rounds/{round}/coverage"), &staff).await.json();
+    assert_eq!((cov["expected"].as_i64(), cov["sampled"].as_i64()), (Some(4), Some(2)));
+    assert_eq!(cov["compounds"].as_array().map(Vec::len), Some(1));
+    assert_eq!(cov["compounds"][0]["expected"], 4);
+    let b3_row = cov["buildings"].as_array().expect("buildings").iter().find(|b| b["building"] == b3).cloned();
+    assert_eq!(b3_row.map(|b| (b["team"].clone(), b["sampled"].clone())), Some((json!("一队"), json!(2))));
+
+    let detail = app.get(&format!("/api/v1/sampling/rounds/{round}/buildings/{b3}/coverage"), &staff).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text());
+    let d = detail.json();
+    assert_eq!((d["expected"].as_i64(), d["sampled"].as_i64(), d["team"].as_str()), (Some(3), Some(2), Some("一队")));
+    let units = d["units"].as_array().expect("units");
+    assert_eq!(units.len(), 1);
+    let hh: Vec<(i64, i64, i64)> = units[0]["households"]
+        .as_array()
+        .expect("households")
+        .iter()
+        .map(|h| {
+            (
+                h["household"].as_i64().unwrap_or(0),
+                h["expected"].as_i64().unwrap_or(-1),
+                h["sampled"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(hh, vec![(h1, 2, 2), (h2, 1, 0)]);
+    assert_eq!(
+        app.get(&format!("/api/v1/sampling/rounds/{round}/buildings/999999/coverage"), &staff).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The missed list per team and per building.
+    let all = app.get(&format!("/api/v1/sampling/rounds/{round}/missed"), &staff).await.json();
+    assert_eq!(names(&all), vec!["丁", "丙"]);
+    let team1 =
+        app.get(&format!("/api/v1/sampling/rounds/{round}/missed?team=%E4%B8%80%E9%98%9F"), &staff).await.json();
+    assert_eq!(names(&team1), vec!["丙"]);
+    assert_eq!(team1[0]["team"], "一队");
+    let in_b5 = app.get(&format!("/api/v1/sampling/rounds/{round}/missed?building={b5}"), &staff).await.json();
+    assert_eq!(names(&in_b5), vec!["丁"]);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn teams_deadline_and_household_coverage_on_sqlite() {
+    teams_deadline_and_household_coverage(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn teams_deadline_and_household_coverage_on_postgres() {
+    teams_deadline_and_household_coverage(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_round_with_teams_and_a_deadline_is_set_up_in_the_browser() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let staff = app.token(Role::Staff).await;
+    let (building, h1, _) = app.place().await;
+    resident(&app, &staff, "甲", 41, h1).await;
+    let session = browser_login(&app, "group_lead").await;
+    let list = get_page(&app, &session, "/sampling").await.text();
+    assert!(list.contains("name=\"deadline\"") && list.contains(&format!("name=\"team_{building}\"")));
+    let csrf = field(&list, "csrf");
+    let bad = post_form(
+        &app,
+        &session,
+        "/sampling",
+        format!("csrf={csrf}&name=R&pool_size=10&mode=door_to_door&deadline=tomorrow&building={building}"),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "an unreadable deadline is refused");
+    // 2099-06-13 18:00 in China.
+    let started = post_form(
+        &app,
+        &session,
+        "/sampling",
+        format!(
+            "csrf={csrf}&name=R&pool_size=10&mode=fixed_point&deadline=2099-06-13T18%3A00&building={building}&team_{building}=%E4%B8%89%E9%98%9F"
+        ),
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text());
+    let round_page = started.header("location").expect("round page");
+    let round: i64 = round_page.rsplit('/').next().and_then(|r| r.parse().ok()).expect("round id");
+    let r = app.store().get_sampling_round(round).await.expect("round");
+    assert_eq!(r.mode, "fixed_point");
+    let expected_deadline = frontline_domain::date::parse_local_datetime("2099-06-13T18:00", 480);
+    assert_eq!(r.deadline, expected_deadline);
+    assert_eq!(r.teams.first().and_then(|t| t.team.as_deref()), Some("三队"));
+
+    let page = get_page(&app, &session, &round_page).await.text();
+    assert!(page.contains("2099-06-13 18:00") && page.contains("距截止还有"), "the deadline and time left show");
+    assert!(page.contains("三队") && page.contains(&format!("/sampling/rounds/{round}/buildings/{building}")));
+    // Reassign from the round page.
+    let moved = post_form(
+        &app,
+        &session,
+        format!("/sampling/rounds/{round}/teams"),
+        format!("csrf={csrf}&team_{building}=%E5%9B%9B%E9%98%9F"),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text());
+    let r = app.store().get_sampling_round(round).await.expect("round");
+    assert_eq!(r.teams.first().and_then(|t| t.team.as_deref()), Some("四队"));
+    let detail = get_page(&app, &session, format!("/sampling/rounds/{round}/buildings/{building}")).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(detail.text().contains("1301") && detail.text().contains("四队"));
+    let missed =
+        get_page(&app, &session, format!("/sampling/rounds/{round}/missed?team=%E5%9B%9B%E9%98%9F")).await.text();
+    assert!(missed.contains("甲") && missed.contains("四队"), "{missed}");
+    let none =
+        get_page(&app, &session, format!("/sampling/rounds/{round}/missed?team=%E4%BA%94%E9%98%9F")).await.text();
+    assert!(!none.contains(">甲<"), "another team's list does not carry this building");
+    app.finish().await;
+}
