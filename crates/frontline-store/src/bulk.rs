@@ -25,13 +25,20 @@ pub(crate) struct Batch {
     cols: usize,
     per_stmt: usize,
     rows: Vec<V>,
+    tail: &'static str,
 }
 
 impl Batch {
     pub(crate) fn new(backend: Backend, head: &'static str, cols: usize) -> Batch {
         // SQLite allows 32,766 bound parameters per statement.
         let per_stmt = 30_000 / cols;
-        Batch { backend, head, cols, per_stmt, rows: Vec::with_capacity(per_stmt * cols) }
+        Batch { backend, head, cols, per_stmt, rows: Vec::with_capacity(per_stmt * cols), tail: "" }
+    }
+
+    /// With a clause after the values (`ON CONFLICT …`).
+    pub(crate) fn with_tail(mut self, tail: &'static str) -> Batch {
+        self.tail = tail;
+        self
     }
 
     pub(crate) fn push(&mut self, row: impl IntoIterator<Item = V>) {
@@ -65,6 +72,7 @@ impl Batch {
             }
             sql.push(')');
         }
+        sql.push_str(self.tail);
         let mut q = sqlx::query(&sql);
         for v in self.rows.drain(..) {
             q = match v {

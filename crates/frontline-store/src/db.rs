@@ -47,6 +47,8 @@ impl Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// The SQLite database's file (none for PostgreSQL or an in-memory database).
+    sqlite_path: Option<std::path::PathBuf>,
 }
 
 /// Replaces a password in a URL with `***`, for logs and errors.
@@ -72,6 +74,16 @@ fn sqlite_url(url: &str) -> String {
     } else {
         format!("{url}?mode=rwc")
     }
+}
+
+/// The file of a `sqlite://PATH?…` (or `sqlite:PATH`) URL; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
 }
 
 impl Store {
@@ -106,7 +118,16 @@ impl Store {
             })
             .connect_with(opts)
             .await?;
-        Ok(Store { pool, backend })
+        let sqlite_path = match backend {
+            Backend::Sqlite => sqlite_file(&url),
+            Backend::Postgres => None,
+        };
+        Ok(Store { pool, backend, sqlite_path })
+    }
+
+    /// The SQLite database's file, when there is one.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.sqlite_path.as_deref()
     }
 
     /// The backend in use.
@@ -263,6 +284,15 @@ mod tests {
         assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn sqlite_files_are_found_in_urls() {
+        assert_eq!(sqlite_file("sqlite://x/y.db?mode=rwc"), Some("x/y.db".into()));
+        assert_eq!(sqlite_file("sqlite:///tmp/y.db"), Some("/tmp/y.db".into()));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://a.db?mode=memory"), None);
+        assert_eq!(sqlite_file("postgres://h/db"), None);
     }
 
     #[test]

@@ -159,8 +159,15 @@ impl FromRequestParts<AppState> for Auth {
                 None => return Err(AppError::Unauthenticated),
             },
         };
-        let (user, session) =
-            state.store().session_user(&token_hash(&token), now_ms()).await?.ok_or(AppError::Unauthenticated)?;
+        let hash = token_hash(&token);
+        let (user, session) = match state.sessions().get(&hash) {
+            Some(found) => found,
+            None => {
+                let found = state.store().session_user(&hash, now_ms()).await?.ok_or(AppError::Unauthenticated)?;
+                state.sessions().put(hash, found.clone());
+                found
+            }
+        };
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if via == Via::Cookie && unsafe_method && parts.uri.path().starts_with("/api/") {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -14,6 +14,8 @@ use crate::now_ms;
 
 mod batch;
 mod coverage;
+mod decide;
+mod sqlite_thread;
 mod writer;
 
 pub use coverage::{

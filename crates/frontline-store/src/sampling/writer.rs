@@ -2,6 +2,7 @@
 
 use crate::audit::Actor;
 use crate::db::Store;
+use crate::now_ms;
 use crate::sampling::Scan;
 
 /// One caller's scans waiting in the writer's queue.
@@ -34,45 +35,58 @@ pub enum SubmitError {
 /// The most scans one commit groups.
 const GROUP_SCANS: usize = 5_000;
 
-impl ScanWriter {
-    /// Starts the writer task on the current runtime.
-    pub fn spawn(store: Store, queue_jobs: usize) -> ScanWriter {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Job>(queue_jobs.max(1));
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut jobs = vec![first];
-                let mut count = jobs[0].scans.len();
-                while count < GROUP_SCANS {
-                    match rx.try_recv() {
-                        Ok(job) => {
-                            count += job.scans.len();
-                            jobs.push(job);
-                        }
-                        Err(_) => break,
-                    }
-                }
-                let all: Vec<Scan> = jobs.iter().flat_map(|j| j.scans.iter().cloned()).collect();
-                // Each scan keeps its own sampler: a tube records who opened it.
-                let samplers: Vec<&str> =
-                    jobs.iter().flat_map(|j| std::iter::repeat_n(j.actor.name.as_str(), j.scans.len())).collect();
-                let result = store.record_scans_by(&samplers, &all).await;
-                match result {
-                    Ok(statuses) => {
-                        let mut statuses = statuses.into_iter();
-                        for job in jobs {
-                            let mine: Vec<String> = statuses.by_ref().take(job.scans.len()).collect();
-                            let _ = job.reply.send(Ok(mine));
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, scans = all.len(), "scan group failed");
-                        for job in jobs {
-                            let _ = job.reply.send(Err(e.to_string()));
-                        }
-                    }
-                }
+/// The jobs waiting after `first`, up to [`GROUP_SCANS`] scans: one commit's worth.
+fn take_group(first: Job, rx: &mut tokio::sync::mpsc::Receiver<Job>) -> Vec<Job> {
+    let mut count = first.scans.len();
+    let mut jobs = vec![first];
+    while count < GROUP_SCANS {
+        match rx.try_recv() {
+            Ok(job) => {
+                count += job.scans.len();
+                jobs.push(job);
             }
-        });
+            Err(_) => break,
+        }
+    }
+    jobs
+}
+
+/// A group's scans in order, and who made each (a tube records who opened it).
+fn flatten(jobs: &[Job]) -> (Vec<Scan>, Vec<&str>) {
+    let scans = jobs.iter().flat_map(|j| j.scans.iter().cloned()).collect();
+    let samplers = jobs.iter().flat_map(|j| std::iter::repeat_n(j.actor.name.as_str(), j.scans.len())).collect();
+    (scans, samplers)
+}
+
+/// Answers each job of a group with its own statuses, or the group's error.
+fn answer(jobs: Vec<Job>, result: Result<Vec<String>, String>) {
+    match result {
+        Ok(statuses) => {
+            let mut statuses = statuses.into_iter();
+            for job in jobs {
+                let mine: Vec<String> = statuses.by_ref().take(job.scans.len()).collect();
+                let _ = job.reply.send(Ok(mine));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, jobs = jobs.len(), "scan group failed");
+            for job in jobs {
+                let _ = job.reply.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+impl ScanWriter {
+    /// Starts the writer: on a SQLite file, a dedicated thread with its own
+    /// connection; otherwise a task on the current runtime writing through the
+    /// store's pool.
+    pub fn spawn(store: Store, queue_jobs: usize) -> ScanWriter {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Job>(queue_jobs.max(1));
+        match store.sqlite_path().map(std::path::Path::to_path_buf) {
+            Some(path) => spawn_thread(path, rx),
+            None => spawn_task(store, rx),
+        }
         ScanWriter { queue: tx }
     }
 
@@ -81,5 +95,40 @@ impl ScanWriter {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.queue.try_send(Job { actor, scans, reply }).map_err(|_| SubmitError::Busy)?;
         answer.await.map_err(|_| SubmitError::Failed("writer stopped".into()))?.map_err(SubmitError::Failed)
+    }
+}
+
+fn spawn_task(store: Store, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let jobs = take_group(first, &mut rx);
+            let (scans, samplers) = flatten(&jobs);
+            let result = store.record_scans_by(&samplers, &scans).await.map_err(|e| e.to_string());
+            answer(jobs, result);
+        }
+    });
+}
+
+fn spawn_thread(path: std::path::PathBuf, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+    let run = move || {
+        let mut conn = match super::sqlite_thread::open(&path) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, path = %path.display(), "the scan writer cannot open the database");
+                None
+            }
+        };
+        while let Some(first) = rx.blocking_recv() {
+            let jobs = take_group(first, &mut rx);
+            let (scans, samplers) = flatten(&jobs);
+            let result = match conn.as_mut() {
+                Some(c) => super::sqlite_thread::record(c, &samplers, &scans, now_ms()).map_err(|e| e.to_string()),
+                None => Err("the scan writer has no database connection".to_string()),
+            };
+            answer(jobs, result);
+        }
+    };
+    if let Err(e) = std::thread::Builder::new().name("scan-writer".into()).spawn(run) {
+        tracing::error!(error = %e, "cannot start the scan writer thread");
     }
 }

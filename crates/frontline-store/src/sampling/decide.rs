@@ -1,0 +1,211 @@
+//! Deciding a group of scans in memory, in arrival order, against what the
+//! database knew when the group began (its [`Facts`]); the outcome is each
+//! scan's status and the rows to write ([`Writes`]). Both writers — sqlx's on
+//! either backend and the dedicated SQLite thread — gather facts and write
+//! rows their own way, and share this.
+
+use std::collections::{HashMap, HashSet};
+
+use frontline_domain::sampling::{check_add_member, ScanRefusal, TubeAction, TubeCode, TubeState};
+
+use crate::sampling::Scan;
+
+/// A round as scans need it.
+pub(crate) struct Round {
+    pub(crate) pool_size: i64,
+    pub(crate) open: bool,
+}
+
+/// A resident as a scan in one round needs them.
+pub(crate) struct Resident {
+    pub(crate) building: Option<i64>,
+    pub(crate) in_scope: bool,
+}
+
+/// A tube, as found or as opened by this group.
+pub(crate) struct Tube {
+    pub(crate) id: i64,
+    pub(crate) round: i64,
+    pub(crate) pool_size: i64,
+    pub(crate) members: i64,
+    pub(crate) sealed: bool,
+    pub(crate) sealed_at: Option<i64>,
+    pub(crate) touched: bool,
+    /// Who opened it (tubes this group opens).
+    pub(crate) sampler: String,
+}
+
+impl Tube {
+    /// A tube read from the database.
+    pub(crate) fn found(id: i64, round: i64, pool_size: i64, members: i64, sealed: bool) -> Tube {
+        Tube { id, round, pool_size, members, sealed, sealed_at: None, touched: false, sampler: String::new() }
+    }
+}
+
+/// What the database knows about a group's keys, rounds, residents and tubes.
+#[derive(Default)]
+pub(crate) struct Facts {
+    /// Keys already recorded.
+    pub(crate) seen: HashSet<String>,
+    pub(crate) rounds: HashMap<i64, Round>,
+    /// By (round, resident).
+    pub(crate) residents: HashMap<(i64, i64), Resident>,
+    /// (round, resident) → the tube they are in.
+    pub(crate) members: HashMap<(i64, i64), i64>,
+    /// By code.
+    pub(crate) tubes: HashMap<String, Tube>,
+    /// Ids for the tubes this group opens.
+    pub(crate) fresh_ids: Vec<i64>,
+}
+
+/// A tube to insert or update.
+pub(crate) struct TubeRow {
+    pub(crate) id: i64,
+    pub(crate) round: i64,
+    pub(crate) code: String,
+    pub(crate) pool_size: i64,
+    pub(crate) members: i64,
+    pub(crate) sealed: bool,
+    pub(crate) sealed_at: Option<i64>,
+    pub(crate) sampler: String,
+}
+
+/// A member to insert.
+pub(crate) struct MemberRow {
+    pub(crate) round: i64,
+    pub(crate) tube: i64,
+    pub(crate) resident: i64,
+    pub(crate) building: Option<i64>,
+    pub(crate) at: i64,
+}
+
+/// The rows a group writes.
+#[derive(Default)]
+pub(crate) struct Writes {
+    /// Tubes opened or changed (upserted by id).
+    pub(crate) tubes: Vec<TubeRow>,
+    pub(crate) members: Vec<MemberRow>,
+    /// (key, status) of every new key.
+    pub(crate) keys: Vec<(String, String)>,
+}
+
+/// Deduplicates, keeping the first occurrence's order.
+pub(crate) fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut seen = HashSet::new();
+    items.filter(|i| seen.insert(i.clone())).collect()
+}
+
+/// The tube codes of a group that parse, deduplicated.
+pub(crate) fn tube_codes(scans: &[Scan]) -> Vec<String> {
+    dedup(scans.iter().filter_map(|s| TubeCode::parse(&s.tube).ok()).map(|c| c.as_str().to_string()))
+}
+
+/// How many tubes the group may open: codes not found in the database.
+pub(crate) fn new_tube_count(codes: &[String], facts: &Facts) -> usize {
+    codes.iter().filter(|c| !facts.tubes.contains_key(*c)).count()
+}
+
+/// Decides every scan in order; `samplers[i]` made `scans[i]`.
+pub(crate) fn decide_all(scans: &[Scan], samplers: &[&str], mut facts: Facts) -> (Vec<String>, Writes) {
+    let mut writes = Writes::default();
+    let mut fresh = std::mem::take(&mut facts.fresh_ids).into_iter();
+    let mut batch_keys: HashSet<&str> = HashSet::new();
+    let mut out = Vec::with_capacity(scans.len());
+    for (scan, sampler) in scans.iter().zip(samplers) {
+        if facts.seen.contains(&scan.key) || !batch_keys.insert(scan.key.as_str()) {
+            out.push("duplicate".to_string());
+            continue;
+        }
+        let code = TubeCode::parse(&scan.tube).ok();
+        let status = decide(scan, sampler, code.as_ref(), &mut facts, &mut fresh, &mut writes.members);
+        writes.keys.push((scan.key.clone(), status.to_string()));
+        out.push(status.to_string());
+    }
+    for (code, t) in facts.tubes.into_iter().filter(|(_, t)| t.touched) {
+        writes.tubes.push(TubeRow {
+            id: t.id,
+            round: t.round,
+            code,
+            pool_size: t.pool_size,
+            members: t.members,
+            sealed: t.sealed,
+            sealed_at: t.sealed_at,
+            sampler: t.sampler,
+        });
+    }
+    (out, writes)
+}
+
+fn decide(
+    scan: &Scan,
+    sampler: &str,
+    code: Option<&TubeCode>,
+    facts: &mut Facts,
+    fresh_ids: &mut impl Iterator<Item = i64>,
+    new_members: &mut Vec<MemberRow>,
+) -> &'static str {
+    if let Some(refusal) = scan.refusal {
+        return refusal;
+    }
+    let Some(round) = facts.rounds.get(&scan.round) else { return "unknown_round" };
+    if !round.open {
+        return ScanRefusal::RoundClosed.code();
+    }
+    let Some(code) = code else { return "malformed_tube" };
+    let Some(resident) = scan.resident else { return ScanRefusal::UnknownCode.code() };
+    let Some(person) = facts.residents.get(&(scan.round, resident)) else { return ScanRefusal::UnknownCode.code() };
+    if !person.in_scope {
+        return ScanRefusal::OutOfScope.code();
+    }
+    let building = person.building;
+    let tube = facts.tubes.get(code.as_str());
+    if let Some(in_tube) = facts.members.get(&(scan.round, resident)) {
+        return if tube.is_some_and(|t| t.id == *in_tube) {
+            "duplicate"
+        } else {
+            ScanRefusal::AlreadyInAnotherTube.code()
+        };
+    }
+    let state = tube.map(|t| TubeState {
+        round: t.round,
+        pool_size: u32::try_from(t.pool_size).unwrap_or(1),
+        members: u32::try_from(t.members).unwrap_or(u32::MAX),
+        sealed: t.sealed,
+    });
+    let action = match check_add_member(state.as_ref(), scan.round, u32::try_from(round.pool_size).unwrap_or(10)) {
+        Ok(a) => a,
+        Err(refusal) => return refusal.code(),
+    };
+    let tube_id = match action {
+        TubeAction::Open { now_full } => {
+            let Some(id) = fresh_ids.next() else { return "internal" };
+            facts.tubes.insert(
+                code.as_str().to_string(),
+                Tube {
+                    id,
+                    round: scan.round,
+                    pool_size: round.pool_size,
+                    members: 1,
+                    sealed: now_full,
+                    sealed_at: now_full.then_some(scan.at),
+                    touched: true,
+                    sampler: sampler.to_string(),
+                },
+            );
+            id
+        }
+        TubeAction::Add { now_full } => {
+            let Some(t) = facts.tubes.get_mut(code.as_str()) else { return ScanRefusal::UnknownCode.code() };
+            t.members += 1;
+            t.touched = true;
+            if now_full {
+                t.sealed = true;
+                t.sealed_at = Some(scan.at);
+            }
+            t.id
+        }
+    };
+    facts.members.insert((scan.round, resident), tube_id);
+    new_members.push(MemberRow { round: scan.round, tube: tube_id, resident, building, at: scan.at });
+    "accepted"
+}

@@ -1,0 +1,119 @@
+//! On SQLite the scan writer is one OS thread with its own connection to the
+//! database file. sqlx runs each SQLite connection on a worker thread and
+//! hands every statement (and every row) across threads: with a dozen
+//! statements per group commit, those hand-offs cost more than SQLite's own
+//! work (half the CPU profile of single-scan ingest was futex wake-ups). Here
+//! every lookup is a prepared point query and every write a prepared single-row
+//! statement, executed in-thread — no hand-off until the group's callers are
+//! answered. Both libraries link the same SQLite, so its locking between
+//! connections of the process holds.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::decide::{self, dedup, Facts, Resident, Round, Tube, Writes};
+use crate::sampling::Scan;
+
+/// Opens the writer's connection with the store's pragmas.
+pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(16);
+    Ok(conn)
+}
+
+/// Records a group in one immediate transaction; statuses in order.
+pub(crate) fn record(
+    conn: &mut Connection,
+    samplers: &[&str],
+    scans: &[Scan],
+    now: i64,
+) -> rusqlite::Result<Vec<String>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let facts = gather(&tx, scans)?;
+    let (out, writes) = decide::decide_all(scans, samplers, facts);
+    write(&tx, writes, now)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+fn gather(tx: &Transaction<'_>, scans: &[Scan]) -> rusqlite::Result<Facts> {
+    let mut facts = Facts::default();
+    let mut key = tx.prepare_cached("SELECT 1 FROM sampling_scan_keys WHERE key = ?1")?;
+    for k in dedup(scans.iter().map(|s| s.key.as_str())) {
+        if key.exists([k])? {
+            facts.seen.insert(k.to_string());
+        }
+    }
+    let mut round = tx.prepare_cached("SELECT pool_size, status FROM sampling_rounds WHERE id = ?1")?;
+    for id in dedup(scans.iter().map(|s| s.round)) {
+        let found: Option<(i64, String)> = round.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        if let Some((pool_size, status)) = found {
+            facts.rounds.insert(id, Round { pool_size, open: status == "open" });
+        }
+    }
+    let mut resident = tx.prepare_cached(
+        "SELECT r.building_id, \
+           EXISTS (SELECT 1 FROM sampling_round_buildings rb WHERE rb.round_id = ?1 AND rb.building_id = r.building_id), \
+           (SELECT m.tube_id FROM sampling_members m WHERE m.round_id = ?1 AND m.resident_id = r.id) \
+         FROM residents r WHERE r.id = ?2",
+    )?;
+    for (round, id) in dedup(scans.iter().filter_map(|s| Some((s.round, s.resident?)))) {
+        if !facts.rounds.contains_key(&round) {
+            continue;
+        }
+        let found: Option<(Option<i64>, bool, Option<i64>)> =
+            resident.query_row(params![round, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+        if let Some((building, in_scope, tube)) = found {
+            facts.residents.insert((round, id), Resident { building, in_scope });
+            if let Some(tube) = tube {
+                facts.members.insert((round, id), tube);
+            }
+        }
+    }
+    let mut tube =
+        tx.prepare_cached("SELECT id, round_id, pool_size, members, sealed FROM sampling_tubes WHERE code = ?1")?;
+    let codes = decide::tube_codes(scans);
+    for code in &codes {
+        let found = tube
+            .query_row([code], |r| Ok(Tube::found(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .optional()?;
+        if let Some(t) = found {
+            facts.tubes.insert(code.clone(), t);
+        }
+    }
+    let new_tubes = i64::try_from(decide::new_tube_count(&codes, &facts)).unwrap_or(i64::MAX);
+    if new_tubes > 0 {
+        // One writer holds the write lock: the ids after the maximum are free until commit.
+        let first: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM sampling_tubes", [], |r| r.get(0))?;
+        facts.fresh_ids = (first..first + new_tubes).collect();
+    }
+    Ok(facts)
+}
+
+fn write(tx: &Transaction<'_>, writes: Writes, now: i64) -> rusqlite::Result<()> {
+    let mut tube = tx.prepare_cached(&format!(
+        "INSERT INTO sampling_tubes (id, round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9){}",
+        super::batch::TUBE_UPSERT
+    ))?;
+    for t in &writes.tubes {
+        tube.execute(params![t.id, t.round, t.code, t.pool_size, t.members, t.sealed, now, t.sealed_at, t.sampler])?;
+    }
+    let mut member = tx.prepare_cached(
+        "INSERT INTO sampling_members (round_id, tube_id, resident_id, building_id, scanned_at, valid) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+    )?;
+    for m in &writes.members {
+        member.execute(params![m.round, m.tube, m.resident, m.building, m.at])?;
+    }
+    let mut key = tx.prepare_cached("INSERT INTO sampling_scan_keys (key, status, created_at) VALUES (?1, ?2, ?3)")?;
+    for (k, status) in &writes.keys {
+        key.execute(params![k, status, now])?;
+    }
+    Ok(())
+}
