@@ -247,7 +247,9 @@ fn envelope(p: &Pending, lang: Lang) -> ErrorEnvelope {
 pub async fn render_errors(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
     let lang = crate::i18n::request_lang(req.headers());
-    let here = req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
+    // Where a page visitor comes back to after logging in (pages only: API calls never redirect).
+    let here =
+        (!is_api).then(|| req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string()));
     let mut res = next.run(req).await;
     let pending = match res.extensions_mut().remove::<Pending>() {
         Some(p) => p,
@@ -269,7 +271,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     };
     if !is_api && pending.code == "unauthenticated" {
         // A page without a session goes to the login form, and comes back after.
-        let target = format!("/login?next={}", percent_encode(&here));
+        let target = format!("/login?next={}", percent_encode(here.as_deref().unwrap_or("/")));
         return axum::response::Redirect::to(&target).into_response();
     }
     let status = res.status();

@@ -143,7 +143,7 @@ pub(crate) const RESIDENTS_IN_ROUND: &str = "SELECT r.id, r.building_id, \
      FROM residents r WHERE r.id IN";
 
 /// Upserts a tube by id: new tubes are inserted, changed ones take their new count and seal.
-pub(crate) const TUBE_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET members = excluded.members, \
+const TUBE_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET members = excluded.members, \
      sealed = excluded.sealed, sealed_at = COALESCE(sampling_tubes.sealed_at, excluded.sealed_at)";
 
 async fn write(conn: &mut AnyConnection, backend: Backend, writes: Writes, now: i64) -> Result<(), StoreError> {

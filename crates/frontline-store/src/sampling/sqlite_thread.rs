@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::decide::{self, dedup, Facts, Resident, Round, Tube, Writes};
 use crate::sampling::Scan;
@@ -33,15 +33,27 @@ pub(crate) fn record(
     scans: &[Scan],
     now: i64,
 ) -> rusqlite::Result<Vec<String>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let facts = gather(&tx, scans)?;
-    let (out, writes) = decide::decide_all(scans, samplers, facts);
-    write(&tx, writes, now)?;
-    tx.commit()?;
-    Ok(out)
+    // BEGIN and COMMIT through cached statements (a transaction object would compile them each time).
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let result = gather(conn, scans).and_then(|facts| {
+        let (out, writes) = decide::decide_all(scans, samplers, facts);
+        write(conn, writes, now)?;
+        Ok(out)
+    });
+    match result {
+        Ok(out) => {
+            conn.prepare_cached("COMMIT")?.execute([])?;
+            Ok(out)
+        }
+        Err(e) => {
+            // The group is answered with the error; nothing of it stays.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
-fn gather(tx: &Transaction<'_>, scans: &[Scan]) -> rusqlite::Result<Facts> {
+fn gather(tx: &Connection, scans: &[Scan]) -> rusqlite::Result<Facts> {
     let mut facts = Facts::default();
     let mut key = tx.prepare_cached("SELECT 1 FROM sampling_scan_keys WHERE key = ?1")?;
     for k in dedup(scans.iter().map(|s| s.key.as_str())) {
@@ -95,12 +107,12 @@ fn gather(tx: &Transaction<'_>, scans: &[Scan]) -> rusqlite::Result<Facts> {
     Ok(facts)
 }
 
-fn write(tx: &Transaction<'_>, writes: Writes, now: i64) -> rusqlite::Result<()> {
-    let mut tube = tx.prepare_cached(&format!(
+fn write(tx: &Connection, writes: Writes, now: i64) -> rusqlite::Result<()> {
+    let mut tube = tx.prepare_cached(
         "INSERT INTO sampling_tubes (id, round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9){}",
-        super::batch::TUBE_UPSERT
-    ))?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO UPDATE SET members = excluded.members, \
+         sealed = excluded.sealed, sealed_at = COALESCE(sampling_tubes.sealed_at, excluded.sealed_at)",
+    )?;
     for t in &writes.tubes {
         tube.execute(params![t.id, t.round, t.code, t.pool_size, t.members, t.sealed, now, t.sealed_at, t.sampler])?;
     }
