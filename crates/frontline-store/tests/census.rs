@@ -136,6 +136,51 @@ async fn importing_the_same_file_twice_creates_nobody(db: TestDb) {
     );
 }
 
+/// Every resident's stored fields, in id order.
+async fn resident_rows(store: &Store) -> Vec<(i64, i64, i64, Option<String>, Option<i64>, i64)> {
+    sqlx::query_as("SELECT id, needs, away, phone, household_id, updated_at FROM residents ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .expect("residents")
+}
+
+async fn reimporting_an_unchanged_sheet_changes_nobody(db: TestDb) {
+    // An 84-year-old (elderly is derived from the birth date, never stored) and an
+    // infant without a document (matched by name, birth date and household).
+    let rows = vec![
+        row(&["周老太", &id(1938, 21), "13800000021", "3号楼", "1单元", "1301"]),
+        row(&["陈建国", &id(1950, 11), "13800000001", "3号楼", "1单元", "1301"]),
+    ];
+    let mut with_infant = vec![row(&["姓名", "身份证号码", "联系电话", "楼栋", "单元", "房号", "出生日期"])];
+    with_infant.extend(rows.iter().map(|r| {
+        let mut r = r.clone();
+        r.push(String::new());
+        r
+    }));
+    with_infant.push(row(&["陈小宝", "", "", "3号楼", "1单元", "1301", "2021-05-01"]));
+    let header = detect_header(&with_infant, 10).expect("header");
+    let data: Vec<(usize, Vec<String>)> =
+        with_infant.iter().cloned().enumerate().skip(header.header_row + 1).map(|(i, r)| (i + 1, r)).collect();
+    let run = |round: &'static str| {
+        let (header, data, store) = (header.clone(), data.clone(), db.store.clone());
+        async move {
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            tx.send(Ok(data)).await.expect("send");
+            drop(tx);
+            store
+                .import_census(&Actor::system("test"), &opts(round, false, false), &header, rx, &|_| {})
+                .await
+                .expect("import")
+        }
+    };
+    let first = run("第一轮").await;
+    assert_eq!(first.summary.residents_created, 3, "{:?}", first.summary);
+    let before = resident_rows(&db.store).await;
+    let again = run("第二轮").await;
+    assert_eq!((again.summary.residents_created, again.summary.residents_matched), (0, 3), "{:?}", again.summary);
+    assert_eq!(resident_rows(&db.store).await, before, "nothing new in the sheet, nothing rewritten");
+}
+
 async fn second_round_reconciles_with_the_first(db: TestDb) {
     let first = import(&db.store, &opts("第一轮", false, false), &first_round()).await;
     let second_rows = vec![
@@ -282,10 +327,29 @@ async fn likely_duplicates_merge_and_unmerge(db: TestDb) {
     assert_eq!(actions, vec!["resident.unmerge", "resident.merge"]);
 }
 
+async fn a_changed_phone_can_reveal_a_likely_duplicate(db: TestDb) {
+    let apart = vec![
+        row(&["陈建国", &id(1950, 11), "13800000001", "3号楼", "1单元", "1301"]),
+        row(&["陈建国", &id(1950, 31), "13800000002", "3号楼", "1单元", "1302"]),
+    ];
+    assert_eq!(import(&db.store, &opts("第一轮", false, false), &apart).await.summary.likely_duplicates, 0);
+    // Nobody is created in the second round, but a phone changes to the other's.
+    let mut same_phone = apart.clone();
+    same_phone[1][2] = "13800000001".into();
+    let second = import(&db.store, &opts("第二轮", false, false), &same_phone).await;
+    assert_eq!(second.summary.residents_created, 0);
+    assert_eq!(second.summary.likely_duplicates, 1, "{:?}", second.summary);
+    let third = import(&db.store, &opts("第三轮", false, false), &same_phone).await;
+    assert_eq!(third.summary.likely_duplicates, 0, "the pair is listed once");
+    assert_eq!(db.store.list_reviews(Some("open")).await.expect("reviews").len(), 1);
+}
+
 conformance!(
+    a_changed_phone_can_reveal_a_likely_duplicate,
     refused_rows_make_the_import_all_or_nothing,
     dry_run_counts_like_the_real_import_and_writes_nothing,
     importing_the_same_file_twice_creates_nobody,
+    reimporting_an_unchanged_sheet_changes_nobody,
     second_round_reconciles_with_the_first,
     base_numbers_per_building_compound_and_district,
     likely_duplicates_merge_and_unmerge,

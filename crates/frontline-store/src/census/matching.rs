@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use frontline_domain::census::Doc;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::import::{doc_kind, doc_number, Ctx, Slot};
 use crate::bulk::{Batch, V};
@@ -53,64 +53,87 @@ pub(super) async fn find_existing(
             out.insert(number, Existing { id, household, phone, needs, away });
         }
     }
-    for s in slots.iter().filter(|s| matches!(s.person.document, Doc::None)) {
-        let (Some(birth), Some(household)) = (s.person.birth_date, s.household) else { continue };
-        let row = sqlx::query(
-            "SELECT id, household_id, phone, needs, away FROM residents \
-             WHERE name = $1 AND birth_date = $2 AND household_id = $3 AND id_number IS NULL LIMIT 1",
-        )
-        .bind(&s.person.name)
-        .bind(birth.to_string())
-        .bind(household)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = row {
-            out.insert(
-                s.key.clone(),
-                Existing {
-                    id: row.try_get("id")?,
-                    household: row.try_get("household_id")?,
-                    phone: row.try_get("phone")?,
-                    needs: row.try_get("needs")?,
-                    away: row.try_get("away")?,
-                },
-            );
+    // People without a document: by name + birth date + household, one row per 2,000 households.
+    let households: Vec<i64> = {
+        let mut h: Vec<i64> = slots
+            .iter()
+            .filter(|s| matches!(s.person.document, Doc::None) && s.person.birth_date.is_some())
+            .filter_map(|s| s.household)
+            .collect();
+        h.sort_unstable();
+        h.dedup();
+        h
+    };
+    for chunk in households.chunks(2_000) {
+        let list = param_list(backend, chunk.len());
+        let sql = match backend {
+            Backend::Sqlite => format!(
+                "SELECT json_group_array(json_array(id, name, birth_date, household_id, phone, needs, away)) \
+                 FROM residents WHERE household_id IN ({list}) AND id_number IS NULL AND birth_date IS NOT NULL"
+            ),
+            Backend::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_array(id, name, birth_date, household_id, phone, needs, away))::text, '[]') \
+                 FROM residents WHERE household_id IN ({list}) AND id_number IS NULL AND birth_date IS NOT NULL"
+            ),
+        };
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for h in chunk {
+            q = q.bind(*h);
+        }
+        let json = q.fetch_one(&mut *conn).await?;
+        type Found = (i64, String, String, i64, Option<String>, i64, i64);
+        let found: Vec<Found> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("lookup: {e}")))?;
+        for (id, name, birth, household, phone, needs, away) in found {
+            // The same key the import gives a person without a document (the first one found wins).
+            out.entry(format!("nm:{name}|{birth}|{household}")).or_insert(Existing {
+                id,
+                household: Some(household),
+                phone,
+                needs,
+                away,
+            });
         }
     }
     Ok(out)
 }
 
-/// Updates a matched resident where the census says something new.
+/// Updates a matched resident where the census says something new: a phone,
+/// a need, being away, or another household. Elderly is derived from the birth
+/// date and never stored, as for new residents.
 pub(super) async fn update_matched(
     conn: &mut AnyConnection,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx,
     s: &Slot,
     e: &Existing,
 ) -> Result<(), StoreError> {
     let phone = s.person.phone.as_ref().map(|p| p.as_str().to_string());
     let new_phone = phone.filter(|p| Some(p) != e.phone.as_ref());
-    let needs = e.needs | s.person.needs.bits();
+    let needs = e.needs | stored_needs(s.person.needs.bits());
     let away = i64::from(s.person.away);
     let moved = s.household.is_some() && s.household != e.household;
     if new_phone.is_none() && needs == e.needs && away == e.away && !moved {
         return Ok(());
     }
-    if let Some(p) = &new_phone {
-        sqlx::query("UPDATE residents SET phone = $1, phone_rev = $2 WHERE id = $3")
-            .bind(p)
-            .bind(reversed(p))
-            .bind(e.id)
-            .execute(&mut *conn)
-            .await?;
+    if new_phone.is_some() {
+        ctx.phones_changed += 1;
     }
+    let (household, building) = if moved { (s.household, s.building) } else { (e.household, None) };
+    sqlx::query(
+        "UPDATE residents SET phone = COALESCE($1, phone), phone_rev = COALESCE($2, phone_rev), needs = $3, away = $4, \
+         household_id = $5, building_id = COALESCE($6, building_id), updated_at = $7 WHERE id = $8",
+    )
+    .bind(new_phone.as_deref())
+    .bind(new_phone.as_deref().map(reversed))
+    .bind(needs)
+    .bind(away)
+    .bind(household)
+    .bind(building)
+    .bind(ctx.now)
+    .bind(e.id)
+    .execute(&mut *conn)
+    .await?;
     if moved {
         ctx.summary.residents_moved += 1;
-        sqlx::query("UPDATE residents SET household_id = $1, building_id = $2 WHERE id = $3")
-            .bind(s.household)
-            .bind(s.building)
-            .bind(e.id)
-            .execute(&mut *conn)
-            .await?;
         sqlx::query("UPDATE resident_addresses SET to_at = $1 WHERE resident_id = $2 AND to_at IS NULL")
             .bind(ctx.now)
             .bind(e.id)
@@ -124,19 +147,17 @@ pub(super) async fn update_matched(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("UPDATE residents SET needs = $1, away = $2, updated_at = $3 WHERE id = $4")
-        .bind(needs)
-        .bind(away)
-        .bind(ctx.now)
-        .bind(e.id)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
+}
+
+/// The needs a resident row stores: what the census says, less what is derived (elderly).
+fn stored_needs(bits: i64) -> i64 {
+    bits & !frontline_domain::people::SpecialNeed::Elderly.bit()
 }
 
 pub(super) async fn insert_new(
     conn: &mut AnyConnection,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx,
     unique: &mut [Slot],
     new_people: &[usize],
 ) -> Result<(), StoreError> {
@@ -172,7 +193,7 @@ pub(super) async fn insert_new(
             V::OptS(p.sex.map(|x| x.code().to_string())),
             V::OptS(phone.clone()),
             V::OptS(phone.as_deref().map(reversed)),
-            V::I(p.needs.bits() & !frontline_domain::people::SpecialNeed::Elderly.bit()),
+            V::I(stored_needs(p.needs.bits())),
             V::I(i64::from(p.away)),
             V::I(ctx.now),
             V::I(ctx.now),

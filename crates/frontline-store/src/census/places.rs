@@ -8,12 +8,12 @@ use sqlx::AnyConnection;
 
 use super::import::{Ctx, Slot};
 use crate::bulk::{Batch, V};
-use crate::db::reserve_ids;
+use crate::db::{reserve_ids, Backend};
 use crate::error::StoreError;
 
 /// Loads the compound's buildings, units and households once, so rows resolve
 /// their household from memory instead of one query each.
-pub(super) async fn preload_places(conn: &mut AnyConnection, ctx: &mut Ctx<'_>) -> Result<(), StoreError> {
+pub(super) async fn preload_places(conn: &mut AnyConnection, ctx: &mut Ctx) -> Result<(), StoreError> {
     let number = |n: Option<i64>, name: &str, parse: fn(&str) -> Option<u32>| {
         n.and_then(|n| u32::try_from(n).ok()).or_else(|| parse(name))
     };
@@ -44,12 +44,22 @@ pub(super) async fn preload_places(conn: &mut AnyConnection, ctx: &mut Ctx<'_>) 
             unit_numbers.insert(id, (*b, u));
         }
     }
-    let households: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT h.id, h.unit_id, h.room FROM households h JOIN buildings b ON b.id = h.building_id WHERE b.compound_id = $1",
-    )
-    .bind(ctx.compound_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    // Hundreds of thousands of households: one JSON row, not one row each (each row
+    // crossing from the database thread costs more than reading it).
+    let sql = match ctx.backend {
+        Backend::Sqlite => {
+            "SELECT COALESCE(json_group_array(json_array(h.id, h.unit_id, h.room)), '[]') FROM households h \
+             JOIN buildings b ON b.id = h.building_id WHERE b.compound_id = $1"
+        }
+        Backend::Postgres => {
+            "SELECT COALESCE(json_agg(json_build_array(h.id, h.unit_id, h.room))::text, '[]') FROM households h \
+             JOIN buildings b ON b.id = h.building_id WHERE b.compound_id = $1"
+        }
+    };
+    let json: String = sqlx::query_scalar(sql).bind(ctx.compound_id).fetch_one(&mut *conn).await?;
+    let households: Vec<(i64, i64, String)> =
+        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("households: {e}")))?;
+    drop(json);
     for (id, unit, room) in households {
         if let Some((b, u)) = unit_numbers.get(&unit) {
             ctx.households.entry((*b, *u, room)).or_insert(id);
@@ -58,7 +68,7 @@ pub(super) async fn preload_places(conn: &mut AnyConnection, ctx: &mut Ctx<'_>) 
     Ok(())
 }
 
-async fn building_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32) -> Result<i64, StoreError> {
+async fn building_id(conn: &mut AnyConnection, ctx: &mut Ctx, b: u32) -> Result<i64, StoreError> {
     if let Some(id) = ctx.buildings.get(&b) {
         return Ok(*id);
     }
@@ -81,7 +91,7 @@ async fn building_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32) -> Res
     Ok(id)
 }
 
-async fn unit_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32, u: u32) -> Result<i64, StoreError> {
+async fn unit_id(conn: &mut AnyConnection, ctx: &mut Ctx, b: u32, u: u32) -> Result<i64, StoreError> {
     if let Some(id) = ctx.units.get(&(b, u)) {
         return Ok(*id);
     }
@@ -107,7 +117,7 @@ async fn unit_id(conn: &mut AnyConnection, ctx: &mut Ctx<'_>, b: u32, u: u32) ->
 /// Finds or creates the household of every slot that names a building and a room.
 pub(super) async fn resolve_households(
     conn: &mut AnyConnection,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx,
     slots: &mut [Slot],
 ) -> Result<(), StoreError> {
     // Households were preloaded; the ones still unknown are created in bulk.
