@@ -13,7 +13,7 @@ use frontline_store::{Actor, Store, StoreError};
 
 /// Rows scanned for the header (title rows, merged cells and blank rows above it).
 pub const HEADER_SCAN_ROWS: usize = 30;
-const BATCH: usize = 2_000;
+const BATCH: usize = 5_000;
 
 /// Why an import could not run.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,9 @@ use crate::db::{param_list, reserve_ids, Backend};
 use crate::error::StoreError;
 use crate::residents::reversed;
 
+/// Documents (or households) per lookup: one statement for a whole batch of rows.
+const LOOKUP_CHUNK: usize = 2_000;
+
 /// An existing resident, as far as matching needs.
 pub(super) struct Existing {
     pub(super) id: i64,
@@ -28,7 +31,7 @@ pub(super) async fn find_existing(
 ) -> Result<HashMap<String, Existing>, StoreError> {
     let mut out = HashMap::new();
     let numbers: Vec<&str> = slots.iter().filter_map(|s| doc_number(&s.person)).collect();
-    for chunk in numbers.chunks(2_000) {
+    for chunk in numbers.chunks(LOOKUP_CHUNK) {
         // One row per chunk, not one per resident: each row crossing from the
         // database thread costs more than the lookup itself.
         let list = param_list(backend, chunk.len());
@@ -64,7 +67,7 @@ pub(super) async fn find_existing(
         h.dedup();
         h
     };
-    for chunk in households.chunks(2_000) {
+    for chunk in households.chunks(LOOKUP_CHUNK) {
         let list = param_list(backend, chunk.len());
         let sql = match backend {
             Backend::Sqlite => format!(
