@@ -15,11 +15,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::decide::{self, dedup, Facts, Resident, Round, Tube, Writes};
 use crate::sampling::Scan;
 
-/// Opens the writer's connection with the store's pragmas.
+/// Opens the writer's connection with the store's pragmas, except that every
+/// commit is synced (`synchronous = FULL`): an acknowledged scan survives a
+/// power cut, not only a crash of the process. Group commit shares the sync:
+/// measured, single-scan ingest kept its rate and its p99 went down.
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;",
     )?;
     conn.set_prepared_statement_cache_capacity(16);
