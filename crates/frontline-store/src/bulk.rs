@@ -35,6 +35,12 @@ impl Batch {
         Batch { backend, head, cols, per_stmt, rows: Vec::with_capacity(per_stmt * cols), tail: "" }
     }
 
+    /// At most `rows` rows per statement (smaller statements reuse their buffers).
+    pub(crate) fn rows_per_statement(mut self, rows: usize) -> Batch {
+        self.per_stmt = rows.clamp(1, self.per_stmt);
+        self
+    }
+
     /// With a clause after the values (`ON CONFLICT …`).
     pub(crate) fn with_tail(mut self, tail: &'static str) -> Batch {
         self.tail = tail;

@@ -133,7 +133,9 @@ pub(super) struct Ctx {
     pub(super) seen: Seen,
     pub(super) buildings: HashMap<u32, i64>,
     pub(super) units: HashMap<(u32, u32), i64>,
-    pub(super) households: HashMap<(u32, u32, String), i64>,
+    /// Households by (building number, unit number), then room: looked up with the
+    /// row's own room text, without building a key per row.
+    pub(super) households: HashMap<(u32, u32), HashMap<String, i64>>,
     pub(super) summary: ImportSummary,
     pub(super) issues: Vec<RowIssue>,
     pub(super) any_refused: bool,
@@ -404,7 +406,7 @@ async fn process_batch(conn: &mut AnyConnection, ctx: &mut Ctx, batch: Vec<Prepa
     resolve_households(conn, ctx, &mut people).await?;
     // 3. People named twice, in this batch or earlier in the file, collapse onto the first.
     let mut unique: Vec<Slot> = Vec::with_capacity(people.len());
-    let mut batch_keys: HashMap<String, usize> = HashMap::new();
+    let mut batch_keys: HashMap<String, usize, foldhash::fast::RandomState> = HashMap::default();
     let mut person_fate: Vec<Fate> = Vec::with_capacity(people.len());
     for mut s in people {
         s.key = doc_key(&s.person, s.household);
@@ -451,7 +453,9 @@ async fn process_batch(conn: &mut AnyConnection, ctx: &mut Ctx, batch: Vec<Prepa
         ctx.backend,
         "INSERT INTO census_rows (round_id, row_number, raw, outcome, resident_id, household_id, building_id, phone, away, issues)",
         10,
-    );
+    )
+    // Statements of a few hundred rows reuse their buffers; thousands allocated fresh pages each time.
+    .rows_per_statement(500);
     for ((row_number, raw, issues), fate) in rows_out.into_iter().zip(&fates) {
         let number = i64::try_from(row_number).unwrap_or(i64::MAX);
         let (outcome, resident, slot) = match fate {

@@ -28,8 +28,8 @@ pub(super) async fn find_existing(
     conn: &mut AnyConnection,
     backend: Backend,
     slots: &[Slot],
-) -> Result<HashMap<String, Existing>, StoreError> {
-    let mut out = HashMap::new();
+) -> Result<HashMap<String, Existing, foldhash::fast::RandomState>, StoreError> {
+    let mut out = HashMap::default();
     let numbers: Vec<&str> = slots.iter().filter_map(|s| doc_number(&s.person)).collect();
     for chunk in numbers.chunks(LOOKUP_CHUNK) {
         // One row per chunk, not one per resident: each row crossing from the

@@ -1,7 +1,7 @@
 //! Where census rows live: the compound, and its buildings, units and
 //! households — preloaded once, the missing ones created in bulk.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use frontline_domain::census::{building_name, unit_name};
 use sqlx::AnyConnection;
@@ -62,7 +62,7 @@ pub(super) async fn preload_places(conn: &mut AnyConnection, ctx: &mut Ctx) -> R
     drop(json);
     for (id, unit, room) in households {
         if let Some((b, u)) = unit_numbers.get(&unit) {
-            ctx.households.entry((*b, *u, room)).or_insert(id);
+            ctx.households.entry((*b, *u)).or_default().entry(room).or_insert(id);
         }
     }
     Ok(())
@@ -122,21 +122,22 @@ pub(super) async fn resolve_households(
 ) -> Result<(), StoreError> {
     // Households were preloaded; the ones still unknown are created in bulk.
     let mut missing: Vec<(u32, u32, String, Option<u32>)> = Vec::new();
+    let mut listed: HashSet<(u32, u32, &str)> = HashSet::new();
     for s in slots.iter_mut() {
         let Some(b) = s.person.building else { continue };
         let bid = building_id(conn, ctx, b).await?;
         s.building = Some(bid);
-        let Some(room) = s.person.room.clone() else { continue };
+        let Some(room) = s.person.room.as_ref() else { continue };
         let u = s.person.unit.unwrap_or(1);
-        let key = (b, u, room.text.clone());
-        if let Some(h) = ctx.households.get(&key) {
+        if let Some(h) = ctx.households.get(&(b, u)).and_then(|rooms| rooms.get(room.text.as_str())) {
             s.household = Some(*h);
             continue;
         }
-        if !missing.iter().any(|m| m.0 == b && m.1 == u && m.2 == room.text) {
+        if listed.insert((b, u, room.text.as_str())) {
             missing.push((b, u, room.text.clone(), room.floor));
         }
     }
+    drop(listed);
     if !missing.is_empty() {
         let ids = reserve_ids(conn, ctx.backend, "households", missing.len()).await?;
         let mut batch =
@@ -152,7 +153,7 @@ pub(super) async fn resolve_households(
                 V::S(room.clone()),
                 V::I(ctx.now),
             ]);
-            ctx.households.insert((b, u, room), id);
+            ctx.households.entry((b, u)).or_default().insert(room, id);
             ctx.summary.households_created += 1;
             if batch.full() {
                 batch.flush(conn).await?;
@@ -161,7 +162,8 @@ pub(super) async fn resolve_households(
         batch.flush(conn).await?;
         for s in slots.iter_mut().filter(|s| s.household.is_none()) {
             if let (Some(b), Some(room)) = (s.person.building, &s.person.room) {
-                s.household = ctx.households.get(&(b, s.person.unit.unwrap_or(1), room.text.clone())).copied();
+                let unit = s.person.unit.unwrap_or(1);
+                s.household = ctx.households.get(&(b, unit)).and_then(|rooms| rooms.get(room.text.as_str())).copied();
             }
         }
     }
