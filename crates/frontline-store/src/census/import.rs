@@ -108,7 +108,7 @@ pub type RowBatches = Receiver<Result<Vec<(usize, Vec<String>)>, String>>;
 /// A person waiting for their resident id within a batch.
 pub(super) struct Slot {
     pub(super) person: CensusPerson,
-    pub(super) key: String,
+    pub(super) key: Key,
     pub(super) household: Option<i64>,
     pub(super) building: Option<i64>,
     pub(super) resident: Option<i64>,
@@ -143,9 +143,34 @@ pub(super) struct Ctx {
     pub(super) phones_changed: u64,
 }
 
-/// The people already imported from this file, by their key: a million of them in
-/// a district's file, so Chinese ID numbers (nearly all keys) are packed into a
-/// `u64` rather than kept as strings — 16 bytes an entry instead of about 80.
+/// Who a census person is, for collapsing the rows of a file that name the
+/// same person: a Chinese ID number (nearly every row) packed into a `u64` —
+/// 16 bytes an entry in a map of a million, instead of about 80 for a string —
+/// or, for passports and people without a document, a text key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub(super) enum Key {
+    #[default]
+    Unset,
+    Id(u64),
+    Other(String),
+}
+
+/// An 18-character ID number's 17 digits and check character as one number (X is 10).
+fn pack_id(id: &str) -> Option<u64> {
+    let id = id.as_bytes();
+    if id.len() != 18 {
+        return None;
+    }
+    let digits = id[..17].iter().try_fold(0u64, |acc, b| b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0')))?;
+    let check = match id[17] {
+        b @ b'0'..=b'9' => u64::from(b - b'0'),
+        b'X' => 10,
+        _ => return None,
+    };
+    Some(digits * 11 + check)
+}
+
+/// The people already imported from this file, by their [`Key`].
 #[derive(Default)]
 pub(super) struct Seen {
     ids: HashMap<u64, i64, foldhash::fast::RandomState>,
@@ -153,47 +178,37 @@ pub(super) struct Seen {
 }
 
 impl Seen {
-    /// An `id:` key's 17 digits and check character as one number (X is 10).
-    fn pack(key: &str) -> Option<u64> {
-        let id = key.strip_prefix("id:")?.as_bytes();
-        if id.len() != 18 {
-            return None;
-        }
-        let digits =
-            id[..17].iter().try_fold(0u64, |acc, b| b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0')))?;
-        let check = match id[17] {
-            b @ b'0'..=b'9' => u64::from(b - b'0'),
-            b'X' => 10,
-            _ => return None,
-        };
-        Some(digits * 11 + check)
-    }
-
-    pub(super) fn get(&self, key: &str) -> Option<&i64> {
-        match Seen::pack(key) {
-            Some(k) => self.ids.get(&k),
-            None => self.others.get(key),
+    pub(super) fn get(&self, key: &Key) -> Option<&i64> {
+        match key {
+            Key::Id(k) => self.ids.get(k),
+            Key::Other(k) => self.others.get(k),
+            Key::Unset => None,
         }
     }
 
-    pub(super) fn insert(&mut self, key: &str, id: i64) {
-        match Seen::pack(key) {
-            Some(k) => self.ids.insert(k, id),
-            None => self.others.insert(key.to_string(), id),
-        };
+    pub(super) fn insert(&mut self, key: &Key, id: i64) {
+        match key {
+            Key::Id(k) => {
+                self.ids.insert(*k, id);
+            }
+            Key::Other(k) => {
+                self.others.insert(k.clone(), id);
+            }
+            Key::Unset => {}
+        }
     }
 }
 
-fn doc_key(p: &CensusPerson, household: Option<i64>) -> String {
+fn doc_key(p: &CensusPerson, household: Option<i64>) -> Key {
     match &p.document {
-        Doc::CnId(id) => format!("id:{}", id.as_str()),
-        Doc::Passport(n) => format!("pp:{}", n.as_str()),
-        Doc::None => format!(
+        Doc::CnId(id) => pack_id(id.as_str()).map_or_else(|| Key::Other(format!("id:{}", id.as_str())), Key::Id),
+        Doc::Passport(n) => Key::Other(format!("pp:{}", n.as_str())),
+        Doc::None => Key::Other(format!(
             "nm:{}|{}|{}",
             p.name,
             p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
             household.map(|h| h.to_string()).unwrap_or_default()
-        ),
+        )),
     }
 }
 
@@ -225,6 +240,19 @@ impl Store {
         mut rows: RowBatches,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<ImportOutcome, StoreError> {
+        // Rows are normalised on their own thread, ahead of the writer (from the start:
+        // while the compound's places load, the first batches are being normalised).
+        let (prepared_tx, mut prepared) = tokio::sync::mpsc::channel::<Result<Vec<Prepared>, String>>(4);
+        let (header_c, today, rules) = (header.clone(), opts.today, opts.rules);
+        let normaliser = tokio::task::spawn_blocking(move || {
+            while let Some(batch) = rows.blocking_recv() {
+                let out = batch
+                    .map(|b| b.into_iter().map(|(n, cells)| prepare(&header_c, n, cells, today, &rules)).collect());
+                if prepared_tx.blocking_send(out).is_err() {
+                    break;
+                }
+            }
+        });
         let mut tx = self.pool.begin().await?;
         let now = now_ms();
         let (compound_id, _) = compound_in(&mut tx, &opts.compound, now).await?;
@@ -256,18 +284,6 @@ impl Store {
             phones_changed: 0,
         };
         preload_places(&mut tx, &mut ctx).await?;
-        // Rows are normalised on their own thread, a batch ahead of the writer.
-        let (prepared_tx, mut prepared) = tokio::sync::mpsc::channel::<Result<Vec<Prepared>, String>>(2);
-        let (header_c, today, rules) = (header.clone(), opts.today, opts.rules);
-        let normaliser = tokio::task::spawn_blocking(move || {
-            while let Some(batch) = rows.blocking_recv() {
-                let out = batch
-                    .map(|b| b.into_iter().map(|(n, cells)| prepare(&header_c, n, cells, today, &rules)).collect());
-                if prepared_tx.blocking_send(out).is_err() {
-                    break;
-                }
-            }
-        });
         while let Some(batch) = prepared.recv().await {
             let batch = match batch {
                 Ok(b) => b,
@@ -391,7 +407,7 @@ async fn process_batch(conn: &mut AnyConnection, ctx: &mut Ctx, batch: Vec<Prepa
             PreparedFate::Person(person) => {
                 people.push(Slot {
                     person,
-                    key: String::new(),
+                    key: Key::default(),
                     household: None,
                     building: None,
                     resident: None,
@@ -406,7 +422,7 @@ async fn process_batch(conn: &mut AnyConnection, ctx: &mut Ctx, batch: Vec<Prepa
     resolve_households(conn, ctx, &mut people).await?;
     // 3. People named twice, in this batch or earlier in the file, collapse onto the first.
     let mut unique: Vec<Slot> = Vec::with_capacity(people.len());
-    let mut batch_keys: HashMap<String, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut batch_keys: HashMap<Key, usize, foldhash::fast::RandomState> = HashMap::default();
     let mut person_fate: Vec<Fate> = Vec::with_capacity(people.len());
     for mut s in people {
         s.key = doc_key(&s.person, s.household);
@@ -432,7 +448,11 @@ async fn process_batch(conn: &mut AnyConnection, ctx: &mut Ctx, batch: Vec<Prepa
     let existing = find_existing(conn, ctx.backend, &unique).await?;
     let mut new_people: Vec<usize> = Vec::new();
     for (i, slot) in unique.iter_mut().enumerate() {
-        let found = doc_number(&slot.person).and_then(|n| existing.get(n)).or_else(|| existing.get(&slot.key));
+        let by_key = || match &slot.key {
+            Key::Other(k) => existing.get(k),
+            _ => None,
+        };
+        let found = doc_number(&slot.person).and_then(|n| existing.get(n)).or_else(by_key);
         match found {
             Some(e) => {
                 slot.resident = Some(e.id);
@@ -510,20 +530,24 @@ async fn flag_likely_duplicates(conn: &mut AnyConnection, round_id: i64, now: i6
 
 #[cfg(test)]
 mod tests {
-    use super::Seen;
+    use super::{pack_id, Key, Seen};
 
     #[test]
-    fn seen_keys_pack_id_numbers_and_keep_the_rest() {
-        let x = "id:11010519491231002X";
-        let zero = "id:110105194912310020";
-        assert!(Seen::pack(x).is_some() && Seen::pack(zero).is_some());
-        assert_ne!(Seen::pack(x), Seen::pack(zero), "X is its own check value");
-        for other in ["pp:E12345678", "nm:陈小宝|2021-05-01|7", "id:12345", "id:11010519491231002Y"] {
-            assert_eq!(Seen::pack(other), None, "{other}");
+    fn id_numbers_pack_into_distinct_numbers() {
+        let x = pack_id("11010519491231002X");
+        let zero = pack_id("110105194912310020");
+        assert!(x.is_some() && zero.is_some());
+        assert_ne!(x, zero, "X is its own check value");
+        for bad in ["12345", "11010519491231002Y", "1101051949123100201"] {
+            assert_eq!(pack_id(bad), None, "{bad}");
         }
         let mut seen = Seen::default();
-        seen.insert(x, 1);
-        seen.insert("pp:E12345678", 2);
-        assert_eq!((seen.get(x), seen.get(zero), seen.get("pp:E12345678")), (Some(&1), None, Some(&2)));
+        let id = Key::Id(x.unwrap_or_default());
+        let passport = Key::Other("pp:E12345678".into());
+        seen.insert(&id, 1);
+        seen.insert(&passport, 2);
+        assert_eq!(seen.get(&id), Some(&1));
+        assert_eq!(seen.get(&Key::Id(zero.unwrap_or_default())), None);
+        assert_eq!(seen.get(&passport), Some(&2));
     }
 }
