@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod census;
 pub mod extract;
+pub mod lab;
 pub mod places;
 pub mod residents;
 pub mod sampling;
@@ -77,16 +78,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sampling::create_scans))
         .routes(routes!(sampling::get_coverage))
         .routes(routes!(sampling::list_missed))
-        .routes(routes!(sampling::create_results))
+        .routes(routes!(lab::create_results))
         .routes(routes!(sampling::create_exemption))
         .routes(routes!(sampling::get_advice))
-        .routes(routes!(sampling::create_retest_results))
+        .routes(routes!(lab::create_retest_results))
         .routes(routes!(sampling::close_round))
 }
 
 /// Routes that take whole files: their own, larger body limit.
 pub fn upload_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(census::create_import)).routes(routes!(sampling::create_results_import))
+    OpenApiRouter::new().routes(routes!(census::create_import)).routes(routes!(lab::create_results_import))
 }
 
 /// The OpenAPI 3 document of this API.

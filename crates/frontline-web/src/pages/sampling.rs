@@ -451,7 +451,7 @@ async fn create_results_upload(
     }
     auth.check_csrf(&csrf)?;
     let (name, bytes) = file.ok_or_else(|| AppError::field("file", "required"))?;
-    let outcome = crate::api::sampling::import_lab_sheet(&state, &auth, bytes, &name).await?;
+    let outcome = crate::api::lab::import_lab_sheet(&state, &auth, bytes, &name).await?;
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, "/sampling/results", "nav.lab"),
         ..context! { outcome => outcome }
