@@ -79,7 +79,9 @@ impl Batch {
             sql.push(')');
         }
         sql.push_str(self.tail);
-        let mut q = sqlx::query(&sql);
+        // Full statements repeat and stay prepared; a shorter last one is used once: kept
+        // in the connection's statement cache, dozens of them held a hundred megabytes.
+        let mut q = sqlx::query(&sql).persistent(n == self.per_stmt);
         for v in self.rows.drain(..) {
             q = match v {
                 V::I(i) => q.bind(i),
@@ -90,5 +92,45 @@ impl Batch {
         }
         q.execute(&mut *conn).await?;
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::{Batch, V};
+    use crate::db::Backend;
+    use crate::testing::TestDb;
+
+    // PostgreSQL lists a session's prepared statements: there, the cache is visible.
+    #[tokio::test]
+    async fn only_full_statements_stay_prepared() {
+        let db = TestDb::new(Backend::Postgres).await;
+        let mut conn = db.store.pool().acquire().await.expect("connection");
+        sqlx::query("CREATE TABLE t (a BIGINT, b TEXT)").execute(&mut *conn).await.expect("table");
+        // Twenty flushes of different lengths (each used once), then full statements of 5 rows.
+        for n in 1..=20 {
+            let mut batch = Batch::new(Backend::Postgres, "INSERT INTO t (a, b)", 2).rows_per_statement(100);
+            for i in 0..n {
+                batch.push([V::I(i), V::S(format!("row {i}"))]);
+            }
+            batch.flush(&mut conn).await.expect("flush");
+        }
+        let mut full = Batch::new(Backend::Postgres, "INSERT INTO t (a, b)", 2).rows_per_statement(5);
+        for i in 0..20 {
+            full.push([V::I(i), V::S(String::new())]);
+            if full.full() {
+                full.flush(&mut conn).await.expect("flush");
+            }
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut *conn).await.expect("count");
+        assert_eq!(rows, (1..=20).sum::<i64>() + 20);
+        let prepared: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO t %'")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("prepared statements");
+        assert_eq!(prepared, 1, "only the repeated full statement stays prepared");
+        drop(conn);
+        db.drop_db().await;
     }
 }

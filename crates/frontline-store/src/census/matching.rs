@@ -45,7 +45,7 @@ pub(super) async fn find_existing(
                  FROM residents WHERE id_number IN ({list})"
             ),
         };
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        let mut q = sqlx::query_scalar::<_, String>(&sql).persistent(chunk.len() == LOOKUP_CHUNK);
         for n in chunk {
             q = q.bind(*n);
         }
@@ -79,7 +79,7 @@ pub(super) async fn find_existing(
                  FROM residents WHERE household_id IN ({list}) AND id_number IS NULL AND birth_date IS NOT NULL"
             ),
         };
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        let mut q = sqlx::query_scalar::<_, String>(&sql).persistent(chunk.len() == LOOKUP_CHUNK);
         for h in chunk {
             q = q.bind(*h);
         }
