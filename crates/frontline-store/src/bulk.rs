@@ -55,11 +55,16 @@ impl Batch {
         self.rows.len() >= self.per_stmt * self.cols
     }
 
+    /// Writes every waiting row, in statements of at most the batch's rows per statement.
     pub(crate) async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        if self.rows.is_empty() {
-            return Ok(());
+        while !self.rows.is_empty() {
+            self.flush_one(conn).await?;
         }
-        let n = self.rows.len() / self.cols;
+        Ok(())
+    }
+
+    async fn flush_one(&mut self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        let n = (self.rows.len() / self.cols).min(self.per_stmt);
         let mut sql = String::with_capacity(self.head.len() + n * self.cols * 6);
         sql.push_str(self.head);
         sql.push_str(" VALUES ");
@@ -82,7 +87,7 @@ impl Batch {
         // Full statements repeat and stay prepared; a shorter last one is used once: kept
         // in the connection's statement cache, dozens of them held a hundred megabytes.
         let mut q = sqlx::query(&sql).persistent(n == self.per_stmt);
-        for v in self.rows.drain(..) {
+        for v in self.rows.drain(..n * self.cols) {
             q = match v {
                 V::I(i) => q.bind(i),
                 V::OptI(i) => q.bind(i),

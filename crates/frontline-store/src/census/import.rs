@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 use tokio::sync::mpsc::Receiver;
 
 use super::matching::{find_existing, insert_new, update_matched};
-use super::places::{preload_places, resolve_households};
+use super::places::{preload_places, resolve_households, resolve_known};
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
 use crate::db::{Backend, Store};
@@ -284,6 +284,7 @@ impl Store {
             phones_changed: 0,
         };
         preload_places(&mut tx, &mut ctx).await?;
+        let mut pending = census_rows(ctx.backend);
         while let Some(batch) = prepared.recv().await {
             let batch = match batch {
                 Ok(b) => b,
@@ -292,9 +293,10 @@ impl Store {
                     return Err(StoreError::Aborted(why));
                 }
             };
-            process_batch(&mut tx, &mut ctx, batch).await?;
+            process_batch(&mut tx, &mut ctx, batch, &mut pending).await?;
             progress(ctx.summary.rows_read);
         }
+        pending.flush(&mut tx).await?;
         normaliser.await.map_err(|e| StoreError::Aborted(format!("normalising rows: {e}")))?;
         // A pair is a name and a phone shared without a document: only a resident created or
         // a phone changed by this round can make a new one (names never change on a match).
@@ -380,8 +382,39 @@ fn prepare(header: &HeaderMap, row_number: usize, cells: Vec<String>, today: Dat
     Prepared { row_number, raw, issues, issues_json, fate }
 }
 
-async fn process_batch(conn: &mut AnyConnection, ctx: &mut Ctx, batch: Vec<Prepared>) -> Result<(), StoreError> {
-    // 1. Count and report; people wait in `people` for their ids.
+/// The raw rows of a batch, written while the next batch is counted (see [`process_batch`]).
+fn census_rows(backend: Backend) -> Batch {
+    Batch::new(
+        backend,
+        "INSERT INTO census_rows (round_id, row_number, raw, outcome, resident_id, household_id, building_id, phone, away, issues)",
+        10,
+    )
+    // Statements of a few hundred rows reuse their buffers; thousands allocated fresh pages each time.
+    .rows_per_statement(500)
+}
+
+/// Imports one batch. The previous batch's raw rows (`pending`) are written while
+/// this one is counted and its places resolved from memory — the database
+/// connection's thread and this task work at once instead of in turn — and this
+/// batch's raw rows are left in `pending` for the next call (or the caller's last flush).
+async fn process_batch(
+    conn: &mut AnyConnection,
+    ctx: &mut Ctx,
+    batch: Vec<Prepared>,
+    pending: &mut Batch,
+) -> Result<(), StoreError> {
+    let (written, (fates, mut people, rows_out)) = tokio::join!(pending.flush(conn), async { count(ctx, batch) });
+    written?;
+    // 2. Households not known yet, created.
+    resolve_households(conn, ctx, &mut people).await?;
+    settle(conn, ctx, fates, people, rows_out, pending).await
+}
+
+type Counted = (Vec<Fate>, Vec<Slot>, Vec<(usize, String, Option<String>)>);
+
+/// Counts and reports a batch's rows; people wait in slots for their ids, their
+/// places resolved from memory where known.
+fn count(ctx: &mut Ctx, batch: Vec<Prepared>) -> Counted {
     let mut fates: Vec<Fate> = Vec::with_capacity(batch.len());
     let mut people: Vec<Slot> = Vec::new();
     let mut rows_out: Vec<(usize, String, Option<String>)> = Vec::with_capacity(batch.len());
@@ -418,8 +451,18 @@ async fn process_batch(conn: &mut AnyConnection, ctx: &mut Ctx, batch: Vec<Prepa
         }
         rows_out.push((row.row_number, row.raw, row.issues_json));
     }
-    // 2. Households, found or created.
-    resolve_households(conn, ctx, &mut people).await?;
+    resolve_known(ctx, &mut people);
+    (fates, people, rows_out)
+}
+
+async fn settle(
+    conn: &mut AnyConnection,
+    ctx: &mut Ctx,
+    mut fates: Vec<Fate>,
+    people: Vec<Slot>,
+    rows_out: Vec<(usize, String, Option<String>)>,
+    rows: &mut Batch,
+) -> Result<(), StoreError> {
     // 3. People named twice, in this batch or earlier in the file, collapse onto the first.
     let mut unique: Vec<Slot> = Vec::with_capacity(people.len());
     let mut batch_keys: HashMap<Key, usize, foldhash::fast::RandomState> = HashMap::default();
@@ -468,14 +511,7 @@ async fn process_batch(conn: &mut AnyConnection, ctx: &mut Ctx, batch: Vec<Prepa
             ctx.seen.insert(&s.key, id);
         }
     }
-    // 5. The raw rows, each linked to the resident it made or changed.
-    let mut rows = Batch::new(
-        ctx.backend,
-        "INSERT INTO census_rows (round_id, row_number, raw, outcome, resident_id, household_id, building_id, phone, away, issues)",
-        10,
-    )
-    // Statements of a few hundred rows reuse their buffers; thousands allocated fresh pages each time.
-    .rows_per_statement(500);
+    // 5. The raw rows, each linked to the resident it made or changed: written with the next batch.
     for ((row_number, raw, issues), fate) in rows_out.into_iter().zip(&fates) {
         let number = i64::try_from(row_number).unwrap_or(i64::MAX);
         let (outcome, resident, slot) = match fate {
@@ -500,11 +536,7 @@ async fn process_batch(conn: &mut AnyConnection, ctx: &mut Ctx, batch: Vec<Prepa
             V::I(i64::from(slot.is_some_and(|s| s.person.away))),
             V::OptS(issues),
         ]);
-        if rows.full() {
-            rows.flush(conn).await?;
-        }
     }
-    rows.flush(conn).await?;
     Ok(())
 }
 

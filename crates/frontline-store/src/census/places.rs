@@ -114,6 +114,20 @@ async fn unit_id(conn: &mut AnyConnection, ctx: &mut Ctx, b: u32, u: u32) -> Res
     Ok(id)
 }
 
+/// Resolves from memory the building and household of every slot whose places are
+/// already known (all of them, in a round after the first); the rest are left to
+/// [`resolve_households`].
+pub(super) fn resolve_known(ctx: &Ctx, slots: &mut [Slot]) {
+    for s in slots.iter_mut() {
+        let Some(b) = s.person.building else { continue };
+        let Some(bid) = ctx.buildings.get(&b) else { continue };
+        s.building = Some(*bid);
+        let Some(room) = s.person.room.as_ref() else { continue };
+        let u = s.person.unit.unwrap_or(1);
+        s.household = ctx.households.get(&(b, u)).and_then(|rooms| rooms.get(room.text.as_str())).copied();
+    }
+}
+
 /// Finds or creates the household of every slot that names a building and a room.
 pub(super) async fn resolve_households(
     conn: &mut AnyConnection,
@@ -123,7 +137,7 @@ pub(super) async fn resolve_households(
     // Households were preloaded; the ones still unknown are created in bulk.
     let mut missing: Vec<(u32, u32, String, Option<u32>)> = Vec::new();
     let mut listed: HashSet<(u32, u32, &str)> = HashSet::new();
-    for s in slots.iter_mut() {
+    for s in slots.iter_mut().filter(|s| s.household.is_none()) {
         let Some(b) = s.person.building else { continue };
         let bid = building_id(conn, ctx, b).await?;
         s.building = Some(bid);
