@@ -63,3 +63,49 @@ async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
 }
 
 conformance!(grouped_scans_keep_each_samplers_name);
+
+/// A census import holds SQLite's write lock for its whole transaction: scans
+/// arriving meanwhile are answered "busy, retry" (503), not a server error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_meeting_a_held_database_are_told_to_retry() {
+    let db = TestDb::new(frontline_store::Backend::Sqlite).await;
+    let store = db.store.clone();
+    let system = Actor::system("test");
+    let opts = SynthOptions { residents: 20, seed: 4, today: Date::new(2022, 6, 13).expect("date") };
+    store.seed_synthetic(&system, &opts).await.expect("seed");
+    let buildings: Vec<i64> =
+        store.list_buildings(None, None, 500).await.expect("buildings").items.iter().map(|b| b.id).collect();
+    let round = store
+        .create_sampling_round(
+            &system,
+            &NewRound {
+                name: "R".into(),
+                pool_size: 5,
+                mode: "door_to_door".into(),
+                deadline: None,
+                buildings,
+                teams: vec![],
+            },
+        )
+        .await
+        .expect("round");
+    let resident = store.list_residents(&Default::default(), None, 1).await.expect("residents").items[0].id;
+    let scan = |key: &str| Scan {
+        key: key.into(),
+        round: round.id,
+        tube: "ZZ0001".into(),
+        resident: Some(resident),
+        refusal: None,
+        at: 1,
+    };
+    let writer = ScanWriter::spawn(store.clone(), 10);
+    let mut holder = store.pool().acquire().await.expect("connection");
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *holder).await.expect("write lock");
+    let refused = writer.submit(Actor::system("phone"), vec![scan("k1")]).await;
+    assert!(matches!(refused, Err(frontline_store::sampling::SubmitError::Busy)), "{refused:?}");
+    sqlx::query("ROLLBACK").execute(&mut *holder).await.expect("release");
+    drop(holder);
+    let again = writer.submit(Actor::system("phone"), vec![scan("k1")]).await.expect("written");
+    assert_eq!(again, vec!["accepted".to_string()], "nothing of the refused attempt was kept");
+    db.drop_db().await;
+}

@@ -9,7 +9,7 @@ use crate::sampling::Scan;
 struct Job {
     actor: Actor,
     scans: Vec<Scan>,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<String>, SubmitError>>,
 }
 
 /// The scan writer: one task owns the writes and group-commits what arrived
@@ -22,9 +22,9 @@ pub struct ScanWriter {
 }
 
 /// Why scans were not written.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SubmitError {
-    /// The queue is full: try again shortly.
+    /// The queue is full, or another writer held the database too long: try again shortly.
     #[error("the scan queue is full")]
     Busy,
     /// The writer failed (the batch was rolled back).
@@ -59,7 +59,7 @@ fn flatten(jobs: &[Job]) -> (Vec<Scan>, Vec<&str>) {
 }
 
 /// Answers each job of a group with its own statuses, or the group's error.
-fn answer(jobs: Vec<Job>, result: Result<Vec<String>, String>) {
+fn answer(jobs: Vec<Job>, result: Result<Vec<String>, SubmitError>) {
     match result {
         Ok(statuses) => {
             let mut statuses = statuses.into_iter();
@@ -94,7 +94,7 @@ impl ScanWriter {
     pub async fn submit(&self, actor: Actor, scans: Vec<Scan>) -> Result<Vec<String>, SubmitError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.queue.try_send(Job { actor, scans, reply }).map_err(|_| SubmitError::Busy)?;
-        answer.await.map_err(|_| SubmitError::Failed("writer stopped".into()))?.map_err(SubmitError::Failed)
+        answer.await.map_err(|_| SubmitError::Failed("writer stopped".into()))?
     }
 }
 
@@ -103,7 +103,7 @@ fn spawn_task(store: Store, mut rx: tokio::sync::mpsc::Receiver<Job>) {
         while let Some(first) = rx.recv().await {
             let jobs = take_group(first, &mut rx);
             let (scans, samplers) = flatten(&jobs);
-            let result = store.record_scans_by(&samplers, &scans).await.map_err(|e| e.to_string());
+            let result = store.record_scans_by(&samplers, &scans).await.map_err(|e| SubmitError::Failed(e.to_string()));
             answer(jobs, result);
         }
     });
@@ -122,8 +122,16 @@ fn spawn_thread(path: std::path::PathBuf, mut rx: tokio::sync::mpsc::Receiver<Jo
             let jobs = take_group(first, &mut rx);
             let (scans, samplers) = flatten(&jobs);
             let result = match conn.as_mut() {
-                Some(c) => super::sqlite_thread::record(c, &samplers, &scans, now_ms()).map_err(|e| e.to_string()),
-                None => Err("the scan writer has no database connection".to_string()),
+                Some(c) => super::sqlite_thread::record(c, &samplers, &scans, now_ms()).map_err(|e| {
+                    // Another writer (a census import) held the database longer than the
+                    // writer waits: the phones are told to try again shortly.
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+                        SubmitError::Busy
+                    } else {
+                        SubmitError::Failed(e.to_string())
+                    }
+                }),
+                None => Err(SubmitError::Failed("the scan writer has no database connection".to_string())),
             };
             answer(jobs, result);
         }
