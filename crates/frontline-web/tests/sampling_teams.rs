@@ -220,5 +220,20 @@ async fn a_round_with_teams_and_a_deadline_is_set_up_in_the_browser() {
     let none =
         get_page(&app, &session, format!("/sampling/rounds/{round}/missed?team=%E4%BA%94%E9%98%9F")).await.text();
     assert!(!none.contains(">甲<"), "another team's list does not carry this building");
+    // A round past its deadline says so.
+    let lead = app.token(Role::GroupLead).await;
+    let late = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "过期轮次", "pool_size": 10, "deadline": 1_000, "buildings": [building]})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("round");
+    let page = get_page(&app, &session, format!("/sampling/rounds/{late}")).await.text();
+    assert!(page.contains("已超过截止时间") && !page.contains("距截止还有"), "overdue rounds say so");
     app.finish().await;
 }
