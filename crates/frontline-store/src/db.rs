@@ -208,6 +208,17 @@ pub(crate) fn param_list(backend: Backend, n: usize) -> String {
     sql
 }
 
+/// The dialect branch for reading many rows as one: `SELECT` of a JSON array
+/// holding one array of `columns` per row `rest` (`FROM … WHERE …`) finds — `[]`
+/// when none. Each row crossing from sqlx's SQLite thread costs more than
+/// reading it; one text value costs one crossing.
+pub(crate) fn json_rows_sql(backend: Backend, columns: &str, rest: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("SELECT COALESCE(json_group_array(json_array({columns})), '[]') {rest}"),
+        Backend::Postgres => format!("SELECT COALESCE(json_agg(json_build_array({columns}))::text, '[]') {rest}"),
+    }
+}
+
 /// The dialect branch for starting a write at once. SQLite's transactions begin
 /// as readers; a reader that later writes after another connection committed
 /// fails with SQLITE_BUSY_SNAPSHOT, which the busy timeout does not retry. A

@@ -3,31 +3,31 @@
 
 use frontline_domain::date::Date;
 use frontline_domain::synth::SynthOptions;
-use frontline_store::sampling::{NewRound, Scan, ScanWriter};
+use frontline_store::sampling::{NewRound, SamplingRound, Scan, ScanWriter};
 use frontline_store::testing::TestDb;
-use frontline_store::{conformance, Actor};
+use frontline_store::{conformance, Actor, Store};
 
-async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
-    let store = db.store.clone();
+/// A synthetic district of `residents` and a round over all of it, in pools of 5.
+async fn seeded_round(store: &Store, residents: usize) -> SamplingRound {
     let system = Actor::system("test");
-    let opts = SynthOptions { residents: 300, seed: 3, today: Date::new(2022, 6, 13).expect("date") };
+    let opts = SynthOptions { residents, seed: 3, today: Date::new(2022, 6, 13).expect("date") };
     store.seed_synthetic(&system, &opts).await.expect("seed");
     let buildings: Vec<i64> =
         store.list_buildings(None, None, 500).await.expect("buildings").items.iter().map(|b| b.id).collect();
-    let round = store
-        .create_sampling_round(
-            &system,
-            &NewRound {
-                name: "R".into(),
-                pool_size: 5,
-                mode: "door_to_door".into(),
-                deadline: None,
-                buildings,
-                teams: vec![],
-            },
-        )
-        .await
-        .expect("round");
+    let round = NewRound {
+        name: "R".into(),
+        pool_size: 5,
+        mode: "door_to_door".into(),
+        deadline: None,
+        buildings,
+        teams: vec![],
+    };
+    store.create_sampling_round(&system, &round).await.expect("round")
+}
+
+async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
+    let store = db.store.clone();
+    let round = seeded_round(&store, 300).await;
     let residents = store.list_residents(&Default::default(), None, 300).await.expect("residents").items;
     let writer = ScanWriter::spawn(store.clone(), 1_000);
     // 60 phones from two samplers submit at once: the writer groups what waits in its queue.
@@ -70,25 +70,7 @@ conformance!(grouped_scans_keep_each_samplers_name);
 async fn scans_meeting_a_held_database_are_told_to_retry() {
     let db = TestDb::new(frontline_store::Backend::Sqlite).await;
     let store = db.store.clone();
-    let system = Actor::system("test");
-    let opts = SynthOptions { residents: 20, seed: 4, today: Date::new(2022, 6, 13).expect("date") };
-    store.seed_synthetic(&system, &opts).await.expect("seed");
-    let buildings: Vec<i64> =
-        store.list_buildings(None, None, 500).await.expect("buildings").items.iter().map(|b| b.id).collect();
-    let round = store
-        .create_sampling_round(
-            &system,
-            &NewRound {
-                name: "R".into(),
-                pool_size: 5,
-                mode: "door_to_door".into(),
-                deadline: None,
-                buildings,
-                teams: vec![],
-            },
-        )
-        .await
-        .expect("round");
+    let round = seeded_round(&store, 20).await;
     let resident = store.list_residents(&Default::default(), None, 1).await.expect("residents").items[0].id;
     let scan = |key: &str| Scan {
         key: key.into(),

@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 
 use super::import::{doc_kind, doc_number, Ctx, Slot};
 use crate::bulk::{Batch, V};
-use crate::db::{param_list, reserve_ids, Backend};
+use crate::db::{json_rows_sql, param_list, reserve_ids, Backend};
 use crate::error::StoreError;
 use crate::residents::reversed;
 
@@ -35,16 +35,11 @@ pub(super) async fn find_existing(
         // One row per chunk, not one per resident: each row crossing from the
         // database thread costs more than the lookup itself.
         let list = param_list(backend, chunk.len());
-        let sql = match backend {
-            Backend::Sqlite => format!(
-                "SELECT json_group_array(json_array(id, id_number, household_id, phone, needs, away)) \
-                 FROM residents WHERE id_number IN ({list})"
-            ),
-            Backend::Postgres => format!(
-                "SELECT COALESCE(json_agg(json_build_array(id, id_number, household_id, phone, needs, away))::text, '[]') \
-                 FROM residents WHERE id_number IN ({list})"
-            ),
-        };
+        let sql = json_rows_sql(
+            backend,
+            "id, id_number, household_id, phone, needs, away",
+            &format!("FROM residents WHERE id_number IN ({list})"),
+        );
         let mut q = sqlx::query_scalar::<_, String>(&sql).persistent(chunk.len() == LOOKUP_CHUNK);
         for n in chunk {
             q = q.bind(*n);
@@ -69,16 +64,11 @@ pub(super) async fn find_existing(
     };
     for chunk in households.chunks(LOOKUP_CHUNK) {
         let list = param_list(backend, chunk.len());
-        let sql = match backend {
-            Backend::Sqlite => format!(
-                "SELECT json_group_array(json_array(id, name, birth_date, household_id, phone, needs, away)) \
-                 FROM residents WHERE household_id IN ({list}) AND id_number IS NULL AND birth_date IS NOT NULL"
-            ),
-            Backend::Postgres => format!(
-                "SELECT COALESCE(json_agg(json_build_array(id, name, birth_date, household_id, phone, needs, away))::text, '[]') \
-                 FROM residents WHERE household_id IN ({list}) AND id_number IS NULL AND birth_date IS NOT NULL"
-            ),
-        };
+        let sql = json_rows_sql(
+            backend,
+            "id, name, birth_date, household_id, phone, needs, away",
+            &format!("FROM residents WHERE household_id IN ({list}) AND id_number IS NULL AND birth_date IS NOT NULL"),
+        );
         let mut q = sqlx::query_scalar::<_, String>(&sql).persistent(chunk.len() == LOOKUP_CHUNK);
         for h in chunk {
             q = q.bind(*h);

@@ -3,12 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use frontline_domain::census::{building_name, unit_name};
+use frontline_domain::census::{building_name, unit_name, CensusPerson};
 use sqlx::AnyConnection;
 
 use super::import::{Ctx, Slot};
 use crate::bulk::{Batch, V};
-use crate::db::{reserve_ids, Backend};
+use crate::db::{json_rows_sql, reserve_ids};
 use crate::error::StoreError;
 
 /// Loads the compound's buildings, units and households once, so rows resolve
@@ -46,17 +46,12 @@ pub(super) async fn preload_places(conn: &mut AnyConnection, ctx: &mut Ctx) -> R
     }
     // Hundreds of thousands of households: one JSON row, not one row each (each row
     // crossing from the database thread costs more than reading it).
-    let sql = match ctx.backend {
-        Backend::Sqlite => {
-            "SELECT COALESCE(json_group_array(json_array(h.id, h.unit_id, h.room)), '[]') FROM households h \
-             JOIN buildings b ON b.id = h.building_id WHERE b.compound_id = $1"
-        }
-        Backend::Postgres => {
-            "SELECT COALESCE(json_agg(json_build_array(h.id, h.unit_id, h.room))::text, '[]') FROM households h \
-             JOIN buildings b ON b.id = h.building_id WHERE b.compound_id = $1"
-        }
-    };
-    let json: String = sqlx::query_scalar(sql).bind(ctx.compound_id).fetch_one(&mut *conn).await?;
+    let sql = json_rows_sql(
+        ctx.backend,
+        "h.id, h.unit_id, h.room",
+        "FROM households h JOIN buildings b ON b.id = h.building_id WHERE b.compound_id = $1",
+    );
+    let json: String = sqlx::query_scalar(&sql).bind(ctx.compound_id).fetch_one(&mut *conn).await?;
     let households: Vec<(i64, i64, String)> =
         serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("households: {e}")))?;
     drop(json);
@@ -119,13 +114,17 @@ async fn unit_id(conn: &mut AnyConnection, ctx: &mut Ctx, b: u32, u: u32) -> Res
 /// [`resolve_households`].
 pub(super) fn resolve_known(ctx: &Ctx, slots: &mut [Slot]) {
     for s in slots.iter_mut() {
-        let Some(b) = s.person.building else { continue };
-        let Some(bid) = ctx.buildings.get(&b) else { continue };
+        let Some(bid) = s.person.building.and_then(|b| ctx.buildings.get(&b)) else { continue };
         s.building = Some(*bid);
-        let Some(room) = s.person.room.as_ref() else { continue };
-        let u = s.person.unit.unwrap_or(1);
-        s.household = ctx.households.get(&(b, u)).and_then(|rooms| rooms.get(room.text.as_str())).copied();
+        s.household = known_household(ctx, &s.person);
     }
+}
+
+/// The household a person's building, unit and room name, when it is known.
+fn known_household(ctx: &Ctx, person: &CensusPerson) -> Option<i64> {
+    let room = person.room.as_ref()?;
+    let unit = person.unit.unwrap_or(1);
+    ctx.households.get(&(person.building?, unit))?.get(room.text.as_str()).copied()
 }
 
 /// Finds or creates the household of every slot that names a building and a room.
@@ -143,8 +142,8 @@ pub(super) async fn resolve_households(
         s.building = Some(bid);
         let Some(room) = s.person.room.as_ref() else { continue };
         let u = s.person.unit.unwrap_or(1);
-        if let Some(h) = ctx.households.get(&(b, u)).and_then(|rooms| rooms.get(room.text.as_str())) {
-            s.household = Some(*h);
+        if let Some(h) = known_household(ctx, &s.person) {
+            s.household = Some(h);
             continue;
         }
         if listed.insert((b, u, room.text.as_str())) {
@@ -174,12 +173,7 @@ pub(super) async fn resolve_households(
             }
         }
         batch.flush(conn).await?;
-        for s in slots.iter_mut().filter(|s| s.household.is_none()) {
-            if let (Some(b), Some(room)) = (s.person.building, &s.person.room) {
-                let unit = s.person.unit.unwrap_or(1);
-                s.household = ctx.households.get(&(b, unit)).and_then(|rooms| rooms.get(room.text.as_str())).copied();
-            }
-        }
+        resolve_known(ctx, slots);
     }
     Ok(())
 }

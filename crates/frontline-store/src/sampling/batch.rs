@@ -136,7 +136,7 @@ async fn gather(conn: &mut AnyConnection, backend: Backend, scans: &[Scan]) -> R
 }
 
 /// A resident's building, whether it is in a round's scope (`$1`), and their tube in the round (`$2`).
-pub(crate) const RESIDENTS_IN_ROUND: &str = "SELECT r.id, r.building_id, \
+const RESIDENTS_IN_ROUND: &str = "SELECT r.id, r.building_id, \
        CASE WHEN EXISTS (SELECT 1 FROM sampling_round_buildings rb \
          WHERE rb.round_id = $1 AND rb.building_id = r.building_id) THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END, \
        (SELECT m.tube_id FROM sampling_members m WHERE m.round_id = $2 AND m.resident_id = r.id) \

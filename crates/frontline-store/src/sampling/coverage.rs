@@ -146,9 +146,19 @@ fn building_row(r: &sqlx::any::AnyRow) -> Result<BuildingCoverage, sqlx::Error> 
 }
 
 impl Store {
+    /// `NotFound` unless the round exists (without reading its scope, as fetching it would).
+    async fn require_round(&self, round: i64) -> Result<(), StoreError> {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM sampling_rounds WHERE id = $1")
+            .bind(round)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
+    }
+
     /// Coverage of a round: should-test against sampled, per compound and building.
     pub async fn sampling_coverage(&self, round: i64) -> Result<Coverage, StoreError> {
-        self.get_sampling_round(round).await?;
+        self.require_round(round).await?;
         let rows = sqlx::query(&format!("{BUILDING_COUNTS} ORDER BY b.id")).bind(round).fetch_all(self.pool()).await?;
         let buildings = rows.iter().map(building_row).collect::<Result<Vec<_>, _>>()?;
         let mut by_compound: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
@@ -157,14 +167,24 @@ impl Store {
             c.0 += b.expected;
             c.1 += b.sampled;
         }
-        let mut compounds = Vec::with_capacity(by_compound.len());
-        for (compound, (expected, sampled)) in by_compound {
-            let name: String = sqlx::query_scalar("SELECT name FROM compounds WHERE id = $1")
-                .bind(compound)
-                .fetch_one(self.pool())
-                .await?;
-            compounds.push(CompoundCoverage { compound, name, expected, sampled });
-        }
+        let names: BTreeMap<i64, String> = sqlx::query_as(
+            "SELECT DISTINCT c.id, c.name FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id \
+             JOIN compounds c ON c.id = b.compound_id WHERE rb.round_id = $1",
+        )
+        .bind(round)
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect();
+        let compounds = by_compound
+            .into_iter()
+            .map(|(compound, (expected, sampled))| CompoundCoverage {
+                compound,
+                name: names.get(&compound).cloned().unwrap_or_default(),
+                expected,
+                sampled,
+            })
+            .collect();
         let expected = buildings.iter().map(|b| b.expected).sum();
         let sampled = buildings.iter().map(|b| b.sampled).sum();
         Ok(Coverage { expected, sampled, missed: (expected - sampled).max(0), compounds, buildings })
@@ -228,7 +248,7 @@ impl Store {
     /// The missed list (补采名单): residents in scope not bound to a valid tube and not exempted,
     /// by building, unit, floor and room; optionally one building's or one team's part.
     pub async fn sampling_missed(&self, round: i64, filter: &MissedFilter) -> Result<Vec<Missed>, StoreError> {
-        self.get_sampling_round(round).await?;
+        self.require_round(round).await?;
         let rows = sqlx::query(
             "SELECT r.id, r.name, b.id AS building_id, b.name AS building, rb.team, u.name AS unit, h.floor, h.room \
              FROM residents r \
