@@ -74,7 +74,8 @@ pub enum BenchCommand {
         #[arg(long, env = "FRONTLINE_BENCH_PG")]
         pg: Option<String>,
     },
-    /// Single scans over HTTP from 64 keep-alive connections (wrk) beside a bare axum handler.
+    /// Single scans over HTTP from 64 keep-alive connections (wrk) beside bare axum handlers,
+    /// in alternating runs.
     HttpScans {
         /// Residents to seed.
         #[arg(long, default_value_t = 1_000_000)]
@@ -85,6 +86,9 @@ pub enum BenchCommand {
         /// Concurrent connections.
         #[arg(long, default_value_t = 64)]
         connections: u32,
+        /// Alternating runs of the three servers (the medians are reported).
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
     },
     /// Sampling scans: batch ingest through the scan writer, and coverage reads, with N residents seeded.
     Scans {

@@ -56,9 +56,9 @@ fn import(db: &str, file: &Path, round: &str, rows: usize, what: &str) -> anyhow
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Census { rows, dir, pg } => census(rows, dir, pg),
-        BenchCommand::HttpScans { residents, seconds, connections } => {
+        BenchCommand::HttpScans { residents, seconds, connections, rounds } => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            runtime.block_on(http_scans(residents, seconds, connections))
+            runtime.block_on(super::bench_http::http_scans(residents, seconds, connections, rounds))
         }
         BenchCommand::Scans { residents, batch, database } => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -175,27 +175,8 @@ async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyh
     Ok(())
 }
 
-/// Parses wrk's "Requests/sec" and the 99th percentile latency (ms) from its output.
-fn wrk_figures(out: &str) -> (f64, Option<f64>) {
-    let rps = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0);
-    let p99 = out.lines().find_map(|l| l.trim().strip_prefix("99%")).map(str::trim).and_then(|v| {
-        let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
-        let n: f64 = num.parse().ok()?;
-        Some(match unit {
-            "us" => n / 1000.0,
-            "s" => n * 1000.0,
-            _ => n,
-        })
-    });
-    (rps, p99)
-}
-
 /// Every building's id, page by page.
-async fn all_building_ids(store: &frontline_store::Store) -> anyhow::Result<Vec<i64>> {
+pub(super) async fn all_building_ids(store: &frontline_store::Store) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::new();
     let mut after = None;
     loop {
@@ -206,132 +187,6 @@ async fn all_building_ids(store: &frontline_store::Store) -> anyhow::Result<Vec<
             None => return Ok(ids),
         }
     }
-}
-
-async fn http_scans(residents: usize, seconds: u32, connections: u32) -> anyhow::Result<()> {
-    use frontline_domain::date::Date;
-    use frontline_domain::ids::SamplingCode;
-    use frontline_domain::synth::SynthOptions;
-    use frontline_store::sampling::NewRound;
-    use frontline_store::{Actor, Store};
-
-    let dir = std::env::temp_dir().join(format!("frontline-bench-http-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let store = Store::connect(&url).await?;
-    store.migrate().await?;
-    store.ensure_default_groups().await?;
-    let actor = Actor::system("bench");
-    store
-        .seed_synthetic(&actor, &SynthOptions { residents, seed: 1, today: Date::new(2022, 6, 13).context("date")? })
-        .await?;
-    let all_buildings = all_building_ids(&store).await?;
-    let round = store
-        .create_sampling_round(
-            &actor,
-            &NewRound {
-                name: "bench".into(),
-                pool_size: 10,
-                mode: "door_to_door".into(),
-                deadline: None,
-                buildings: all_buildings,
-                teams: vec![],
-            },
-        )
-        .await?;
-    let hash = frontline_web::auth::hash_password("bench-password".into()).await?;
-    let user = store
-        .create_user(
-            &actor,
-            &frontline_store::accounts::NewUser {
-                username: "bench".into(),
-                display_name: "bench".into(),
-                password_hash: hash,
-                role: frontline_domain::access::Role::Volunteer,
-                group_id: None,
-            },
-        )
-        .await?;
-    let token = frontline_web::auth::random_token()?;
-    store
-        .create_session(
-            user.id,
-            &frontline_web::auth::token_hash(&token),
-            "api",
-            "x",
-            frontline_store::now_ms() + 86_400_000,
-        )
-        .await?;
-    let state = frontline_web::AppState::new(store.clone(), frontline_web::WebConfig::default()).await?;
-    // Codes for the load script: every resident once, then repeats (duplicates still write their key).
-    let sample = residents.min(200_000);
-    let mut lua = String::from("codes = {");
-    for id in 1..=i64::try_from(sample).unwrap_or(0) {
-        lua.push_str(&format!("\"{}\",", SamplingCode::encode(id, state.code_key()).as_str()));
-    }
-    lua.push_str("}\n");
-    lua.push_str(&format!(
-        r#"local counter = 0
-local threads = 0
-function setup(thread) thread:set("tid", threads); threads = threads + 1 end
-function init(args) counter = 0 end
-request = function()
-  counter = counter + 1
-  local n = (counter * 4 + tid) % #codes + 1
-  local body = string.format('{{"scans":[{{"key":"%d-%d","round":{round},"tube":"W%d%07d","resident_code":"%s"}}]}}', tid, counter, tid, math.floor(counter / 10), codes[n])
-  return wrk.format("POST", "/api/v1/sampling/scans", {{["Content-Type"]="application/json", ["Authorization"]="Bearer {token}"}}, body)
-end
-"#,
-        round = round.id,
-        token = token
-    ));
-    let script = dir.join("scan.lua");
-    std::fs::write(&script, lua)?;
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let app_addr = app_listener.local_addr()?;
-    let mut rx1 = stop_rx.clone();
-    let app = tokio::spawn(frontline_web::serve(app_listener, state, async move {
-        let _ = rx1.changed().await;
-    }));
-    let hello_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let hello_addr = hello_listener.local_addr()?;
-    let mut rx2 = stop_rx.clone();
-    let hello =
-        tokio::spawn(frontline_web::serve_plain(hello_listener, frontline_web::bare_hello_router(), async move {
-            let _ = rx2.changed().await;
-        }));
-    let wrk = |args: Vec<String>| tokio::task::spawn_blocking(move || Command::new("wrk").args(&args).output());
-    let common = vec!["-t2".to_string(), format!("-c{connections}"), format!("-d{seconds}s"), "--latency".to_string()];
-    let mut hello_args = common.clone();
-    hello_args.push(format!("http://{hello_addr}/hello"));
-    let hello_out = wrk(hello_args).await?.context("running wrk (apt-get install wrk)")?;
-    let mut scan_args = common;
-    scan_args.extend(["-s".to_string(), script.display().to_string(), format!("http://{app_addr}")]);
-    let scan_out = wrk(scan_args).await?.context("running wrk")?;
-    let _ = stop_tx.send(true);
-    let _ = app.await;
-    let _ = hello.await;
-    let (hello_rps, hello_p99) = wrk_figures(&String::from_utf8_lossy(&hello_out.stdout));
-    let scan_text = String::from_utf8_lossy(&scan_out.stdout).to_string();
-    let (scan_rps, scan_p99) = wrk_figures(&scan_text);
-    let non2xx = scan_text.lines().find(|l| l.contains("Non-2xx")).unwrap_or("").trim().to_string();
-    let accepted = store.sampling_coverage(round.id).await?.sampled;
-    println!("| server | connections | requests/s | × hello | p99 latency |");
-    println!("|---|---|---|---|---|");
-    let ms = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2} ms"));
-    println!("| bare axum GET /hello | {connections} | {hello_rps:.0} | 1.00 | {} |", ms(hello_p99));
-    println!(
-        "| POST /api/v1/sampling/scans (one scan, durable) | {connections} | {scan_rps:.0} | {:.2} | {} |",
-        scan_rps / hello_rps.max(1.0),
-        ms(scan_p99)
-    );
-    println!();
-    println!("residents {residents}; scans accepted into tubes {accepted}; {non2xx}");
-    store.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
 }
 
 fn census(rows: usize, dir: Option<PathBuf>, pg: Option<String>) -> anyhow::Result<()> {

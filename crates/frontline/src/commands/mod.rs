@@ -1,6 +1,7 @@
 //! Subcommand implementations.
 
 mod bench;
+mod bench_http;
 mod demo;
 mod generate;
 mod import;

@@ -1,0 +1,230 @@
+//! `frontline bench http-scans`: single scans over HTTP against two bare axum
+//! baselines, in alternating rounds so that a noisy neighbour on a shared
+//! machine weighs on all three alike.
+//!
+//! The baselines: `GET /hello` driven by wrk's built-in request (the cheapest
+//! load wrk can generate), and a bare `POST` handler that reads the body and
+//! answers a constant JSON, driven by the very same Lua script as the real scan
+//! endpoint. wrk runs on the same two cores as the server and its Lua request
+//! generation costs it about twice what its built-in request does, so only the
+//! second baseline compares servers under the same load.
+
+use std::process::Command;
+
+use anyhow::Context;
+use axum::routing::post;
+use axum::Router;
+use frontline_domain::date::Date;
+use frontline_domain::ids::SamplingCode;
+use frontline_domain::synth::SynthOptions;
+use frontline_store::sampling::NewRound;
+use frontline_store::{Actor, Store};
+
+use super::bench::all_building_ids;
+
+/// Parses wrk's "Requests/sec" and the 99th percentile latency (ms) from its output.
+fn wrk_figures(out: &str) -> (f64, Option<f64>) {
+    let rps = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    let p99 = out.lines().find_map(|l| l.trim().strip_prefix("99%")).map(str::trim).and_then(|v| {
+        let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+        let n: f64 = num.parse().ok()?;
+        Some(match unit {
+            "us" => n / 1000.0,
+            "s" => n * 1000.0,
+            _ => n,
+        })
+    });
+    (rps, p99)
+}
+
+/// The bare baselines: `GET /hello`, and `POST /api/v1/sampling/scans` that
+/// reads the body and answers a constant result.
+fn bare_router() -> Router {
+    const ANSWER: &str = r#"{"results":[{"key":"k","status":"accepted"}]}"#;
+    frontline_web::bare_hello_router().route(
+        "/api/v1/sampling/scans",
+        post(|body: axum::body::Bytes| async move {
+            let _ = body.len();
+            ([(axum::http::header::CONTENT_TYPE, "application/json")], ANSWER)
+        }),
+    )
+}
+
+/// A run's Lua script: one scan per request, with a fresh key and tube (the
+/// run's number comes as the script's argument), residents in turn from the
+/// run's own slice of codes, so that with enough residents seeded every scan
+/// puts a new person into a tube. The slice is kept to 250,000 codes: a larger
+/// table makes wrk's Lua garbage collector pause and inflates every p99.
+fn lua_script(codes: &[String], round: i64, token: &str) -> String {
+    let mut lua = String::from("codes = {");
+    for code in codes {
+        lua.push('"');
+        lua.push_str(code);
+        lua.push_str("\",");
+    }
+    lua.push_str("}\n");
+    lua.push_str(&format!(
+        r#"local counter = 0
+local threads = 0
+local run = "0"
+function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+function init(args) counter = 0; run = args[1] or "0" end
+request = function()
+  counter = counter + 1
+  local n = (counter * 2 + tid) % #codes + 1
+  local body = string.format('{{"scans":[{{"key":"%s-%d-%d","round":{round},"tube":"W%s%d%07d","resident_code":"%s"}}]}}', run, tid, counter, run, tid, math.floor(counter / 10), codes[n])
+  return wrk.format("POST", "/api/v1/sampling/scans", {{["Content-Type"]="application/json", ["Authorization"]="Bearer {token}"}}, body)
+end
+"#
+    ));
+    lua
+}
+
+/// One wrk measurement: requests per second and p99 (ms).
+struct Figures {
+    rps: f64,
+    p99: Option<f64>,
+}
+
+async fn wrk(args: Vec<String>) -> anyhow::Result<(Figures, String)> {
+    let out = tokio::task::spawn_blocking(move || Command::new("wrk").args(&args).output())
+        .await?
+        .context("running wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (rps, p99) = wrk_figures(&text);
+    Ok((Figures { rps, p99 }, text))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Seeds `residents`, opens a round over every building, and measures.
+pub async fn http_scans(residents: usize, seconds: u32, connections: u32, rounds: u32) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("frontline-bench-http-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let store = Store::connect(&url).await?;
+    store.migrate().await?;
+    store.ensure_default_groups().await?;
+    let actor = Actor::system("bench");
+    store
+        .seed_synthetic(&actor, &SynthOptions { residents, seed: 1, today: Date::new(2022, 6, 13).context("date")? })
+        .await?;
+    let round = store
+        .create_sampling_round(
+            &actor,
+            &NewRound {
+                name: "bench".into(),
+                pool_size: 10,
+                mode: "door_to_door".into(),
+                deadline: None,
+                buildings: all_building_ids(&store).await?,
+                teams: vec![],
+            },
+        )
+        .await?;
+    let hash = frontline_web::auth::hash_password("bench-password".into()).await?;
+    let user = store
+        .create_user(
+            &actor,
+            &frontline_store::accounts::NewUser {
+                username: "bench".into(),
+                display_name: "bench".into(),
+                password_hash: hash,
+                role: frontline_domain::access::Role::Volunteer,
+                group_id: None,
+            },
+        )
+        .await?;
+    let token = frontline_web::auth::random_token()?;
+    let expires = frontline_store::now_ms() + 86_400_000;
+    store.create_session(user.id, &frontline_web::auth::token_hash(&token), "api", "x", expires).await?;
+    let state = frontline_web::AppState::new(store.clone(), frontline_web::WebConfig::default()).await?;
+    let runs = rounds.max(1);
+    let slice = (residents / runs as usize).clamp(1, 250_000);
+    let mut scripts = Vec::new();
+    for run in 0..runs {
+        let first = i64::try_from(run as usize * slice % residents.max(1)).unwrap_or(0) + 1;
+        let codes: Vec<String> = (first..first + i64::try_from(slice).unwrap_or(1))
+            .map(|id| SamplingCode::encode(id, state.code_key()).as_str().to_string())
+            .collect();
+        let script = dir.join(format!("scan-{run}.lua"));
+        std::fs::write(&script, lua_script(&codes, round.id, &token))?;
+        scripts.push(script);
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let app_addr = app_listener.local_addr()?;
+    let mut rx1 = stop_rx.clone();
+    let app = tokio::spawn(frontline_web::serve(app_listener, state, async move {
+        let _ = rx1.changed().await;
+    }));
+    let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let bare_addr = bare_listener.local_addr()?;
+    let mut rx2 = stop_rx.clone();
+    let bare = tokio::spawn(frontline_web::serve_plain(bare_listener, bare_router(), async move {
+        let _ = rx2.changed().await;
+    }));
+    let common = ["-t2".to_string(), format!("-c{connections}"), format!("-d{seconds}s"), "--latency".to_string()];
+    let scripted = |addr: std::net::SocketAddr, run: u32| {
+        let script = &scripts[(run % runs) as usize];
+        let mut args = common.to_vec();
+        args.extend([
+            "-s".into(),
+            script.display().to_string(),
+            format!("http://{addr}"),
+            "--".into(),
+            run.to_string(),
+        ]);
+        args
+    };
+    let mut rows = Vec::new();
+    let mut last_scan_text = String::new();
+    for run in 1..=runs {
+        let mut hello_args = common.to_vec();
+        hello_args.push(format!("http://{bare_addr}/hello"));
+        let (hello, _) = wrk(hello_args).await?;
+        let (bare_post, _) = wrk(scripted(bare_addr, 1000 + run)).await?;
+        let (scan, text) = wrk(scripted(app_addr, run)).await?;
+        last_scan_text = text;
+        rows.push((run, hello, bare_post, scan));
+    }
+    let _ = stop_tx.send(true);
+    let _ = app.await;
+    let _ = bare.await;
+    let accepted = store.sampling_coverage(round.id).await?.sampled;
+    let ms = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2} ms"));
+    println!("| run | server | requests/s | × bare POST | × hello | p99 latency |");
+    println!("|---|---|---|---|---|---|");
+    for (run, hello, bare_post, scan) in &rows {
+        let vs = |f: &Figures| (f.rps / bare_post.rps.max(1.0), f.rps / hello.rps.max(1.0));
+        for (name, f) in [
+            ("bare axum GET /hello (wrk's own request)", hello),
+            ("bare axum POST, same script as the scans", bare_post),
+            ("POST /api/v1/sampling/scans (one scan, durable)", scan),
+        ] {
+            let (a, b) = vs(f);
+            println!("| {run} | {name} | {:.0} | {a:.2} | {b:.2} | {} |", f.rps, ms(f.p99));
+        }
+    }
+    let by_post = median(rows.iter().map(|(_, _, p, s)| s.rps / p.rps.max(1.0)).collect());
+    let by_hello = median(rows.iter().map(|(_, h, _, s)| s.rps / h.rps.max(1.0)).collect());
+    let p99 = median(rows.iter().filter_map(|(_, _, _, s)| s.p99).collect());
+    println!();
+    println!(
+        "median over {} runs: scans {by_post:.2} × bare POST, {by_hello:.2} × hello; scan p99 {p99:.2} ms",
+        rows.len()
+    );
+    let non2xx = last_scan_text.lines().find(|l| l.contains("Non-2xx")).unwrap_or("").trim().to_string();
+    println!("residents {residents}; scans accepted into tubes {accepted}; {non2xx}");
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
