@@ -40,6 +40,7 @@ migrations! {
     2 => "0002_census",
     3 => "0003_sampling",
     4 => "0004_sampling_teams",
+    5 => "0005_scan_keys_clustered",
 }
 
 /// The migrations for a backend.

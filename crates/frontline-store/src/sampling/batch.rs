@@ -3,6 +3,7 @@
 //! ([`super::decide`]), and written with multi-row statements — so a thousand
 //! scans cost about as many round trips as one.
 
+use frontline_domain::sampling::TubeCode;
 use sqlx::AnyConnection;
 
 use super::decide::{self, dedup, Facts, Resident, Round, Tube, Writes};
@@ -72,13 +73,19 @@ pub(crate) async fn record(
     scans: &[Scan],
     now: i64,
 ) -> Result<Vec<String>, StoreError> {
-    let facts = gather(conn, backend, scans).await?;
-    let (out, writes) = decide::decide_all(scans, samplers, facts);
+    let codes = decide::parse_codes(scans);
+    let facts = gather(conn, backend, scans, &codes).await?;
+    let (out, writes) = decide::decide_all(scans, &codes, samplers, facts);
     write(conn, backend, writes, now).await?;
     Ok(out)
 }
 
-async fn gather(conn: &mut AnyConnection, backend: Backend, scans: &[Scan]) -> Result<Facts, StoreError> {
+async fn gather(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    scans: &[Scan],
+    codes: &[Option<TubeCode>],
+) -> Result<Facts, StoreError> {
     let mut facts = Facts::default();
     let keys = dedup(scans.iter().map(|s| s.key.clone()));
     facts.seen =
@@ -117,7 +124,7 @@ async fn gather(conn: &mut AnyConnection, backend: Backend, scans: &[Scan]) -> R
             }
         }
     }
-    let codes = decide::tube_codes(scans);
+    let codes = decide::tube_codes(codes);
     for (id, code, round, pool_size, members, sealed) in lookup::<(i64, String, i64, i64, i64, i64), String>(
         conn,
         backend,

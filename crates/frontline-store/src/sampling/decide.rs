@@ -95,9 +95,15 @@ pub(crate) fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item =
     items.filter(|i| seen.insert(i.clone())).collect()
 }
 
+/// Each scan's tube code, parsed once (`None` when malformed). The scan
+/// writer's callers parse them before queueing, on their own threads.
+pub(crate) fn parse_codes(scans: &[Scan]) -> Vec<Option<TubeCode>> {
+    scans.iter().map(|s| TubeCode::parse(&s.tube).ok()).collect()
+}
+
 /// The tube codes of a group that parse, deduplicated.
-pub(crate) fn tube_codes(scans: &[Scan]) -> Vec<String> {
-    dedup(scans.iter().filter_map(|s| TubeCode::parse(&s.tube).ok()).map(|c| c.as_str().to_string()))
+pub(crate) fn tube_codes(codes: &[Option<TubeCode>]) -> Vec<String> {
+    dedup(codes.iter().flatten().map(|c| c.as_str().to_string()))
 }
 
 /// How many tubes the group may open: codes not found in the database.
@@ -105,18 +111,22 @@ pub(crate) fn new_tube_count(codes: &[String], facts: &Facts) -> usize {
     codes.iter().filter(|c| !facts.tubes.contains_key(*c)).count()
 }
 
-/// Decides every scan in order; `samplers[i]` made `scans[i]`.
-pub(crate) fn decide_all(scans: &[Scan], samplers: &[&str], mut facts: Facts) -> (Vec<String>, Writes) {
+/// Decides every scan in order; `samplers[i]` made `scans[i]`, whose tube code is `codes[i]`.
+pub(crate) fn decide_all(
+    scans: &[Scan],
+    codes: &[Option<TubeCode>],
+    samplers: &[&str],
+    mut facts: Facts,
+) -> (Vec<String>, Writes) {
     let mut writes = Writes::default();
     let mut fresh = std::mem::take(&mut facts.fresh_ids).into_iter();
     let mut batch_keys: HashSet<&str> = HashSet::new();
     let mut out = Vec::with_capacity(scans.len());
-    for (scan, sampler) in scans.iter().zip(samplers) {
+    for ((scan, sampler), code) in scans.iter().zip(samplers).zip(codes) {
         if facts.seen.contains(&scan.key) || !batch_keys.insert(scan.key.as_str()) {
             out.push("duplicate".to_string());
             continue;
         }
-        let code = TubeCode::parse(&scan.tube).ok();
         let status = decide(scan, sampler, code.as_ref(), &mut facts, &mut fresh, &mut writes.members);
         writes.keys.push((scan.key.clone(), status.to_string()));
         out.push(status.to_string());

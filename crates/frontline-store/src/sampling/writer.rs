@@ -1,5 +1,7 @@
 //! The scan writer: one task owns scan writes and group-commits them.
 
+use frontline_domain::sampling::TubeCode;
+
 use crate::audit::Actor;
 use crate::db::Store;
 use crate::now_ms;
@@ -9,6 +11,10 @@ use crate::sampling::Scan;
 struct Job {
     actor: Actor,
     scans: Vec<Scan>,
+    /// The scans' tube codes, parsed by the caller (off the writer's thread).
+    codes: Vec<Option<TubeCode>>,
+    /// How many scans (they are moved out into the group).
+    count: usize,
     reply: tokio::sync::oneshot::Sender<Result<Vec<String>, SubmitError>>,
 }
 
@@ -51,11 +57,17 @@ fn take_group(first: Job, rx: &mut tokio::sync::mpsc::Receiver<Job>) -> Vec<Job>
     jobs
 }
 
-/// A group's scans in order, and who made each (a tube records who opened it).
-fn flatten(jobs: &[Job]) -> (Vec<Scan>, Vec<&str>) {
-    let scans = jobs.iter().flat_map(|j| j.scans.iter().cloned()).collect();
-    let samplers = jobs.iter().flat_map(|j| std::iter::repeat_n(j.actor.name.as_str(), j.scans.len())).collect();
-    (scans, samplers)
+/// A group's scans in order, their parsed tube codes, and who made each (a
+/// tube records who opened it).
+fn flatten(jobs: &mut [Job]) -> (Vec<Scan>, Vec<Option<TubeCode>>, Vec<&str>) {
+    let mut scans = Vec::new();
+    let mut codes = Vec::new();
+    for job in jobs.iter_mut() {
+        scans.append(&mut job.scans);
+        codes.append(&mut job.codes);
+    }
+    let samplers = jobs.iter().flat_map(|j| std::iter::repeat_n(j.actor.name.as_str(), j.count)).collect();
+    (scans, codes, samplers)
 }
 
 /// Answers each job of a group with its own statuses, or the group's error.
@@ -64,7 +76,7 @@ fn answer(jobs: Vec<Job>, result: Result<Vec<String>, SubmitError>) {
         Ok(statuses) => {
             let mut statuses = statuses.into_iter();
             for job in jobs {
-                let mine: Vec<String> = statuses.by_ref().take(job.scans.len()).collect();
+                let mine: Vec<String> = statuses.by_ref().take(job.count).collect();
                 let _ = job.reply.send(Ok(mine));
             }
         }
@@ -93,7 +105,9 @@ impl ScanWriter {
     /// Queues scans and waits until they are committed; statuses in order.
     pub async fn submit(&self, actor: Actor, scans: Vec<Scan>) -> Result<Vec<String>, SubmitError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.queue.try_send(Job { actor, scans, reply }).map_err(|_| SubmitError::Busy)?;
+        let codes = super::decide::parse_codes(&scans);
+        let count = scans.len();
+        self.queue.try_send(Job { actor, scans, codes, count, reply }).map_err(|_| SubmitError::Busy)?;
         answer.await.map_err(|_| SubmitError::Failed("writer stopped".into()))?
     }
 }
@@ -101,8 +115,8 @@ impl ScanWriter {
 fn spawn_task(store: Store, mut rx: tokio::sync::mpsc::Receiver<Job>) {
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
-            let jobs = take_group(first, &mut rx);
-            let (scans, samplers) = flatten(&jobs);
+            let mut jobs = take_group(first, &mut rx);
+            let (scans, _, samplers) = flatten(&mut jobs);
             let result = store.record_scans_by(&samplers, &scans).await.map_err(|e| SubmitError::Failed(e.to_string()));
             answer(jobs, result);
         }
@@ -119,10 +133,10 @@ fn spawn_thread(path: std::path::PathBuf, mut rx: tokio::sync::mpsc::Receiver<Jo
             }
         };
         while let Some(first) = rx.blocking_recv() {
-            let jobs = take_group(first, &mut rx);
-            let (scans, samplers) = flatten(&jobs);
+            let mut jobs = take_group(first, &mut rx);
+            let (scans, codes, samplers) = flatten(&mut jobs);
             let result = match conn.as_mut() {
-                Some(c) => super::sqlite_thread::record(c, &samplers, &scans, now_ms()).map_err(|e| {
+                Some(c) => super::sqlite_thread::record(c, &samplers, &scans, &codes, now_ms()).map_err(|e| {
                     // Another writer (a census import) held the database longer than the
                     // writer waits: the phones are told to try again shortly.
                     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
