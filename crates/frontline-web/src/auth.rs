@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -88,10 +88,10 @@ pub enum Via {
 /// handler require a login; [`Auth::require`] checks a permission.
 #[derive(Debug, Clone)]
 pub struct Auth {
-    /// The account.
-    pub user: User,
+    /// The account (shared with the session cache: a request clones no strings).
+    pub user: Arc<User>,
     /// The session.
-    pub session: Session,
+    pub session: Arc<Session>,
     /// How it authenticated.
     pub via: Via,
     /// The raw token (to end the session on logout).
@@ -170,7 +170,9 @@ impl FromRequestParts<AppState> for Auth {
         let (user, session) = match state.sessions().get(&hash) {
             Some(found) => found,
             None => {
-                let found = state.store().session_user(&hash, now_ms()).await?.ok_or(AppError::Unauthenticated)?;
+                let (user, session) =
+                    state.store().session_user(&hash, now_ms()).await?.ok_or(AppError::Unauthenticated)?;
+                let found = (Arc::new(user), Arc::new(session));
                 state.sessions().put(hash, found.clone());
                 found
             }
@@ -292,26 +294,29 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
+/// When a session was looked up, and what was found.
+type CachedSession = (Instant, Arc<User>, Arc<Session>);
+
 /// Live sessions recently looked up, so a phone sending scans does not cost a
 /// database read per request. Entries live a few seconds; logging out removes
 /// its entry at once, and a disabled account stops working within that time.
 #[derive(Debug, Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<String, (Instant, User, Session)>>,
+    entries: Mutex<HashMap<String, CachedSession>>,
 }
 
 const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
 
 impl SessionCache {
     /// The cached account and session for a token hash, if fresh and not expired.
-    pub fn get(&self, hash: &str) -> Option<(User, Session)> {
+    pub fn get(&self, hash: &str) -> Option<(Arc<User>, Arc<Session>)> {
         let map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (at, user, session) = map.get(hash)?;
         (at.elapsed() < SESSION_CACHE_TTL && session.expires_at > now_ms()).then(|| (user.clone(), session.clone()))
     }
 
     /// Remembers a lookup.
-    pub fn put(&self, hash: String, found: (User, Session)) {
+    pub fn put(&self, hash: String, found: (Arc<User>, Arc<Session>)) {
         let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() > 10_000 {
             map.retain(|_, (at, _, _)| at.elapsed() < SESSION_CACHE_TTL);

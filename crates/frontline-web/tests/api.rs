@@ -323,6 +323,23 @@ async fn envelope_for_every_failure_kind() {
         .api(Method::POST, "/api/v1/residents", Some(&staff), Some(json!({"name": "x", "household": "three"})))
         .await;
     assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The message names where the wrong type is (read again with path tracking).
+    assert!(wrong_type.text().contains("household"), "{}", wrong_type.text());
+    let plain = |content_type: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/residents")
+            .header(header::AUTHORIZATION, format!("Bearer {staff}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from("{\"name\": \"x\", \"household\": \"three\"}"))
+            .expect("request")
+    };
+    let text = app.send(plain("text/plain")).await;
+    assert_eq!((text.status, text.error_code().as_str()), (StatusCode::BAD_REQUEST, "bad_request"));
+    assert!(text.text().contains("Content-Type"), "{}", text.text());
+    // A `+json` type is JSON: the body is read (and its wrong type found).
+    let suffixed = app.send(plain("application/merge-patch+json; charset=utf-8")).await;
+    assert_eq!(suffixed.status, StatusCode::UNPROCESSABLE_ENTITY);
     app.finish().await;
 }
 

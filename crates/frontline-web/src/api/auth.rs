@@ -116,5 +116,5 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> Result<StatusC
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
     responses((status = 200, body = UserView), (status = 401, body = ErrorEnvelope)))]
 pub async fn get_me(auth: Auth) -> Json<UserView> {
-    Json(auth.user.into())
+    Json(std::sync::Arc::unwrap_or_clone(auth.user).into())
 }

@@ -9,6 +9,11 @@ use utoipa::IntoParams;
 use crate::error::{AppError, FieldError};
 
 /// `Json<T>` with envelope rejections (400 malformed, 413 too large, 422 wrong types).
+///
+/// The body is read with plain `serde_json`; only a body that fails is read
+/// again through axum's extractor, whose error names the path of the bad field.
+/// That tracking wraps every value it reads and cost a sixth of the time of a
+/// single scan's request; a good body does not need it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -16,9 +21,30 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(ApiJson(v))
+        if !json_content_type(req.headers()) {
+            return Err(AppError::BadRequest { detail: "Content-Type must be application/json".into() });
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::BadRequest { detail: r.body_text() }
+            }
+        })?;
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Ok(ApiJson(v)),
+            Err(_) => axum::Json::<T>::from_bytes(&bytes).map(|axum::Json(v)| ApiJson(v)).map_err(AppError::from),
+        }
     }
+}
+
+/// `application/json`, or any `application/…+json`, as axum's `Json` accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// `Query<T>` with envelope rejections.
