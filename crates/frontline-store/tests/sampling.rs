@@ -60,6 +60,16 @@ async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
         assert_eq!((tube.members, tube.sealed), (5, true));
     }
     assert_eq!(store.sampling_coverage(round.id).await.expect("coverage").sampled, 300);
+    if store.backend() == frontline_store::Backend::Sqlite {
+        // SQLite's writer does not re-check foreign keys as it writes (it writes only
+        // what it read in the same transaction): nothing it wrote may dangle.
+        let dangling: Vec<(String, Option<i64>, String, i64)> =
+            sqlx::query_as("PRAGMA foreign_key_check").fetch_all(store.pool()).await.expect("check");
+        assert!(dangling.is_empty(), "{dangling:?}");
+        let tubes: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sampling_tubes").fetch_one(store.pool()).await.expect("n");
+        assert_eq!(tubes, 60);
+    }
 }
 
 conformance!(grouped_scans_keep_each_samplers_name);

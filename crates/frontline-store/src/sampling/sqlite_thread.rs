@@ -24,9 +24,10 @@ use crate::sampling::Scan;
 /// - foreign keys are not re-checked. Every row this connection writes refers
 ///   to a round, resident or tube that [`gather`] read (or that the group
 ///   itself inserted first) inside the same immediate transaction, so nobody
-///   can have removed it meanwhile; re-checking cost a parent lookup per key,
-///   four per accepted scan. Every other connection keeps checking them, and
-///   PostgreSQL always does;
+///   can have removed it meanwhile; re-checking cost a parent lookup per
+///   reference, three for every member written. Every other connection keeps
+///   checking them, PostgreSQL always does, and a test checks that nothing the
+///   writer wrote dangles;
 /// - it reads the database file through a memory map: a scan looks up a
 ///   resident at random among a million, a page rarely in its own cache, and a
 ///   mapped page costs no read system call and no copy.
