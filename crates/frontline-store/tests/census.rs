@@ -147,7 +147,7 @@ async fn resident_rows(store: &Store) -> Vec<(i64, i64, i64, Option<String>, Opt
 async fn reimporting_an_unchanged_sheet_changes_nobody(db: TestDb) {
     // An 84-year-old (elderly is derived from the birth date, never stored) and an
     // infant without a document (matched by name, birth date and household).
-    let rows = vec![
+    let rows = [
         row(&["周老太", &id(1938, 21), "13800000021", "3号楼", "1单元", "1301"]),
         row(&["陈建国", &id(1950, 11), "13800000001", "3号楼", "1单元", "1301"]),
     ];
