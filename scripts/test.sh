@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on a fresh machine: makes sure PostgreSQL is up on
-# 127.0.0.1:5432 (user postgres, trust auth) for the conformance suite, then
+# Runs the whole test suite on a fresh machine: installs Chromium and its
+# ChromeDriver for the browser tests when missing, makes sure PostgreSQL is up
+# on 127.0.0.1:5432 (user postgres, trust auth) for the conformance suite, then
 # runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+
+# The browser tests drive Debian's Chromium through its ChromeDriver.
+if ! command -v chromedriver >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then
+    echo "installing Chromium and ChromeDriver (browser tests)" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 
 if ! pg_up; then
     if ! command -v pg_ctlcluster >/dev/null 2>&1; then
