@@ -134,6 +134,15 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
             let tubes = handle.block_on(app.store().get_tube("ZZ8001"));
             tubes.is_ok_and(|t| t.members == 2)
         });
+        // The household is done: the sampler seals the tube early and the page is
+        // ready for a new one.
+        b.wait_until(10, "the page to show both members bound", |b| {
+            b.eval("return document.querySelectorAll('.person .tag').length;") == Value::from(2)
+        });
+        b.click("#seal");
+        b.wait_until(10, "the tube to be sealed", |b| path_of(b).contains("sealed=ZZ8001"));
+        assert_eq!(b.eval("return document.querySelector('input[name=tube]').value;"), Value::from(""));
+        assert!(handle.block_on(app.store().get_tube("ZZ8001")).expect("tube").sealed);
         let missed = handle.block_on(app.store().sampling_missed(round, &Default::default())).expect("missed");
         assert_eq!(missed.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["乙"]);
 

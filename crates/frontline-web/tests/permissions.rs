@@ -193,6 +193,15 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
                 REVIEW,
             )
         },
+        Endpoint {
+            only_not_forbidden: true,
+            ..ep(
+                M::POST,
+                "/api/v1/sampling/tubes/ZZ0404/seal".into(),
+                Some("/api/v1/sampling/tubes/{code}/seal"),
+                SAMPLERS,
+            )
+        },
         ep(M::GET, "/api/v1/sampling/rounds".into(), Some("/api/v1/sampling/rounds"), SAMPLERS),
         ep(M::GET, format!("/api/v1/sampling/rounds/{sround}"), Some("/api/v1/sampling/rounds/{id}"), SAMPLERS),
         Endpoint {

@@ -16,6 +16,7 @@ mod batch;
 mod coverage;
 mod decide;
 mod sqlite_thread;
+mod tubes;
 mod writer;
 
 pub use coverage::{

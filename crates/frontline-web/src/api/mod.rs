@@ -83,6 +83,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sampling::get_advice))
         .routes(routes!(lab::create_retest_results))
         .routes(routes!(sampling::close_round))
+        .routes(routes!(sampling::seal_tube))
 }
 
 /// Routes that take whole files: their own, larger body limit.

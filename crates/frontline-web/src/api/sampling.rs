@@ -388,3 +388,17 @@ pub async fn close_round(
     state.store().close_sampling_round(&auth.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Seals a tube before it is full (the sampler closes it early); later scans into
+/// it are refused as `tube_sealed`. Sealing a sealed tube changes nothing.
+#[utoipa::path(post, path = "/api/v1/sampling/tubes/{code}/seal", tag = "sampling", params(("code" = String, Path)),
+    responses((status = 200, description = "The tube, sealed", body = Object), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+pub async fn seal_tube(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<frontline_store::sampling::TubeView>, AppError> {
+    auth.require(Perm::Scan)?;
+    Ok(Json(state.store().seal_tube(&auth.actor(), &code, None).await?))
+}

@@ -37,6 +37,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/sampling/rounds/{id}/buildings/{building}", get(get_building))
         .route("/sampling/rounds/{id}/coverage/stream", get(get_coverage_stream))
         .route("/sampling/rounds/{id}/scan", get(get_scan_page).post(create_scan))
+        .route("/sampling/rounds/{id}/seal", axum::routing::post(create_seal))
         .route("/sampling/rounds/{id}/missed", get(list_missed))
         .route("/sampling/rounds/{id}/missed.xlsx", get(get_missed_export))
         .route("/sampling/codes", get(list_codes))
@@ -209,6 +210,8 @@ struct ScanPageQuery {
     building: Option<i64>,
     tube: Option<String>,
     status: Option<String>,
+    /// The tube just sealed.
+    sealed: Option<String>,
 }
 
 /// The sampler's page: the tube being filled, the member field, and who is still missing by floor.
@@ -258,7 +261,7 @@ async fn get_scan_page(
         ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}/scan"), "nav.sampling"),
         ..context! {
             round => round, building => building, buildings => building_names, floors => floors,
-            tube => q.tube.unwrap_or_default(), status => q.status, key => auth::random_token()?,
+            tube => q.tube.unwrap_or_default(), status => q.status, sealed => q.sealed, key => auth::random_token()?,
         }
     };
     page("sampling_scan.html", ctx)
@@ -303,6 +306,28 @@ async fn create_scan(
         enc(&status)
     ))
     .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct SealForm {
+    csrf: String,
+    building: Option<i64>,
+    tube: String,
+}
+
+/// The sampler closes the tube early; the page comes back ready for a new tube.
+async fn create_seal(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<SealForm>,
+) -> Result<Response, AppError> {
+    auth.check_csrf(&f.csrf)?;
+    auth.require(Perm::Scan)?;
+    let tube = state.store().seal_tube(&auth.actor(), &f.tube, Some(id)).await?;
+    let building = f.building.map(|b| b.to_string()).unwrap_or_default();
+    let sealed = crate::error::percent_encode(&tube.code);
+    Ok(Redirect::to(&format!("/sampling/rounds/{id}/scan?building={building}&sealed={sealed}")).into_response())
 }
 
 /// For someone without a code: "1234 陈建国" — the ID number's last characters and the name,
