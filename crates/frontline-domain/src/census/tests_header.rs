@@ -189,10 +189,11 @@ fn catalogue_covers_every_code_in_both_languages() {
     for code in REFUSAL_CODES.iter().chain(WARNING_CODES) {
         assert!(cat.has(&format!("census.issue.{code}")), "census.issue.{code}");
         // Counts per reason have no row to fill a parameter from: their titles take none.
-        assert!(cat.has(&format!("census.reason.{code}")), "census.reason.{code}");
+        let reason = format!("census.reason.{code}");
+        assert!(cat.has(&reason), "{reason}");
         for lang in [Lang::Zh, Lang::En] {
-            let title = cat.text(lang, &format!("census.reason.{code}"));
-            assert!(!title.is_empty() && !title.contains('{'), "census.reason.{code}: {title:?}");
+            let title = cat.text(lang, &reason);
+            assert!(!title.is_empty() && !title.contains('{'), "{reason}: {title:?}");
         }
     }
     for f in Field::ALL {
