@@ -10,19 +10,12 @@ mod webdriver;
 
 use std::path::Path;
 
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use frontline_domain::access::Role;
 use frontline_store::Backend;
 use serde_json::{json, Value};
-use support::{id_number, TestApp, PASSWORD};
+use support::{coded_resident, id_number, TestApp, PASSWORD};
 use webdriver::{Browser, ENTER};
-
-async fn resident(app: &TestApp, token: &str, name: &str, seq: u16, household: i64) -> String {
-    let body = json!({"name": name, "id_number": id_number("350602", 1980, 5, 5, seq), "household": household});
-    let res = app.api(Method::POST, "/api/v1/residents", Some(token), Some(body)).await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    res.json()["sampling_code"].as_str().expect("code").to_string()
-}
 
 /// A Y4M video (what Chromium's fake camera plays) of `text` as a QR code,
 /// dark modules on white, as a printed code sheet looks to a phone.
@@ -84,9 +77,9 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
     let app = TestApp::new(Backend::Sqlite).await;
     let staff = app.token(Role::Staff).await;
     let (building, h1, h2) = app.place().await;
-    let c1 = resident(&app, &staff, "甲", 41, h1).await;
-    let c2 = resident(&app, &staff, "乙", 43, h1).await;
-    let c3 = resident(&app, &staff, "丙", 45, h2).await;
+    let c1 = coded_resident(&app, &staff, "甲", 41, h1).await.1;
+    let c2 = coded_resident(&app, &staff, "乙", 43, h1).await.1;
+    let c3 = coded_resident(&app, &staff, "丙", 45, h2).await.1;
     let dir = std::env::temp_dir().join(format!("frontline-browser-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let video = dir.join("code.y4m");
@@ -116,7 +109,7 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
         b.goto(&format!("{base}/sampling/rounds/{round}/scan?building={building}"));
         b.type_into("input[name=tube]", &format!("ZZ8001{ENTER}"));
         b.wait_until(5, "the member's field to take the cursor", |b| {
-            b.eval("return document.activeElement && document.activeElement.name;") == Value::from("code")
+            b.eval("return document.activeElement && document.activeElement.name;") == "code"
         });
         assert!(path_of(&b).contains("/scan?building="), "nothing was sent yet");
         b.type_into("input[name=code]", &format!("{c1}{ENTER}"));
@@ -137,7 +130,7 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
         // The household is done: the sampler seals the tube early and the page is
         // ready for a new one.
         b.wait_until(10, "the page to show both members bound", |b| {
-            b.eval("return document.querySelectorAll('.person .tag').length;") == Value::from(2)
+            b.eval("return document.querySelectorAll('.person .tag').length;") == 2
         });
         b.click("#seal");
         b.wait_until(10, "the tube to be sealed", |b| path_of(b).contains("sealed=ZZ8001"));

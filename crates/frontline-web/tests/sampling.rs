@@ -9,21 +9,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use frontline_domain::access::Role;
 use frontline_store::Backend;
 use serde_json::{json, Value};
-use support::{browser_login, field, get_page, id_number, post_form, TestApp};
-
-async fn resident(app: &TestApp, token: &str, name: &str, seq: u16, household: i64) -> (i64, String) {
-    let res = app
-        .api(
-            Method::POST,
-            "/api/v1/residents",
-            Some(token),
-            Some(json!({"name": name, "id_number": id_number("350602", 1980, 5, 5, seq), "household": household})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    let v = res.json();
-    (v["id"].as_i64().expect("id"), v["sampling_code"].as_str().expect("code").to_string())
-}
+use support::{browser_login, coded_resident, field, get_page, id_number, post_form, TestApp};
 
 fn statuses(v: &Value) -> Vec<String> {
     v["results"].as_array().expect("results").iter().map(|r| r["status"].as_str().unwrap_or("").to_string()).collect()
@@ -36,16 +22,16 @@ async fn sampling_round_end_to_end(backend: Backend) {
     let volunteer = app.token(Role::Volunteer).await;
     let lab = app.token(Role::Lab).await;
     let (building, h1, h2) = app.place().await;
-    let (r1, c1) = resident(&app, &staff, "甲", 11, h1).await;
-    let (_r2, c2) = resident(&app, &staff, "乙", 13, h1).await;
-    let (r3, c3) = resident(&app, &staff, "丙", 15, h2).await;
+    let (r1, c1) = coded_resident(&app, &staff, "甲", 11, h1).await;
+    let (_r2, c2) = coded_resident(&app, &staff, "乙", 13, h1).await;
+    let (r3, c3) = coded_resident(&app, &staff, "丙", 15, h2).await;
     // Someone in another building, outside the round.
     let a = frontline_store::Actor::system("test");
     let c = app.store().ensure_compound(&a, "海月花园").await.expect("compound");
     let other_b = app.store().ensure_building(&a, c, "9号楼", Some(9), None).await.expect("building");
     let other_u = app.store().ensure_unit(&a, other_b, "1单元", Some(1)).await.expect("unit");
     let other_h = app.store().ensure_household(&a, other_u, "101", Some(1)).await.expect("household");
-    let (_, outsider) = resident(&app, &staff, "丁", 17, other_h).await;
+    let (_, outsider) = coded_resident(&app, &staff, "丁", 17, other_h).await;
 
     let denied = app
         .api(
@@ -285,8 +271,8 @@ async fn a_round_runs_in_the_browser() {
     let app = TestApp::new(Backend::Sqlite).await;
     let staff = app.token(Role::Staff).await;
     let (building, h1, _) = app.place().await;
-    let (r1, c1) = resident(&app, &staff, "甲", 21, h1).await;
-    let (_, c2) = resident(&app, &staff, "乙", 23, h1).await;
+    let (r1, c1) = coded_resident(&app, &staff, "甲", 21, h1).await;
+    let (_, c2) = coded_resident(&app, &staff, "乙", 23, h1).await;
     let session = browser_login(&app, "group_lead").await;
     let get = |path: String| get_page(&app, &session, path);
     let post = |path: String, body: String| post_form(&app, &session, path, body);
@@ -407,8 +393,8 @@ async fn lab_sheets_import_results_per_tube() {
     let lead = app.token(Role::GroupLead).await;
     let lab = app.token(Role::Lab).await;
     let (building, h1, h2) = app.place().await;
-    let (_, c1) = resident(&app, &staff, "甲", 31, h1).await;
-    let (r2, c2) = resident(&app, &staff, "乙", 33, h2).await;
+    let (_, c1) = coded_resident(&app, &staff, "甲", 31, h1).await;
+    let (r2, c2) = coded_resident(&app, &staff, "乙", 33, h2).await;
     let round = app
         .api(
             Method::POST,

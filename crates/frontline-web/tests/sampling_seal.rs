@@ -9,14 +9,7 @@ use frontline_domain::access::{Perm, Role};
 use frontline_store::audit::AuditFilter;
 use frontline_store::Backend;
 use serde_json::json;
-use support::{browser_login, field, get_page, id_number, post_form, TestApp};
-
-async fn resident(app: &TestApp, token: &str, name: &str, seq: u16, household: i64) -> String {
-    let body = json!({"name": name, "id_number": id_number("350602", 1970, 8, 8, seq), "household": household});
-    let res = app.api(Method::POST, "/api/v1/residents", Some(token), Some(body)).await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    res.json()["sampling_code"].as_str().expect("code").to_string()
-}
+use support::{browser_login, coded_resident, field, get_page, post_form, TestApp};
 
 async fn scan(app: &TestApp, token: &str, key: &str, round: i64, tube: &str, code: &str) -> String {
     let body = json!({"scans": [{"key": key, "round": round, "tube": tube, "resident_code": code}]});
@@ -31,8 +24,8 @@ async fn a_tube_sealed_early_takes_no_more_members(backend: Backend) {
     let lead = app.token(Role::GroupLead).await;
     let volunteer = app.token(Role::Volunteer).await;
     let (building, h1, _) = app.place().await;
-    let c1 = resident(&app, &staff, "甲", 51, h1).await;
-    let c2 = resident(&app, &staff, "乙", 53, h1).await;
+    let c1 = coded_resident(&app, &staff, "甲", 51, h1).await.1;
+    let c2 = coded_resident(&app, &staff, "乙", 53, h1).await.1;
     let body = json!({"name": "R", "pool_size": 5, "buildings": [building]});
     let created = app.api(Method::POST, "/api/v1/sampling/rounds", Some(&lead), Some(body)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
@@ -91,7 +84,7 @@ async fn the_sampler_seals_from_the_page() {
     let staff = app.token(Role::Staff).await;
     let lead = app.token(Role::GroupLead).await;
     let (building, h1, _) = app.place().await;
-    let c1 = resident(&app, &staff, "甲", 61, h1).await;
+    let c1 = coded_resident(&app, &staff, "甲", 61, h1).await.1;
     let mut rounds = Vec::new();
     for name in ["R1", "R2"] {
         let body = json!({"name": name, "pool_size": 5, "buildings": [building]});

@@ -8,20 +8,7 @@ use axum::http::{Method, StatusCode};
 use frontline_domain::access::Role;
 use frontline_store::{Actor, Backend};
 use serde_json::{json, Value};
-use support::{browser_login, field, get_page, id_number, post_form, TestApp};
-
-async fn resident(app: &TestApp, token: &str, name: &str, seq: u16, household: i64) -> String {
-    let res = app
-        .api(
-            Method::POST,
-            "/api/v1/residents",
-            Some(token),
-            Some(json!({"name": name, "id_number": id_number("350602", 1975, 3, 9, seq), "household": household})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    res.json()["sampling_code"].as_str().expect("code").to_string()
-}
+use support::{browser_login, coded_resident, field, get_page, post_form, TestApp};
 
 fn names(list: &Value) -> Vec<String> {
     let mut n: Vec<String> =
@@ -42,10 +29,10 @@ async fn teams_deadline_and_household_coverage(backend: Backend) {
     let b5 = s.ensure_building(&a, c, "5号楼", Some(5), Some(6)).await.expect("building");
     let u5 = s.ensure_unit(&a, b5, "2单元", Some(2)).await.expect("unit");
     let h5 = s.ensure_household(&a, u5, "201", Some(2)).await.expect("household");
-    let c1 = resident(&app, &staff, "甲", 31, h1).await;
-    let c2 = resident(&app, &staff, "乙", 33, h1).await;
-    let _c3 = resident(&app, &staff, "丙", 35, h2).await;
-    let _c4 = resident(&app, &staff, "丁", 37, h5).await;
+    let c1 = coded_resident(&app, &staff, "甲", 31, h1).await.1;
+    let c2 = coded_resident(&app, &staff, "乙", 33, h1).await.1;
+    let _c3 = coded_resident(&app, &staff, "丙", 35, h2).await.1;
+    let _c4 = coded_resident(&app, &staff, "丁", 37, h5).await.1;
 
     // A team for a building outside the scope is refused, and nothing is created.
     let outside = app
@@ -165,7 +152,7 @@ async fn a_round_with_teams_and_a_deadline_is_set_up_in_the_browser() {
     let app = TestApp::new(Backend::Sqlite).await;
     let staff = app.token(Role::Staff).await;
     let (building, h1, _) = app.place().await;
-    resident(&app, &staff, "甲", 41, h1).await;
+    coded_resident(&app, &staff, "甲", 41, h1).await;
     let session = browser_login(&app, "group_lead").await;
     let list = get_page(&app, &session, "/sampling").await.text();
     assert!(list.contains("name=\"deadline\"") && list.contains(&format!("name=\"team_{building}\"")));

@@ -71,11 +71,11 @@ pub(crate) async fn record(
     backend: Backend,
     samplers: &[&str],
     scans: &[Scan],
+    codes: &[Option<TubeCode>],
     now: i64,
 ) -> Result<Vec<String>, StoreError> {
-    let codes = decide::parse_codes(scans);
-    let facts = gather(conn, backend, scans, &codes).await?;
-    let (out, writes) = decide::decide_all(scans, &codes, samplers, facts);
+    let facts = gather(conn, backend, scans, codes).await?;
+    let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
     write(conn, backend, writes, now).await?;
     Ok(out)
 }

@@ -237,15 +237,22 @@ impl Store {
     /// fixed number of `IN (…)` queries and the writes multi-row statements,
     /// whatever the batch's size, so the scan writer can group-commit.
     pub async fn record_scans(&self, actor: &Actor, scans: &[Scan]) -> Result<Vec<String>, StoreError> {
-        self.record_scans_by(&vec![actor.name.as_str(); scans.len()], scans).await
+        let codes = decide::parse_codes(scans);
+        self.record_group(&vec![actor.name.as_str(); scans.len()], scans, &codes).await
     }
 
-    /// Records scans of several samplers (`samplers[i]` made `scans[i]`) in one transaction.
-    pub async fn record_scans_by(&self, samplers: &[&str], scans: &[Scan]) -> Result<Vec<String>, StoreError> {
+    /// Records scans of several samplers (`samplers[i]` made `scans[i]`, whose parsed
+    /// tube code is `codes[i]`) in one transaction.
+    pub(crate) async fn record_group(
+        &self,
+        samplers: &[&str],
+        scans: &[Scan],
+        codes: &[Option<TubeCode>],
+    ) -> Result<Vec<String>, StoreError> {
         debug_assert_eq!(samplers.len(), scans.len());
         let mut tx = self.pool.begin().await?;
         crate::db::take_write_lock(&mut tx, self.backend()).await?;
-        let out = batch::record(&mut tx, self.backend(), samplers, scans, now_ms()).await?;
+        let out = batch::record(&mut tx, self.backend(), samplers, scans, codes, now_ms()).await?;
         tx.commit().await?;
         Ok(out)
     }

@@ -116,8 +116,9 @@ fn spawn_task(store: Store, mut rx: tokio::sync::mpsc::Receiver<Job>) {
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
             let mut jobs = take_group(first, &mut rx);
-            let (scans, _, samplers) = flatten(&mut jobs);
-            let result = store.record_scans_by(&samplers, &scans).await.map_err(|e| SubmitError::Failed(e.to_string()));
+            let (scans, codes, samplers) = flatten(&mut jobs);
+            let result =
+                store.record_group(&samplers, &scans, &codes).await.map_err(|e| SubmitError::Failed(e.to_string()));
             answer(jobs, result);
         }
     });

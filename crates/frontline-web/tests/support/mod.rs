@@ -159,6 +159,17 @@ pub fn id_number(region: &str, y: i32, m: u32, d: u32, seq: u16) -> String {
     frontline_domain::ids::IdNumber::from_parts(region, date, seq).as_str().to_string()
 }
 
+/// A resident created through the API in `household` (born 1980-05-05, the
+/// `seq`-th of that day in region 350602): their id and sampling code.
+pub async fn coded_resident(app: &TestApp, token: &str, name: &str, seq: u16, household: i64) -> (i64, String) {
+    let id = id_number("350602", 1980, 5, 5, seq);
+    let body = serde_json::json!({"name": name, "id_number": id, "household": household});
+    let res = app.api(Method::POST, "/api/v1/residents", Some(token), Some(body)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let v = res.json();
+    (v["id"].as_i64().expect("id"), v["sampling_code"].as_str().expect("code").to_string())
+}
+
 /// The value a response sets for cookie `name`.
 pub fn cookie(res: &Answer, name: &str) -> Option<String> {
     res.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {

@@ -67,16 +67,21 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyhow::Result<()> {
+/// A fresh database at `url` (migrated), a synthetic district of `residents`
+/// seeded into it, and a round over all its buildings in pools of 10; with the
+/// seconds the seeding took.
+pub(super) async fn seeded_round(
+    url: &str,
+    residents: usize,
+) -> anyhow::Result<(frontline_store::Store, frontline_store::sampling::SamplingRound, f64)> {
     use frontline_domain::date::Date;
     use frontline_domain::synth::SynthOptions;
-    use frontline_store::sampling::{NewRound, Scan, ScanWriter};
+    use frontline_store::sampling::NewRound;
     use frontline_store::{Actor, Store};
 
-    let path = std::env::temp_dir().join(format!("frontline-bench-scans-{}.db", std::process::id()));
-    let url = database.clone().unwrap_or_else(|| format!("sqlite://{}", path.display()));
-    let store = Store::connect(&url).await?;
+    let store = Store::connect(url).await?;
     store.migrate().await?;
+    store.ensure_default_groups().await?;
     let actor = Actor::system("bench");
     let started = Instant::now();
     store
@@ -84,19 +89,26 @@ async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyh
         .await?;
     let seed_secs = started.elapsed().as_secs_f64();
     let buildings = all_building_ids(&store).await?;
-    let round = store
-        .create_sampling_round(
-            &actor,
-            &NewRound {
-                name: "bench".into(),
-                pool_size: 10,
-                mode: "door_to_door".into(),
-                deadline: None,
-                buildings,
-                teams: vec![],
-            },
-        )
-        .await?;
+    let new = NewRound {
+        name: "bench".into(),
+        pool_size: 10,
+        mode: "door_to_door".into(),
+        deadline: None,
+        buildings,
+        teams: vec![],
+    };
+    let round = store.create_sampling_round(&actor, &new).await?;
+    Ok((store, round, seed_secs))
+}
+
+async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyhow::Result<()> {
+    use frontline_store::sampling::{Scan, ScanWriter};
+    use frontline_store::Actor;
+
+    let path = std::env::temp_dir().join(format!("frontline-bench-scans-{}.db", std::process::id()));
+    let url = database.clone().unwrap_or_else(|| format!("sqlite://{}", path.display()));
+    let (store, round, seed_secs) = seeded_round(&url, residents).await?;
+    let actor = Actor::system("bench");
     let mut ids = Vec::with_capacity(residents);
     let mut after = None;
     loop {
@@ -176,7 +188,7 @@ async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyh
 }
 
 /// Every building's id, page by page.
-pub(super) async fn all_building_ids(store: &frontline_store::Store) -> anyhow::Result<Vec<i64>> {
+async fn all_building_ids(store: &frontline_store::Store) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::new();
     let mut after = None;
     loop {

@@ -14,13 +14,10 @@ use std::process::Command;
 use anyhow::Context;
 use axum::routing::post;
 use axum::Router;
-use frontline_domain::date::Date;
 use frontline_domain::ids::SamplingCode;
-use frontline_domain::synth::SynthOptions;
-use frontline_store::sampling::NewRound;
-use frontline_store::{Actor, Store};
+use frontline_store::Actor;
 
-use super::bench::all_building_ids;
+use super::bench::seeded_round;
 
 /// Parses wrk's "Requests/sec" and the 99th percentile latency (ms) from its output.
 fn wrk_figures(out: &str) -> (f64, Option<f64>) {
@@ -47,10 +44,7 @@ fn bare_router() -> Router {
     const ANSWER: &str = r#"{"results":[{"key":"k","status":"accepted"}]}"#;
     frontline_web::bare_hello_router().route(
         "/api/v1/sampling/scans",
-        post(|body: axum::body::Bytes| async move {
-            let _ = body.len();
-            ([(axum::http::header::CONTENT_TYPE, "application/json")], ANSWER)
-        }),
+        post(|_body: axum::body::Bytes| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], ANSWER) }),
     )
 }
 
@@ -109,26 +103,8 @@ pub async fn http_scans(residents: usize, seconds: u32, connections: u32, rounds
     let dir = std::env::temp_dir().join(format!("frontline-bench-http-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let store = Store::connect(&url).await?;
-    store.migrate().await?;
-    store.ensure_default_groups().await?;
+    let (store, round, _) = seeded_round(&url, residents).await?;
     let actor = Actor::system("bench");
-    store
-        .seed_synthetic(&actor, &SynthOptions { residents, seed: 1, today: Date::new(2022, 6, 13).context("date")? })
-        .await?;
-    let round = store
-        .create_sampling_round(
-            &actor,
-            &NewRound {
-                name: "bench".into(),
-                pool_size: 10,
-                mode: "door_to_door".into(),
-                deadline: None,
-                buildings: all_building_ids(&store).await?,
-                teams: vec![],
-            },
-        )
-        .await?;
     let hash = frontline_web::auth::hash_password("bench-password".into()).await?;
     let user = store
         .create_user(
