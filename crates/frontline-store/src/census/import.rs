@@ -13,7 +13,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 use tokio::sync::mpsc::Receiver;
 
-use super::matching::{find_existing, insert_new, update_matched};
+use super::matching::{find_existing, insert_new, update_matched, DocumentReader, Found};
 use super::places::{preload_places, resolve_households, resolve_known};
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
@@ -242,12 +242,34 @@ impl Store {
     ) -> Result<ImportOutcome, StoreError> {
         // Rows are normalised on their own thread, ahead of the writer (from the start:
         // while the compound's places load, the first batches are being normalised).
-        let (prepared_tx, mut prepared) = tokio::sync::mpsc::channel::<Result<Vec<Prepared>, String>>(4);
+        // On a SQLite file the same thread looks their documents up (see `DocumentReader`),
+        // once the writer holds the write lock.
+        let (prepared_tx, mut prepared) = tokio::sync::mpsc::channel::<Result<PreparedBatch, String>>(4);
+        let (locked_tx, locked_rx) = tokio::sync::oneshot::channel::<()>();
         let (header_c, today, rules) = (header.clone(), opts.today, opts.rules);
+        let reader_path = self.sqlite_path().map(std::path::Path::to_path_buf);
         let normaliser = tokio::task::spawn_blocking(move || {
+            let mut locked = Some(locked_rx);
+            let mut reader: Option<DocumentReader> = None;
             while let Some(batch) = rows.blocking_recv() {
-                let out = batch
-                    .map(|b| b.into_iter().map(|(n, cells)| prepare(&header_c, n, cells, today, &rules)).collect());
+                let out = batch.and_then(|b| {
+                    let rows: Vec<Prepared> =
+                        b.into_iter().map(|(n, cells)| prepare(&header_c, n, cells, today, &rules)).collect();
+                    if let (Some(path), Some(rx)) = (&reader_path, locked.take()) {
+                        // The writer dropping the sender means it failed: it reads nothing of ours.
+                        if rx.blocking_recv().is_ok() {
+                            reader = Some(DocumentReader::open(path).map_err(|e| format!("reading residents: {e}"))?);
+                        }
+                    }
+                    let found = match &reader {
+                        Some(r) => Some(
+                            r.find(rows.iter().filter_map(Prepared::doc_number))
+                                .map_err(|e| format!("reading residents: {e}"))?,
+                        ),
+                        None => None,
+                    };
+                    Ok(PreparedBatch { rows, found })
+                });
                 if prepared_tx.blocking_send(out).is_err() {
                     break;
                 }
@@ -269,6 +291,8 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        // The write lock is ours until the commit: residents can be read from elsewhere.
+        let _ = locked_tx.send(());
         let mut ctx = Ctx {
             backend: self.backend(),
             compound_id,
@@ -343,6 +367,13 @@ fn row_issue(row_number: usize, i: &frontline_domain::census::Issue) -> RowIssue
     }
 }
 
+/// A batch of rows normalised ahead of the writer, with the residents their
+/// documents name when they were looked up ahead too.
+struct PreparedBatch {
+    rows: Vec<Prepared>,
+    found: Option<Found>,
+}
+
 /// A row normalised ahead of the writer: its cells as JSON (kept for
 /// traceability), its issues for the report, and what it is.
 struct Prepared {
@@ -360,6 +391,15 @@ enum PreparedFate {
     /// Refused, under its first refusal's code.
     Refused(&'static str),
     Person(CensusPerson),
+}
+
+impl Prepared {
+    fn doc_number(&self) -> Option<&str> {
+        match &self.fate {
+            PreparedFate::Person(p) => doc_number(p),
+            _ => None,
+        }
+    }
 }
 
 fn prepare(header: &HeaderMap, row_number: usize, cells: Vec<String>, today: Date, rules: &CensusRules) -> Prepared {
@@ -400,14 +440,15 @@ fn census_rows(backend: Backend) -> Batch {
 async fn process_batch(
     conn: &mut AnyConnection,
     ctx: &mut Ctx,
-    batch: Vec<Prepared>,
+    batch: PreparedBatch,
     pending: &mut Batch,
 ) -> Result<(), StoreError> {
-    let (written, (fates, mut people, rows_out)) = tokio::join!(pending.flush(conn), async { count(ctx, batch) });
+    let PreparedBatch { rows, found } = batch;
+    let (written, (fates, mut people, rows_out)) = tokio::join!(pending.flush(conn), async { count(ctx, rows) });
     written?;
     // 2. Households not known yet, created.
     resolve_households(conn, ctx, &mut people).await?;
-    settle(conn, ctx, fates, people, rows_out, pending).await
+    settle(conn, ctx, (fates, people, rows_out), found, pending).await
 }
 
 type Counted = (Vec<Fate>, Vec<Slot>, Vec<(usize, String, Option<String>)>);
@@ -458,9 +499,8 @@ fn count(ctx: &mut Ctx, batch: Vec<Prepared>) -> Counted {
 async fn settle(
     conn: &mut AnyConnection,
     ctx: &mut Ctx,
-    mut fates: Vec<Fate>,
-    people: Vec<Slot>,
-    rows_out: Vec<(usize, String, Option<String>)>,
+    (mut fates, people, rows_out): Counted,
+    found: Option<Found>,
     rows: &mut Batch,
 ) -> Result<(), StoreError> {
     // 3. People named twice, in this batch or earlier in the file, collapse onto the first.
@@ -488,7 +528,7 @@ async fn settle(
         }
     }
     // 4. Match against residents; update the matched, create the rest.
-    let existing = find_existing(conn, ctx.backend, &unique).await?;
+    let existing = find_existing(conn, ctx.backend, &unique, found).await?;
     let mut new_people: Vec<usize> = Vec::new();
     for (i, slot) in unique.iter_mut().enumerate() {
         let by_key = || match &slot.key {

@@ -24,13 +24,31 @@ pub(super) struct Existing {
     pub(super) away: i64,
 }
 
+/// Residents found by their document number, or by the key of a person without one.
+pub(super) type Found = HashMap<String, Existing, foldhash::fast::RandomState>;
+
+/// Finds the residents named by `slots`: by document, unless `by_document` has
+/// them already (looked up ahead of the writer, see [`DocumentReader`]), and by
+/// name + birth date + household for people without a document.
 pub(super) async fn find_existing(
     conn: &mut AnyConnection,
     backend: Backend,
     slots: &[Slot],
-) -> Result<HashMap<String, Existing, foldhash::fast::RandomState>, StoreError> {
-    let mut out = HashMap::default();
-    let numbers: Vec<&str> = slots.iter().filter_map(|s| doc_number(&s.person)).collect();
+    by_document: Option<Found>,
+) -> Result<Found, StoreError> {
+    let mut out = match by_document {
+        Some(found) => found,
+        None => {
+            let numbers: Vec<&str> = slots.iter().filter_map(|s| doc_number(&s.person)).collect();
+            find_by_document(conn, backend, &numbers).await?
+        }
+    };
+    find_without_document(conn, backend, slots, &mut out).await?;
+    Ok(out)
+}
+
+async fn find_by_document(conn: &mut AnyConnection, backend: Backend, numbers: &[&str]) -> Result<Found, StoreError> {
+    let mut out = Found::default();
     for chunk in numbers.chunks(LOOKUP_CHUNK) {
         // One row per chunk, not one per resident: each row crossing from the
         // database thread costs more than the lookup itself.
@@ -45,12 +63,72 @@ pub(super) async fn find_existing(
             q = q.bind(*n);
         }
         let json = q.fetch_one(&mut *conn).await?;
-        type Found = (i64, String, Option<i64>, Option<String>, i64, i64);
-        let found: Vec<Found> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("lookup: {e}")))?;
+        type Row = (i64, String, Option<i64>, Option<String>, i64, i64);
+        let found: Vec<Row> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("lookup: {e}")))?;
         for (id, number, household, phone, needs, away) in found {
             out.insert(number, Existing { id, household, phone, needs, away });
         }
     }
+    Ok(out)
+}
+
+/// On SQLite, residents are looked up by document on a read-only connection of
+/// their own, on the thread that normalises the rows, a batch ahead of the
+/// writer — the writer's connection then only writes. What it reads is what
+/// the database held before the import: the import holds the write lock from
+/// before the first lookup to its commit, so nobody else changes residents
+/// meanwhile, and the residents the import itself creates or changes are never
+/// looked up again (a person named a second time is a duplicate of the first,
+/// found among the people already seen).
+pub(super) struct DocumentReader {
+    conn: rusqlite::Connection,
+}
+
+impl DocumentReader {
+    pub(super) fn open(path: &std::path::Path) -> rusqlite::Result<DocumentReader> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        // A million residents: a lookup rarely finds its page in the cache; a mapped page costs no read.
+        // One read transaction for the whole import (closed with the connection): each
+        // statement on its own would take and release the file's locks and check its size.
+        conn.execute_batch(
+            "PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824; BEGIN;",
+        )?;
+        Ok(DocumentReader { conn })
+    }
+
+    /// The residents holding these document numbers.
+    pub(super) fn find<'a>(&self, numbers: impl Iterator<Item = &'a str>) -> rusqlite::Result<Found> {
+        let mut out = Found::default();
+        let mut q = self
+            .conn
+            .prepare_cached("SELECT id, household_id, phone, needs, away FROM residents WHERE id_number = ?1")?;
+        for n in numbers {
+            let mut rows = q.query([n])?;
+            if let Some(r) = rows.next()? {
+                let e = Existing {
+                    id: r.get(0)?,
+                    household: r.get(1)?,
+                    phone: r.get(2)?,
+                    needs: r.get(3)?,
+                    away: r.get(4)?,
+                };
+                out.insert(n.to_string(), e);
+            }
+        }
+        Ok(out)
+    }
+}
+
+async fn find_without_document(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    slots: &[Slot],
+    out: &mut Found,
+) -> Result<(), StoreError> {
     // People without a document: by name + birth date + household, one row per 2,000 households.
     let households: Vec<i64> = {
         let mut h: Vec<i64> = slots
@@ -74,8 +152,8 @@ pub(super) async fn find_existing(
             q = q.bind(*h);
         }
         let json = q.fetch_one(&mut *conn).await?;
-        type Found = (i64, String, String, i64, Option<String>, i64, i64);
-        let found: Vec<Found> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("lookup: {e}")))?;
+        type Row = (i64, String, String, i64, Option<String>, i64, i64);
+        let found: Vec<Row> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("lookup: {e}")))?;
         for (id, name, birth, household, phone, needs, away) in found {
             // The same key the import gives a person without a document (the first one found wins).
             out.entry(format!("nm:{name}|{birth}|{household}")).or_insert(Existing {
@@ -87,7 +165,7 @@ pub(super) async fn find_existing(
             });
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Updates a matched resident where the census says something new: a phone,
