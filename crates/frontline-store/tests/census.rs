@@ -344,7 +344,55 @@ async fn a_changed_phone_can_reveal_a_likely_duplicate(db: TestDb) {
     assert_eq!(db.store.list_reviews(Some("open")).await.expect("reviews").len(), 1);
 }
 
+/// Residents are matched against what the database held before the import
+/// (on SQLite, read a batch ahead on a connection of their own): a resident the
+/// round moves in one batch and names again in a later one is that batch's
+/// duplicate, keeps the first row's household and phone, and is moved once.
+async fn a_person_named_again_in_a_later_batch_is_the_first_rows(db: TestDb) {
+    import(&db.store, &opts("第一轮", false, false), &first_round()).await;
+    let households = |store: Store| async move {
+        let rows: Vec<(String, Option<i64>, Option<String>)> =
+            sqlx::query_as("SELECT name, household_id, phone FROM residents WHERE name = '林秀英'")
+                .fetch_all(store.pool())
+                .await
+                .expect("resident");
+        rows
+    };
+    let before = households(db.store.clone()).await;
+    let second_rows = vec![
+        // moved from 1301 to 1302, with a new phone (batch 1: rows are sent three at a time)
+        row(&["林秀英", &id(1952, 12), "13900000012", "3号楼", "1单元", "1302"]),
+        row(&["陈建国", &id(1950, 11), "13800000001", "3号楼", "1单元", "1301"]),
+        row(&["王小明", &id(1990, 13), "13800000003", "3号楼", "1单元", "1302"]),
+        row(&["张伟", &id(1985, 15), "13800000005", "5号楼", "2单元", "502"]),
+        row(&["李娜", &id(1995, 16), "", "5号楼", "2单元", "502"]),
+        row(&["赵六", &id(2001, 19), "13800000009", "5号楼", "2单元", "503"]),
+        // batch 3: named again, elsewhere and with another phone
+        row(&["林秀英", &id(1952, 12), "13700000012", "5号楼", "2单元", "503"]),
+    ];
+    let second = import(&db.store, &opts("第二轮", false, false), &second_rows).await;
+    let s = &second.summary;
+    assert!(s.committed, "{s:?}");
+    assert_eq!(
+        (s.residents_matched, s.residents_created, s.duplicates_in_file, s.residents_moved),
+        (5, 1, 1, 1),
+        "{s:?}"
+    );
+    let after = households(db.store.clone()).await;
+    assert_eq!(after.len(), 1, "still one 林秀英: {after:?}");
+    assert_ne!(after[0].1, before[0].1, "moved by the first row");
+    assert_eq!(after[0].2.as_deref(), Some("13900000012"), "the first row's phone, not the duplicate's");
+    let history: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM resident_addresses a JOIN residents r ON r.id = a.resident_id WHERE r.name = '林秀英'",
+    )
+    .fetch_one(db.store.pool())
+    .await
+    .expect("history");
+    assert_eq!(history, 2, "one move: the first household and the new one");
+}
+
 conformance!(
+    a_person_named_again_in_a_later_batch_is_the_first_rows,
     a_changed_phone_can_reveal_a_likely_duplicate,
     refused_rows_make_the_import_all_or_nothing,
     dry_run_counts_like_the_real_import_and_writes_nothing,
