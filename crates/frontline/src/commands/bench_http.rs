@@ -19,8 +19,9 @@ use frontline_store::Actor;
 
 use super::bench::seeded_round;
 
-/// Parses wrk's "Requests/sec" and the 99th percentile latency (ms) from its output.
-fn wrk_figures(out: &str) -> (f64, Option<f64>) {
+/// Parses wrk's "Requests/sec", the 99th percentile latency (ms) and the
+/// requests completed from its output.
+fn wrk_figures(out: &str) -> Figures {
     let rps = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
@@ -35,7 +36,12 @@ fn wrk_figures(out: &str) -> (f64, Option<f64>) {
             _ => n,
         })
     });
-    (rps, p99)
+    // "  250000 requests in 5.00s, 30.00MB read"
+    let requests = out
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in ").and_then(|(n, _)| n.trim().parse().ok()))
+        .unwrap_or(0);
+    Figures { rps, p99, requests }
 }
 
 /// The bare baselines: `GET /hello`, and `POST /api/v1/sampling/scans` that
@@ -78,10 +84,11 @@ end
     lua
 }
 
-/// One wrk measurement: requests per second and p99 (ms).
+/// One wrk measurement: requests per second, p99 (ms), and requests completed.
 struct Figures {
     rps: f64,
     p99: Option<f64>,
+    requests: u64,
 }
 
 async fn wrk(args: Vec<String>) -> anyhow::Result<(Figures, String)> {
@@ -89,8 +96,7 @@ async fn wrk(args: Vec<String>) -> anyhow::Result<(Figures, String)> {
         .await?
         .context("running wrk (apt-get install wrk)")?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (rps, p99) = wrk_figures(&text);
-    Ok((Figures { rps, p99 }, text))
+    Ok((wrk_figures(&text), text))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -163,12 +169,18 @@ pub async fn http_scans(residents: usize, seconds: u32, connections: u32, rounds
     };
     let mut rows = Vec::new();
     let mut last_scan_text = String::new();
+    // Each scan request is meant to put a new person into a tube: a run longer than its
+    // slice of residents wraps round and measures cheaper refusals instead.
+    let mut fresh_by_run = Vec::new();
     for run in 1..=runs {
         let mut hello_args = common.to_vec();
         hello_args.push(format!("http://{bare_addr}/hello"));
         let (hello, _) = wrk(hello_args).await?;
         let (bare_post, _) = wrk(scripted(bare_addr, 1000 + run)).await?;
+        let before = store.sampling_coverage(round.id).await?.sampled;
         let (scan, text) = wrk(scripted(app_addr, run)).await?;
+        let fresh = store.sampling_coverage(round.id).await?.sampled.saturating_sub(before);
+        fresh_by_run.push((run, fresh, scan.requests));
         last_scan_text = text;
         rows.push((run, hello, bare_post, scan));
     }
@@ -200,7 +212,33 @@ pub async fn http_scans(residents: usize, seconds: u32, connections: u32, rounds
     );
     let non2xx = last_scan_text.lines().find(|l| l.contains("Non-2xx")).unwrap_or("").trim().to_string();
     println!("residents {residents}; scans accepted into tubes {accepted}; {non2xx}");
+    for (run, fresh, requests) in fresh_by_run {
+        let note = if u64::try_from(fresh).unwrap_or(0) < requests {
+            " — fewer than the requests: the run outlasted its slice of residents (fewer --seconds, or more --residents)"
+        } else {
+            ""
+        };
+        println!("run {run}: {fresh} of {requests} scan requests put a new person into a tube{note}");
+    }
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrk_figures;
+
+    #[test]
+    fn wrk_output_is_read() {
+        let out = "Running 5s test @ http://127.0.0.1:40000\n  2 threads and 64 connections\n  \
+                   Latency Distribution\n     50%  1.10ms\n     99%  850.00us\n  \
+                   251234 requests in 5.00s, 40.00MB read\nRequests/sec:  50246.80\n";
+        let f = wrk_figures(out);
+        assert!((f.rps - 50246.8).abs() < 1e-6, "{}", f.rps);
+        assert_eq!(f.p99, Some(0.85));
+        assert_eq!(f.requests, 251_234);
+        let none = wrk_figures("");
+        assert_eq!((none.rps, none.p99, none.requests), (0.0, None, 0));
+    }
 }
