@@ -41,6 +41,7 @@ migrations! {
     3 => "0003_sampling",
     4 => "0004_sampling_teams",
     5 => "0005_scan_keys_clustered",
+    6 => "0006_members_clustered",
 }
 
 /// The migrations for a backend.
