@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
-use axum::{middleware, Extension, Router};
+use axum::{middleware, Router};
 use frontline_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -102,7 +102,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .merge(api::upload_router().layer(DefaultBodyLimit::max(upload_limit)))
         .split_for_parts();
-    Router::new()
+    api::set_openapi(&openapi);
+    let app = Router::new()
         .merge(api)
         .merge(pages::router().layer(DefaultBodyLimit::max(body_limit)))
         .merge(pages::upload_router().layer(DefaultBodyLimit::max(upload_limit)))
@@ -110,11 +111,16 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(Extension(Arc::new(openapi)))
         .layer(middleware::from_fn(error::render_errors))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(CatchPanicLayer::custom(panic_response));
+    // Request spans and their events are DEBUG: when the log filter cannot show
+    // them, the layer would only cost every request its clock reads and wrappers.
+    let app = if tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG {
+        app.layer(TraceLayer::new_for_http())
+    } else {
+        app
+    };
+    app.with_state(state)
 }
 
 /// Serves the application on `listener` until `shutdown` completes; requests

@@ -12,9 +12,10 @@ pub mod places;
 pub mod residents;
 pub mod sampling;
 
-use std::sync::Arc;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
-use axum::{Extension, Json};
+use crate::AppError;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -94,6 +95,22 @@ pub fn upload_router() -> OpenApiRouter<AppState> {
 /// The OpenAPI 3 document of this API.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()),
     responses((status = 200, description = "The OpenAPI document", body = Object)))]
-async fn get_openapi(Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>) -> Json<utoipa::openapi::OpenApi> {
-    Json((*doc).clone())
+async fn get_openapi() -> Response {
+    match OPENAPI.get() {
+        Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc.clone()).into_response(),
+        None => AppError::NotFound.into_response(),
+    }
+}
+
+/// The OpenAPI document, serialised once when the router is built: the same
+/// for every router of the process, since it is made from the code.
+static OPENAPI: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Keeps the document [`get_openapi`] serves.
+pub(crate) fn set_openapi(doc: &utoipa::openapi::OpenApi) {
+    if OPENAPI.get().is_none() {
+        if let Ok(json) = serde_json::to_string(doc) {
+            let _ = OPENAPI.set(json);
+        }
+    }
 }
