@@ -6,15 +6,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use frontline_domain::census::{normalise_row, CensusPerson, CensusRules, Doc, HeaderMap, RawRow, RowOutcome};
+use frontline_domain::census::{CensusPerson, CensusRules, Doc, HeaderMap};
 use frontline_domain::date::Date;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::AnyConnection;
 use tokio::sync::mpsc::Receiver;
 
-use super::matching::{find_existing, insert_new, update_matched, DocumentReader, Found};
+use super::matching::{find_existing, insert_new, update_matched, Found};
 use super::places::{preload_places, resolve_households, resolve_known};
+use super::prepare::{Normaliser, Prepared, PreparedBatch, PreparedFate};
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
 use crate::db::{Backend, Store};
@@ -237,44 +238,12 @@ impl Store {
         actor: &Actor,
         opts: &ImportOptions,
         header: &HeaderMap,
-        mut rows: RowBatches,
+        rows: RowBatches,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<ImportOutcome, StoreError> {
         // Rows are normalised on their own thread, ahead of the writer (from the start:
         // while the compound's places load, the first batches are being normalised).
-        // On a SQLite file the same thread looks their documents up (see `DocumentReader`),
-        // once the writer holds the write lock.
-        let (prepared_tx, mut prepared) = tokio::sync::mpsc::channel::<Result<PreparedBatch, String>>(4);
-        let (locked_tx, locked_rx) = tokio::sync::oneshot::channel::<()>();
-        let (header_c, today, rules) = (header.clone(), opts.today, opts.rules);
-        let reader_path = self.sqlite_path().map(std::path::Path::to_path_buf);
-        let normaliser = tokio::task::spawn_blocking(move || {
-            let mut locked = Some(locked_rx);
-            let mut reader: Option<DocumentReader> = None;
-            while let Some(batch) = rows.blocking_recv() {
-                let out = batch.and_then(|b| {
-                    let rows: Vec<Prepared> =
-                        b.into_iter().map(|(n, cells)| prepare(&header_c, n, cells, today, &rules)).collect();
-                    if let (Some(path), Some(rx)) = (&reader_path, locked.take()) {
-                        // The writer dropping the sender means it failed: it reads nothing of ours.
-                        if rx.blocking_recv().is_ok() {
-                            reader = Some(DocumentReader::open(path).map_err(|e| format!("reading residents: {e}"))?);
-                        }
-                    }
-                    let found = match &reader {
-                        Some(r) => Some(
-                            r.find(rows.iter().filter_map(Prepared::doc_number))
-                                .map_err(|e| format!("reading residents: {e}"))?,
-                        ),
-                        None => None,
-                    };
-                    Ok(PreparedBatch { rows, found })
-                });
-                if prepared_tx.blocking_send(out).is_err() {
-                    break;
-                }
-            }
-        });
+        let mut normaliser = Normaliser::spawn(rows, header, opts, self.sqlite_path());
         let mut tx = self.pool.begin().await?;
         let now = now_ms();
         let (compound_id, _) = compound_in(&mut tx, &opts.compound, now).await?;
@@ -292,7 +261,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         // The write lock is ours until the commit: residents can be read from elsewhere.
-        let _ = locked_tx.send(());
+        normaliser.write_lock_taken();
         let mut ctx = Ctx {
             backend: self.backend(),
             compound_id,
@@ -309,7 +278,7 @@ impl Store {
         };
         preload_places(&mut tx, &mut ctx).await?;
         let mut pending = census_rows(ctx.backend);
-        while let Some(batch) = prepared.recv().await {
+        while let Some(batch) = normaliser.next().await {
             let batch = match batch {
                 Ok(b) => b,
                 Err(why) => {
@@ -321,7 +290,7 @@ impl Store {
             progress(ctx.summary.rows_read);
         }
         pending.flush(&mut tx).await?;
-        normaliser.await.map_err(|e| StoreError::Aborted(format!("normalising rows: {e}")))?;
+        normaliser.join().await?;
         // A pair is a name and a phone shared without a document: only a resident created or
         // a phone changed by this round can make a new one (names never change on a match).
         if ctx.summary.residents_created > 0 || ctx.phones_changed > 0 {
@@ -353,73 +322,6 @@ impl Store {
         }
         Ok(ImportOutcome { summary: ctx.summary, issues: ctx.issues })
     }
-}
-
-fn row_issue(row_number: usize, i: &frontline_domain::census::Issue) -> RowIssue {
-    RowIssue {
-        row_number,
-        column: i.column.map(|f| f.code().to_string()),
-        column_index: i.column_index,
-        value: i.value.clone(),
-        code: i.code.to_string(),
-        params: i.params.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect(),
-        refused: i.is_refusal(),
-    }
-}
-
-/// A batch of rows normalised ahead of the writer, with the residents their
-/// documents name when they were looked up ahead too.
-struct PreparedBatch {
-    rows: Vec<Prepared>,
-    found: Option<Found>,
-}
-
-/// A row normalised ahead of the writer: its cells as JSON (kept for
-/// traceability), its issues for the report, and what it is.
-struct Prepared {
-    row_number: usize,
-    raw: String,
-    issues: Vec<RowIssue>,
-    issues_json: Option<String>,
-    fate: PreparedFate,
-}
-
-// Nearly every row is a person: boxing them would allocate once more per row.
-#[allow(clippy::large_enum_variant)]
-enum PreparedFate {
-    Skipped,
-    /// Refused, under its first refusal's code.
-    Refused(&'static str),
-    Person(CensusPerson),
-}
-
-impl Prepared {
-    fn doc_number(&self) -> Option<&str> {
-        match &self.fate {
-            PreparedFate::Person(p) => doc_number(p),
-            _ => None,
-        }
-    }
-}
-
-fn prepare(header: &HeaderMap, row_number: usize, cells: Vec<String>, today: Date, rules: &CensusRules) -> Prepared {
-    let outcome = normalise_row(header, RawRow { row_number, cells: &cells }, today, rules);
-    let issues: Vec<RowIssue> = match &outcome {
-        RowOutcome::Refused(issues) | RowOutcome::Person(_, issues) => {
-            issues.iter().map(|i| row_issue(row_number, i)).collect()
-        }
-        _ => Vec::new(),
-    };
-    let fate = match outcome {
-        RowOutcome::Blank | RowOutcome::Total => PreparedFate::Skipped,
-        RowOutcome::Refused(issues) => {
-            PreparedFate::Refused(issues.iter().find(|i| i.is_refusal()).map_or("no_identity", |i| i.code))
-        }
-        RowOutcome::Person(person, _) => PreparedFate::Person(person),
-    };
-    let issues_json = if issues.is_empty() { None } else { serde_json::to_string(&issues).ok() };
-    let raw = serde_json::to_string(&cells).unwrap_or_default();
-    Prepared { row_number, raw, issues, issues_json, fate }
 }
 
 /// The raw rows of a batch, written while the next batch is counted (see [`process_batch`]).

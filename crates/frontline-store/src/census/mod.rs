@@ -9,6 +9,7 @@ mod base;
 mod import;
 mod matching;
 mod places;
+mod prepare;
 mod reconcile;
 mod review;
 
