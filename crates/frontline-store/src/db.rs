@@ -169,14 +169,23 @@ impl Store {
     }
 }
 
+/// The size the write-ahead log file is cut back to each time it starts over
+/// (after a checkpoint). Without a limit the file keeps the size of the largest
+/// transaction it ever held: seeding a million residents left a 330 MB log
+/// beside a 335 MB database for as long as the server ran. Every connection
+/// that writes sets it.
+pub(crate) const WAL_SIZE_LIMIT: &str = "PRAGMA journal_size_limit = 67108864;";
+
 /// SQLite only: WAL so readers never block the writer, foreign keys enforced,
-/// and a busy timeout instead of an immediate "database is locked".
+/// a busy timeout instead of an immediate "database is locked", and the log
+/// file kept to [`WAL_SIZE_LIMIT`].
 async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
     conn.execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;",
     )
     .await?;
+    conn.execute(WAL_SIZE_LIMIT).await?;
     Ok(())
 }
 

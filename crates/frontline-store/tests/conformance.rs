@@ -57,6 +57,25 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys(db: TestDb) {
     assert_eq!(fk, 1);
 }
 
+/// A large transaction grows the write-ahead log; once the log starts over, the
+/// file is cut back to 64 MiB instead of keeping that size for good.
+async fn sqlite_cuts_the_log_back_after_a_large_transaction(db: TestDb) {
+    if db.store.backend() != frontline_store::Backend::Sqlite {
+        return;
+    }
+    const LIMIT: u64 = 64 << 20;
+    let wal = format!("{}-wal", db.url.trim_start_matches("sqlite://"));
+    let big = "x".repeat(80 << 20);
+    db.store.setting_or_init("big", &big).await.expect("large write");
+    let grown = std::fs::metadata(&wal).expect("log file").len();
+    assert!(grown > LIMIT, "the large write should have grown the log past the limit: {grown} bytes");
+    // The large commit checkpoints the log; the next write starts it over.
+    db.store.setting_or_init("small", "y").await.expect("small write");
+    let after = std::fs::metadata(&wal).expect("log file").len();
+    assert!(after <= LIMIT, "the log kept {after} bytes (limit {LIMIT})");
+    assert_eq!(db.store.setting("big").await.expect("read").map(|v| v.len()), Some(big.len()));
+}
+
 async fn migrations_apply_once(db: TestDb) {
     let names: Vec<String> = migrate::SQLITE.iter().map(|m| m.name.to_string()).collect();
     assert_eq!(db.store.applied_migrations().await.expect("applied"), names);
@@ -396,6 +415,7 @@ async fn settings_initialise_once(db: TestDb) {
 
 conformance!(
     sqlite_runs_in_wal_mode_with_foreign_keys,
+    sqlite_cuts_the_log_back_after_a_large_transaction,
     migrations_apply_once,
     ensure_places_is_idempotent,
     residents_round_trip_with_derived_fields,

@@ -38,6 +38,7 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
          PRAGMA foreign_keys = OFF; PRAGMA busy_timeout = 3000; PRAGMA cache_size = -32768; \
          PRAGMA mmap_size = 1073741824;",
     )?;
+    conn.execute_batch(crate::db::WAL_SIZE_LIMIT)?;
     conn.set_prepared_statement_cache_capacity(16);
     Ok(conn)
 }
