@@ -312,6 +312,9 @@ async fn a_round_runs_in_the_browser() {
     let page = get(format!("/sampling/rounds/{round}/scan?building={building}")).await.text();
     assert!(page.contains("id=\"camera\""), "the camera button is offered");
     let key2 = field(&page, "key");
+    // The page's keys are time-ordered (the keys table is appended to) and never repeat.
+    assert_ne!(key2, key);
+    assert!(key2.split('-').next() >= key.split('-').next() && key.len() == 29, "{key} then {key2}");
     let by_tail = post(
         format!("/sampling/rounds/{round}/scan"),
         format!(

@@ -27,7 +27,7 @@ pub use pooling::{
 };
 pub use rules::{PoolSizeError, RulesError, SamplingRules, MAX_POOL_SIZE};
 pub use status::{apply, Event, PersonStatus, TransitionError};
-pub use tube::{check_add_member, ScanRefusal, TubeAction, TubeCode, TubeCodeError, TubeState};
+pub use tube::{check_add_member, scan_key, ScanRefusal, TubeAction, TubeCode, TubeCodeError, TubeState};
 
 #[cfg(test)]
 mod messages_tests;

@@ -241,6 +241,16 @@ pub fn check_add_member(tube: Option<&TubeState>, round: i64, round_pool_size: u
     Ok(TubeAction::Add { now_full: t.members.saturating_add(1) >= capacity })
 }
 
+/// An idempotency key for one scan, as Frontline's own sampler page makes them:
+/// the time in milliseconds as 12 hexadecimal digits, then 64 random bits.
+/// Keys sort by the time they were made, so the keys table is appended to at
+/// its end, not split in the middle; keys made in the same millisecond differ
+/// by their random part. (API clients are asked for the same: UUIDv7 or similar.)
+pub fn scan_key(now_ms: i64, random: u64) -> String {
+    // 12 hex digits hold every millisecond until the year 10889.
+    format!("{:012x}-{random:016x}", now_ms.clamp(0, 0xffff_ffff_ffff))
+}
+
 #[cfg(test)]
 #[path = "tube_tests.rs"]
 mod tests;

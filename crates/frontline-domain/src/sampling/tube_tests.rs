@@ -130,3 +130,21 @@ fn refusals() {
         Ok(TubeAction::Add { now_full: true })
     );
 }
+
+#[test]
+fn scan_keys_sort_by_time() {
+    use super::scan_key;
+    // Later keys sort after earlier ones, across digit-count boundaries and whatever the random part.
+    let times = [0_i64, 1, 15, 16, 255, 256, 1_669_766_400_000, 1_669_766_400_001, 0xffff_ffff_ffff];
+    let keys: Vec<String> =
+        times.iter().enumerate().map(|(i, t)| scan_key(*t, if i % 2 == 0 { u64::MAX } else { 0 })).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert!(keys.iter().all(|k| k.len() == keys[0].len()), "fixed width: {keys:?}");
+    // The same millisecond: told apart by the random part.
+    assert_ne!(scan_key(5, 1), scan_key(5, 2));
+    // Out-of-range times are clamped rather than widening the key.
+    assert_eq!(scan_key(-3, 7).len(), keys[0].len());
+    assert_eq!(scan_key(i64::MAX, 7), scan_key(0xffff_ffff_ffff, 7));
+}

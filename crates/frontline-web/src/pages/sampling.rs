@@ -14,7 +14,7 @@ use axum::{Form, Router};
 use frontline_domain::access::Perm;
 use frontline_domain::date::parse_local_datetime;
 use frontline_domain::ids::SamplingCode;
-use frontline_domain::sampling::SamplingRules;
+use frontline_domain::sampling::{scan_key, SamplingRules};
 use frontline_store::now_ms;
 use frontline_store::sampling::{NewRound, Scan};
 use futures_util::stream::{self, Stream};
@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::{page, page_ctx, write_failed, xlsx};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::api::sampling::{check_teams, MissedQuery, TeamInput};
-use crate::auth::{self, Auth};
+use crate::auth::Auth;
 use crate::error::{AppError, FieldError};
 use crate::i18n::ReqLang;
 use crate::AppState;
@@ -261,10 +261,17 @@ async fn get_scan_page(
         ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}/scan"), "nav.sampling"),
         ..context! {
             round => round, building => building, buildings => building_names, floors => floors,
-            tube => q.tube.unwrap_or_default(), status => q.status, sealed => q.sealed, key => auth::random_token()?,
+            tube => q.tube.unwrap_or_default(), status => q.status, sealed => q.sealed, key => next_scan_key()?,
         }
     };
     page("sampling_scan.html", ctx)
+}
+
+/// A fresh key for the next scan sent from this page: time-ordered, see [`scan_key`].
+fn next_scan_key() -> Result<String, AppError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(scan_key(now_ms(), u64::from_le_bytes(bytes)))
 }
 
 #[derive(Debug, Deserialize)]
