@@ -55,9 +55,11 @@ fn bare_router() -> Router {
 }
 
 /// A run's Lua script: one scan per request, with a fresh key and tube (the
-/// run's number comes as the script's argument), residents in turn from the
-/// run's own slice of codes, so that with enough residents seeded every scan
-/// puts a new person into a tube. The slice is kept to 250,000 codes: a larger
+/// run's number comes as the script's argument). Keys are ordered the way the
+/// sampler page's are (by time, then a part that tells phones apart): the run,
+/// the request's number in its thread zero-padded, the thread. Residents come
+/// in turn from the run's own slice of codes, so that with enough residents
+/// seeded every scan puts a new person into a tube. The slice is kept to 250,000 codes: a larger
 /// table makes wrk's Lua garbage collector pause and inflates every p99.
 fn lua_script(codes: &[String], round: i64, token: &str) -> String {
     let mut lua = String::from("codes = {");
@@ -76,7 +78,7 @@ function init(args) counter = 0; run = args[1] or "0" end
 request = function()
   counter = counter + 1
   local n = (counter * 2 + tid) % #codes + 1
-  local body = string.format('{{"scans":[{{"key":"%s-%d-%d","round":{round},"tube":"W%s%d%07d","resident_code":"%s"}}]}}', run, tid, counter, run, tid, math.floor(counter / 10), codes[n])
+  local body = string.format('{{"scans":[{{"key":"%s-%010d-%d","round":{round},"tube":"W%s%d%07d","resident_code":"%s"}}]}}', run, counter, tid, run, tid, math.floor(counter / 10), codes[n])
   return wrk.format("POST", "/api/v1/sampling/scans", {{["Content-Type"]="application/json", ["Authorization"]="Bearer {token}"}}, body)
 end
 "#
