@@ -131,7 +131,10 @@ pub async fn create_round(
 /// One scan: a resident's code bound to a tube.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ScanInput {
-    /// The client's idempotency key (a replay returns `duplicate` and writes nothing).
+    /// The client's idempotency key (a replay returns `duplicate` and writes nothing),
+    /// at most 100 characters. Keys that sort by the time they were made (UUIDv7, or
+    /// the sampler page's milliseconds in hex then a random part) are stored by
+    /// appending; random ones land all over the keys table.
     pub key: String,
     /// The round's id.
     pub round: i64,
