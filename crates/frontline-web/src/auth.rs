@@ -51,11 +51,16 @@ pub async fn verify_password(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
+/// `N` random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(bytes)
+}
+
 /// A fresh random token (256 bits, hex).
 pub fn random_token() -> Result<String, AppError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(random_bytes::<32>()?.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The stored form of a token: only its hash is kept, so a database leak gives no sessions.

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::{page, page_ctx, write_failed, xlsx};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::api::sampling::{check_teams, MissedQuery, TeamInput};
-use crate::auth::Auth;
+use crate::auth::{self, Auth};
 use crate::error::{AppError, FieldError};
 use crate::i18n::ReqLang;
 use crate::AppState;
@@ -269,9 +269,7 @@ async fn get_scan_page(
 
 /// A fresh key for the next scan sent from this page: time-ordered, see [`scan_key`].
 fn next_scan_key() -> Result<String, AppError> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    Ok(scan_key(now_ms(), u64::from_le_bytes(bytes)))
+    Ok(scan_key(now_ms(), u64::from_le_bytes(auth::random_bytes()?)))
 }
 
 #[derive(Debug, Deserialize)]
