@@ -27,6 +27,11 @@ async fn seeded_round(store: &Store, residents: usize) -> SamplingRound {
     store.create_sampling_round(&system, &round).await.expect("round")
 }
 
+/// A well-formed scan of `resident` into `tube`.
+fn scan(key: String, round: i64, tube: String, resident: i64, at: i64) -> Scan {
+    Scan { key, round, tube, resident: Some(resident), refusal: None, at }
+}
+
 async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
     let store = db.store.clone();
     let round = seeded_round(&store, 300).await;
@@ -39,13 +44,9 @@ async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
         let scans: Vec<Scan> = chunk
             .iter()
             .enumerate()
-            .map(|(i, r)| Scan {
-                key: format!("p{phone}-{i}"),
-                round: round.id,
-                tube: format!("ZZ{phone:05}"),
-                resident: Some(r.id),
-                refusal: None,
-                at: 1_000 + i64::try_from(i).unwrap_or(0),
+            .map(|(i, r)| {
+                let at = 1_000 + i64::try_from(i).unwrap_or(0);
+                scan(format!("p{phone}-{i}"), round.id, format!("ZZ{phone:05}"), r.id, at)
             })
             .collect();
         let writer = writer.clone();
@@ -118,13 +119,8 @@ async fn migrating_to_clustered_members_keeps_every_member() {
     let scans: Vec<Scan> = residents
         .iter()
         .enumerate()
-        .map(|(i, r)| Scan {
-            key: format!("k{i}"),
-            round: round.id,
-            tube: format!("MG{:05}", i / 5),
-            resident: Some(r.id),
-            refusal: None,
-            at: 1_000 + i64::try_from(i).unwrap_or(0),
+        .map(|(i, r)| {
+            scan(format!("k{i}"), round.id, format!("MG{:05}", i / 5), r.id, 1_000 + i64::try_from(i).unwrap_or(0))
         })
         .collect();
     let writer = ScanWriter::spawn(store.clone(), 10);
@@ -173,22 +169,15 @@ async fn scans_meeting_a_held_database_are_told_to_retry() {
     let store = db.store.clone();
     let round = seeded_round(&store, 20).await;
     let resident = store.list_residents(&Default::default(), None, 1).await.expect("residents").items[0].id;
-    let scan = |key: &str| Scan {
-        key: key.into(),
-        round: round.id,
-        tube: "ZZ0001".into(),
-        resident: Some(resident),
-        refusal: None,
-        at: 1,
-    };
+    let keyed = |key: &str| scan(key.into(), round.id, "ZZ0001".into(), resident, 1);
     let writer = ScanWriter::spawn(store.clone(), 10);
     let mut holder = store.pool().acquire().await.expect("connection");
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *holder).await.expect("write lock");
-    let refused = writer.submit(Actor::system("phone"), vec![scan("k1")]).await;
+    let refused = writer.submit(Actor::system("phone"), vec![keyed("k1")]).await;
     assert!(matches!(refused, Err(frontline_store::sampling::SubmitError::Busy)), "{refused:?}");
     sqlx::query("ROLLBACK").execute(&mut *holder).await.expect("release");
     drop(holder);
-    let again = writer.submit(Actor::system("phone"), vec![scan("k1")]).await.expect("written");
+    let again = writer.submit(Actor::system("phone"), vec![keyed("k1")]).await.expect("written");
     assert_eq!(again, vec!["accepted".to_string()], "nothing of the refused attempt was kept");
     db.drop_db().await;
 }

@@ -59,8 +59,9 @@ fn bare_router() -> Router {
 /// sampler page's are (by time, then a part that tells phones apart): the run,
 /// the request's number in its thread zero-padded, the thread. Residents come
 /// in turn from the run's own slice of codes, so that with enough residents
-/// seeded every scan puts a new person into a tube. The slice is kept to 250,000 codes: a larger
-/// table makes wrk's Lua garbage collector pause and inflates every p99.
+/// seeded every scan puts a new person into a tube. The slice is kept to
+/// 250,000 codes: a larger table makes wrk's Lua garbage collector pause and
+/// inflates every p99.
 fn lua_script(codes: &[String], round: i64, token: &str) -> String {
     let mut lua = String::from("codes = {");
     for code in codes {
