@@ -239,6 +239,72 @@ async fn sampling_round_end_to_end_on_postgres() {
     sampling_round_end_to_end(Backend::Postgres).await;
 }
 
+/// An invalid tube sends its members back to the missed list, and the sweep
+/// (补采) samples them again into a new tube: that scan is accepted, and the
+/// person counts as sampled again.
+async fn invalid_tube_members_are_sampled_again(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let staff = app.token(Role::Staff).await;
+    let lead = app.token(Role::GroupLead).await;
+    let volunteer = app.token(Role::Volunteer).await;
+    let lab = app.token(Role::Lab).await;
+    let (building, h1, _) = app.place().await;
+    let (_, c1) = coded_resident(&app, &staff, "甲", 11, h1).await;
+    let (r2, c2) = coded_resident(&app, &staff, "乙", 13, h1).await;
+    let created = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "补采", "pool_size": 5, "buildings": [building]})),
+        )
+        .await;
+    let round = created.json()["id"].as_i64().expect("id");
+    let scan = |key: &str, tube: &str, code: &str| json!({"key": key, "round": round, "tube": tube, "resident_code": code, "at": 1_000});
+    let post = |scans: Vec<Value>| {
+        app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(json!({"scans": scans})))
+    };
+    let first = post(vec![scan("a1", "YY0001", &c1), scan("a2", "YY0001", &c2)]).await;
+    assert_eq!(statuses(&first.json()), vec!["accepted", "accepted"]);
+    let result = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/results",
+            Some(&lab),
+            Some(json!({"results": [{"tube": "YY0001", "result": "invalid"}]})),
+        )
+        .await;
+    assert_eq!(result.status, StatusCode::OK, "{}", result.text());
+    let coverage_url = format!("/api/v1/sampling/rounds/{round}/coverage");
+    let coverage = || app.get(&coverage_url, &staff);
+    let cov = coverage().await.json();
+    assert_eq!((cov["sampled"].as_i64(), cov["missed"].as_i64()), (Some(0), Some(2)));
+
+    // The sweep samples the first of them again, into a new tube.
+    let again = post(vec![scan("b1", "YY0002", &c1)]).await;
+    assert_eq!(statuses(&again.json()), vec!["accepted"], "{}", again.text());
+    let cov = coverage().await.json();
+    assert_eq!((cov["sampled"].as_i64(), cov["missed"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(cov["buildings"][0]["sampled"].as_i64(), Some(1));
+    let missed = app.get(&format!("/api/v1/sampling/rounds/{round}/missed"), &staff).await.json();
+    let missed: Vec<i64> = missed.as_array().expect("list").iter().filter_map(|m| m["resident_id"].as_i64()).collect();
+    assert_eq!(missed, vec![r2]);
+    // Now bound to a valid tube again: the replay is a duplicate, another tube is refused.
+    let replay = post(vec![scan("b1", "YY0002", &c1), scan("b2", "YY0003", &c1)]).await;
+    assert_eq!(statuses(&replay.json()), vec!["duplicate", "already_in_tube"]);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn invalid_tube_members_are_sampled_again_on_sqlite() {
+    invalid_tube_members_are_sampled_again(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn invalid_tube_members_are_sampled_again_on_postgres() {
+    invalid_tube_members_are_sampled_again(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn oversized_and_malformed_batches_are_refused_whole() {
     let app = TestApp::new(Backend::Sqlite).await;

@@ -142,11 +142,11 @@ async fn gather(
     Ok(facts)
 }
 
-/// A resident's building, whether it is in a round's scope (`$1`), and their tube in the round (`$2`).
+/// A resident's building, whether it is in a round's scope (`$1`), and their valid tube in the round (`$2`).
 const RESIDENTS_IN_ROUND: &str = "SELECT r.id, r.building_id, \
        CASE WHEN EXISTS (SELECT 1 FROM sampling_round_buildings rb \
          WHERE rb.round_id = $1 AND rb.building_id = r.building_id) THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END, \
-       (SELECT m.tube_id FROM sampling_members m WHERE m.round_id = $2 AND m.resident_id = r.id) \
+       (SELECT m.tube_id FROM sampling_members m WHERE m.round_id = $2 AND m.resident_id = r.id AND m.valid = 1) \
      FROM residents r WHERE r.id IN";
 
 /// Upserts a tube by id: new tubes are inserted, changed ones take their new count and seal.
@@ -181,7 +181,8 @@ async fn write(conn: &mut AnyConnection, backend: Backend, writes: Writes, now: 
         backend,
         "INSERT INTO sampling_members (round_id, tube_id, resident_id, building_id, scanned_at, valid)",
         6,
-    );
+    )
+    .with_tail(member_rebind!());
     for m in writes.members {
         member_rows.push([V::I(m.round), V::I(m.tube), V::I(m.resident), V::OptI(m.building), V::I(m.at), V::I(1)]);
         if member_rows.full() {

@@ -12,6 +12,19 @@ use crate::db::{param_list, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 
+/// The tail of both writers' member insert. A person whose tube came back
+/// invalid keeps a row with `valid = 0` and is on the missed list again; the
+/// sweep (补采) binds them to a new tube, which replaces that row. A valid
+/// binding is never replaced: the writers look it up in the same transaction
+/// and refuse the scan (`already_in_tube`) before they write.
+macro_rules! member_rebind {
+    () => {
+        " ON CONFLICT (round_id, resident_id) DO UPDATE SET tube_id = excluded.tube_id, \
+         building_id = excluded.building_id, scanned_at = excluded.scanned_at, valid = 1 \
+         WHERE sampling_members.valid = 0"
+    };
+}
+
 mod batch;
 mod coverage;
 mod decide;

@@ -89,7 +89,7 @@ fn gather(tx: &Connection, scans: &[Scan], codes: &[Option<TubeCode>]) -> rusqli
     let mut resident = tx.prepare_cached(
         "SELECT r.building_id, \
            EXISTS (SELECT 1 FROM sampling_round_buildings rb WHERE rb.round_id = ?1 AND rb.building_id = r.building_id), \
-           (SELECT m.tube_id FROM sampling_members m WHERE m.round_id = ?1 AND m.resident_id = r.id) \
+           (SELECT m.tube_id FROM sampling_members m WHERE m.round_id = ?1 AND m.resident_id = r.id AND m.valid = 1) \
          FROM residents r WHERE r.id = ?2",
     )?;
     for (round, id) in dedup(scans.iter().filter_map(|s| Some((s.round, s.resident?)))) {
@@ -135,10 +135,11 @@ fn write(tx: &Connection, writes: Writes, now: i64) -> rusqlite::Result<()> {
     for t in &writes.tubes {
         tube.execute(params![t.id, t.round, t.code, t.pool_size, t.members, t.sealed, now, t.sealed_at, t.sampler])?;
     }
-    let mut member = tx.prepare_cached(
+    let mut member = tx.prepare_cached(concat!(
         "INSERT INTO sampling_members (round_id, tube_id, resident_id, building_id, scanned_at, valid) \
          VALUES (?1, ?2, ?3, ?4, ?5, 1)",
-    )?;
+        member_rebind!()
+    ))?;
     for m in &writes.members {
         member.execute(params![m.round, m.tube, m.resident, m.building, m.at])?;
     }
