@@ -42,6 +42,7 @@ migrations! {
     4 => "0004_sampling_teams",
     5 => "0005_scan_keys_clustered",
     6 => "0006_members_clustered",
+    7 => "0007_building_counters",
 }
 
 /// The migrations for a backend.

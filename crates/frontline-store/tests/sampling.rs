@@ -88,7 +88,7 @@ async fn members(store: &Store) -> Vec<Member> {
 }
 
 #[tokio::test]
-async fn migrating_to_clustered_members_keeps_every_member() {
+async fn migrating_to_clustered_members_and_building_counters_keeps_every_member() {
     let path = std::env::temp_dir().join(format!("frontline-migrate-members-{}.db", std::process::id()));
     let remove = || {
         for suffix in ["", "-wal", "-shm"] {
@@ -97,7 +97,7 @@ async fn migrating_to_clustered_members_keeps_every_member() {
     };
     remove();
     let store = Store::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
-    // The database as the previous release left it: migrations up to 0005.
+    // The database as an earlier release left it: migrations up to 0005.
     sqlx::raw_sql(
         "CREATE TABLE _frontline_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
     )
@@ -113,30 +113,42 @@ async fn migrating_to_clustered_members_keeps_every_member() {
             .await
             .expect("recorded");
     }
-    let system = Actor::system("test");
     let round = seeded_round(&store, 40).await;
     let residents = store.list_residents(&Default::default(), None, 40).await.expect("residents").items;
-    let scans: Vec<Scan> = residents
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            scan(format!("k{i}"), round.id, format!("MG{:05}", i / 5), r.id, 1_000 + i64::try_from(i).unwrap_or(0))
-        })
-        .collect();
-    let writer = ScanWriter::spawn(store.clone(), 10);
-    let statuses = writer.submit(system.clone(), scans).await.expect("scans");
-    assert!(statuses.iter().all(|s| s == "accepted"), "{statuses:?}");
+    // Members as the previous release's writer left them: one tube each, every
+    // seventh person's tube invalid.
+    sqlx::query(
+        "INSERT INTO sampling_tubes (round_id, code, pool_size, members, sealed, opened_at, sampler) \
+         SELECT $1, 'MG' || id, 1, 1, 1, 0, 'old' FROM residents",
+    )
+    .bind(round.id)
+    .execute(store.pool())
+    .await
+    .expect("tubes");
+    sqlx::query(
+        "INSERT INTO sampling_members (round_id, tube_id, resident_id, building_id, scanned_at, valid) \
+         SELECT $1, t.id, r.id, r.building_id, 1000 + r.id, CASE WHEN r.id % 7 = 0 THEN 0 ELSE 1 END \
+         FROM residents r JOIN sampling_tubes t ON t.code = 'MG' || r.id",
+    )
+    .bind(round.id)
+    .execute(store.pool())
+    .await
+    .expect("members");
     let before = members(&store).await;
     assert_eq!(before.len(), 40);
-    let coverage_before = store.sampling_coverage(round.id).await.expect("coverage");
+    let mut valid_by_building: std::collections::BTreeMap<i64, i64> = Default::default();
+    for r in residents.iter().filter(|r| r.id % 7 != 0) {
+        *valid_by_building.entry(r.building_id.expect("building")).or_default() += 1;
+    }
 
-    assert_eq!(store.migrate().await.expect("migrate"), vec!["0006_members_clustered"]);
+    assert_eq!(store.migrate().await.expect("migrate"), vec!["0006_members_clustered", "0007_building_counters"]);
     assert_eq!(members(&store).await, before, "every member kept, field for field");
-    let coverage_after = store.sampling_coverage(round.id).await.expect("coverage");
-    assert_eq!(
-        (coverage_after.expected, coverage_after.sampled, coverage_after.missed),
-        (coverage_before.expected, coverage_before.sampled, coverage_before.missed)
-    );
+    let coverage = store.sampling_coverage(round.id).await.expect("coverage");
+    let counted: std::collections::BTreeMap<i64, i64> =
+        coverage.buildings.iter().filter(|b| b.sampled > 0).map(|b| (b.building, b.sampled)).collect();
+    assert_eq!(counted, valid_by_building, "each building's counter starts from its valid members");
+    assert_eq!(coverage.sampled, valid_by_building.values().sum::<i64>());
+    assert_eq!(coverage.expected, 40);
     let clustered: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sampling_members' AND sql LIKE '%WITHOUT ROWID%'",
     )

@@ -154,6 +154,7 @@ const TUBE_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET members = excluded.me
      sealed = excluded.sealed, sealed_at = COALESCE(sampling_tubes.sealed_at, excluded.sealed_at)";
 
 async fn write(conn: &mut AnyConnection, backend: Backend, writes: Writes, now: i64) -> Result<(), StoreError> {
+    let counts = writes.building_counts();
     let mut tube_rows = Batch::new(
         backend,
         "INSERT INTO sampling_tubes (id, round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler)",
@@ -190,6 +191,9 @@ async fn write(conn: &mut AnyConnection, backend: Backend, writes: Writes, now: 
         }
     }
     member_rows.flush(conn).await?;
+    for ((round, building), n) in counts {
+        sqlx::query(decide::COUNT_SAMPLED).bind(n).bind(round).bind(building).execute(&mut *conn).await?;
+    }
     let mut key_rows = Batch::new(backend, "INSERT INTO sampling_scan_keys (key, status, created_at)", 3);
     for (key, status) in writes.keys {
         key_rows.push([V::S(key), V::S(status), V::I(now)]);

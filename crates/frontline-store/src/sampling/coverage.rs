@@ -125,13 +125,13 @@ pub struct MissedFilter {
     pub team: Option<String>,
 }
 
-/// Expected (residents minus exemptions) and sampled counts per building of a round's scope.
+/// Expected (residents minus exemptions) and sampled counts per building of a round's scope (the
+/// sampled count is the building's counter, kept by the writers with the members they write).
 const BUILDING_COUNTS: &str = "SELECT b.id, b.name, b.compound_id, rb.team, \
        (SELECT COUNT(*) FROM residents r WHERE r.building_id = b.id) \
        - (SELECT COUNT(*) FROM sampling_exemptions e JOIN residents r ON r.id = e.resident_id \
           WHERE e.round_id = rb.round_id AND r.building_id = b.id) AS expected, \
-       (SELECT COUNT(*) FROM sampling_members m \
-          WHERE m.round_id = rb.round_id AND m.building_id = b.id AND m.valid = 1) AS sampled \
+       rb.sampled \
      FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id WHERE rb.round_id = $1";
 
 fn building_row(r: &sqlx::any::AnyRow) -> Result<BuildingCoverage, sqlx::Error> {

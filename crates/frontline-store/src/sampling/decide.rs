@@ -89,6 +89,24 @@ pub(crate) struct Writes {
     pub(crate) keys: Vec<(String, String)>,
 }
 
+impl Writes {
+    /// How many members the group adds to each (round, building)'s sampled
+    /// count, in a fixed order. Every member is in scope, so in a building.
+    pub(crate) fn building_counts(&self) -> std::collections::BTreeMap<(i64, i64), i64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for m in &self.members {
+            if let Some(building) = m.building {
+                *counts.entry((m.round, building)).or_default() += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// Adds to a building's sampled count (`$1` members, round `$2`, building `$3`).
+pub(crate) const COUNT_SAMPLED: &str =
+    "UPDATE sampling_round_buildings SET sampled = sampled + $1 WHERE round_id = $2 AND building_id = $3";
+
 /// Deduplicates, keeping the first occurrence's order.
 pub(crate) fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut seen = HashSet::new();

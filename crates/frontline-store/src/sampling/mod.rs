@@ -177,8 +177,9 @@ impl Store {
     /// The residents of a building already bound to a valid tube in a round, with their tube codes.
     pub async fn sampled_in_building(&self, round: i64, building: i64) -> Result<Vec<(i64, String)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT m.resident_id, t.code FROM sampling_members m JOIN sampling_tubes t ON t.id = m.tube_id \
-             WHERE m.round_id = $1 AND m.building_id = $2 AND m.valid = 1",
+            "SELECT r.id, t.code FROM residents r \
+             JOIN sampling_members m ON m.round_id = $1 AND m.resident_id = r.id AND m.valid = 1 \
+             JOIN sampling_tubes t ON t.id = m.tube_id WHERE r.building_id = $2",
         )
         .bind(round)
         .bind(building)
@@ -317,6 +318,18 @@ impl Store {
                     .await?;
                 }
                 LabResult::Invalid => {
+                    // Its members leave their buildings' sampled counts, then the tube.
+                    sqlx::query(
+                        "UPDATE sampling_round_buildings SET sampled = sampled - (SELECT COUNT(*) FROM sampling_members m \
+                           WHERE m.tube_id = $1 AND m.valid = 1 AND m.round_id = sampling_round_buildings.round_id \
+                             AND m.building_id = sampling_round_buildings.building_id) \
+                         WHERE round_id = $2 AND building_id IN \
+                           (SELECT building_id FROM sampling_members WHERE tube_id = $1 AND valid = 1)",
+                    )
+                    .bind(tube_id)
+                    .bind(round_id)
+                    .execute(&mut *tx)
+                    .await?;
                     sqlx::query("UPDATE sampling_members SET valid = 0 WHERE tube_id = $1")
                         .bind(tube_id)
                         .execute(&mut *tx)

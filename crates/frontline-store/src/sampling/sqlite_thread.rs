@@ -143,6 +143,10 @@ fn write(tx: &Connection, writes: Writes, now: i64) -> rusqlite::Result<()> {
     for m in &writes.members {
         member.execute(params![m.round, m.tube, m.resident, m.building, m.at])?;
     }
+    let mut count = tx.prepare_cached(decide::COUNT_SAMPLED)?;
+    for ((round, building), n) in writes.building_counts() {
+        count.execute(params![n, round, building])?;
+    }
     let mut key = tx.prepare_cached("INSERT INTO sampling_scan_keys (key, status, created_at) VALUES (?1, ?2, ?3)")?;
     for (k, status) in &writes.keys {
         key.execute(params![k, status, now])?;
