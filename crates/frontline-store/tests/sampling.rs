@@ -62,7 +62,20 @@ async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
         assert_eq!(tube.sampler, expected, "tube {phone} records who opened it");
         assert_eq!((tube.members, tube.sealed), (5, true));
     }
-    assert_eq!(store.sampling_coverage(round.id).await.expect("coverage").sampled, 300);
+    let coverage = store.sampling_coverage(round.id).await.expect("coverage");
+    assert_eq!(coverage.sampled, 300);
+    // Each building's counter, kept by the writer, agrees with its members.
+    let counted: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT building_id, COUNT(*) FROM sampling_members WHERE round_id = $1 AND valid = 1 \
+         GROUP BY building_id ORDER BY building_id",
+    )
+    .bind(round.id)
+    .fetch_all(store.pool())
+    .await
+    .expect("counted");
+    let kept: Vec<(i64, i64)> =
+        coverage.buildings.iter().filter(|b| b.sampled > 0).map(|b| (b.building, b.sampled)).collect();
+    assert_eq!(kept, counted);
     if store.backend() == frontline_store::Backend::Sqlite {
         // SQLite's writer does not re-check foreign keys as it writes (it writes only
         // what it read in the same transaction): nothing it wrote may dangle.
