@@ -4,7 +4,7 @@
 //! either backend and the dedicated SQLite thread — gather facts and write
 //! rows their own way, and share this.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use frontline_domain::sampling::{check_add_member, ScanRefusal, TubeAction, TubeCode, TubeState};
 
@@ -90,17 +90,22 @@ pub(crate) struct Writes {
 }
 
 impl Writes {
-    /// How many members the group adds to each (round, building)'s sampled
-    /// count, in a fixed order. Every member is in scope, so in a building.
-    pub(crate) fn building_counts(&self) -> std::collections::BTreeMap<(i64, i64), i64> {
-        let mut counts = std::collections::BTreeMap::new();
-        for m in &self.members {
-            if let Some(building) = m.building {
-                *counts.entry((m.round, building)).or_default() += 1;
-            }
-        }
-        counts
+    /// How many members the group adds to each (round, building)'s sampled count.
+    pub(crate) fn building_counts(&self) -> BTreeMap<(i64, i64), i64> {
+        count_by_building(self.members.iter().map(|m| (m.round, m.building)))
     }
+}
+
+/// How many of `members` (round, building) fall in each (round, building), in
+/// a fixed order. Members in scope are in a building; any other is not counted.
+pub(crate) fn count_by_building(members: impl IntoIterator<Item = (i64, Option<i64>)>) -> BTreeMap<(i64, i64), i64> {
+    let mut counts = BTreeMap::new();
+    for (round, building) in members {
+        if let Some(building) = building {
+            *counts.entry((round, building)).or_default() += 1;
+        }
+    }
+    counts
 }
 
 /// Adds to a building's sampled count (`$1` members, round `$2`, building `$3`).

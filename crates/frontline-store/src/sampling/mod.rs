@@ -318,22 +318,24 @@ impl Store {
                     .await?;
                 }
                 LabResult::Invalid => {
-                    // Its members leave their buildings' sampled counts, then the tube.
-                    sqlx::query(
-                        "UPDATE sampling_round_buildings SET sampled = sampled - (SELECT COUNT(*) FROM sampling_members m \
-                           WHERE m.tube_id = $1 AND m.valid = 1 AND m.round_id = sampling_round_buildings.round_id \
-                             AND m.building_id = sampling_round_buildings.building_id) \
-                         WHERE round_id = $2 AND building_id IN \
-                           (SELECT building_id FROM sampling_members WHERE tube_id = $1 AND valid = 1)",
+                    // Its members go back to the missed list, and leave their buildings'
+                    // sampled counts: exactly the rows this statement changed, whatever
+                    // another transaction wrote meanwhile.
+                    let gone: Vec<(i64, Option<i64>)> = sqlx::query_as(
+                        "UPDATE sampling_members SET valid = 0 WHERE tube_id = $1 AND valid = 1 \
+                         RETURNING round_id, building_id",
                     )
                     .bind(tube_id)
-                    .bind(round_id)
-                    .execute(&mut *tx)
+                    .fetch_all(&mut *tx)
                     .await?;
-                    sqlx::query("UPDATE sampling_members SET valid = 0 WHERE tube_id = $1")
-                        .bind(tube_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    for ((round, building), n) in decide::count_by_building(gone) {
+                        sqlx::query(decide::COUNT_SAMPLED)
+                            .bind(-n)
+                            .bind(round)
+                            .bind(building)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                 }
                 LabResult::Negative => {}
             }
