@@ -94,6 +94,75 @@ struct Figures {
     requests: u64,
 }
 
+/// CPU time in clock ticks, as Linux's `/proc` counts it (100 per second):
+/// this process's runtime workers and scan writer, the children it has waited
+/// for (wrk), and the machine's idle time (both cores, I/O wait included).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct CpuTicks {
+    workers: u64,
+    writer: u64,
+    wrk: u64,
+    idle: u64,
+}
+
+/// The fields after a `/proc/.../stat` line's command name (which may hold spaces).
+fn stat_fields(line: &str) -> Vec<u64> {
+    let rest = line.rsplit_once(')').map_or("", |(_, rest)| rest);
+    rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect()
+}
+
+impl CpuTicks {
+    /// Now, or `None` where there is no `/proc` (the bench then prints no CPU table).
+    fn now() -> Option<CpuTicks> {
+        let mut t = CpuTicks::default();
+        for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+            let name = stat.split_once('(').and_then(|(_, r)| r.rsplit_once(')')).map_or("", |(n, _)| n);
+            // After the name: state, then utime and stime are the 12th and 13th fields.
+            let f = stat_fields(&stat);
+            let cpu = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+            match name {
+                "tokio-rt-worker" => t.workers += cpu,
+                "scan-writer" => t.writer += cpu,
+                _ => {}
+            }
+        }
+        let me = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let f = stat_fields(&me);
+        // cutime and cstime: children waited for.
+        t.wrk = f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0);
+        let machine = std::fs::read_to_string("/proc/stat").ok()?;
+        let cpu: Vec<u64> =
+            machine.lines().next()?.split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0)).collect();
+        t.idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
+        Some(t)
+    }
+
+    /// What was spent between `self` and `later`.
+    fn since(self, later: CpuTicks) -> CpuTicks {
+        CpuTicks {
+            workers: later.workers.saturating_sub(self.workers),
+            writer: later.writer.saturating_sub(self.writer),
+            wrk: later.wrk.saturating_sub(self.wrk),
+            idle: later.idle.saturating_sub(self.idle),
+        }
+    }
+
+    /// Microseconds per request (a tick is 10 ms).
+    fn per_request(self, requests: u64) -> [f64; 4] {
+        let us = |ticks: u64| ticks as f64 * 10_000.0 / requests.max(1) as f64;
+        [us(self.workers), us(self.writer), us(self.wrk), us(self.idle)]
+    }
+}
+
+/// wrk's figures for one run, with the CPU spent while it ran (when `/proc` tells).
+async fn measured(args: Vec<String>) -> anyhow::Result<(Figures, String, Option<CpuTicks>)> {
+    let before = CpuTicks::now();
+    let (figures, text) = wrk(args).await?;
+    let spent = before.zip(CpuTicks::now()).map(|(a, b)| a.since(b));
+    Ok((figures, text, spent))
+}
+
 async fn wrk(args: Vec<String>) -> anyhow::Result<(Figures, String)> {
     let out = tokio::task::spawn_blocking(move || Command::new("wrk").args(&args).output())
         .await?
@@ -182,16 +251,21 @@ pub async fn http_scans(residents: usize, seconds: u32, connections: u32, rounds
     // Each scan request is meant to put a new person into a tube: a run longer than its
     // slice of residents wraps round and measures cheaper refusals instead.
     let mut fresh_by_run = Vec::new();
+    // CPU per request while each run lasted: where the time goes, run by run.
+    let mut cpu_rows = Vec::new();
     for run in 1..=runs {
         let mut hello_args = common.to_vec();
         hello_args.push(format!("http://{bare_addr}/hello"));
         let (hello, _) = wrk(hello_args).await?;
-        let (bare_post, _) = wrk(scripted(bare_addr, 1000 + run)).await?;
+        let (bare_post, _, bare_cpu) = measured(scripted(bare_addr, 1000 + run)).await?;
         let before = store.sampling_coverage(round.id).await?.sampled;
-        let (scan, text) = wrk(scripted(app_addr, run)).await?;
+        let (scan, text, scan_cpu) = measured(scripted(app_addr, run)).await?;
         let fresh = store.sampling_coverage(round.id).await?.sampled.saturating_sub(before);
         fresh_by_run.push((run, fresh, scan.requests));
         last_scan_text = text;
+        if let (Some(b), Some(s)) = (bare_cpu, scan_cpu) {
+            cpu_rows.push((run, b.per_request(bare_post.requests), s.per_request(scan.requests)));
+        }
         rows.push((run, hello, bare_post, scan));
     }
     let _ = stop_tx.send(true);
@@ -220,6 +294,19 @@ pub async fn http_scans(residents: usize, seconds: u32, connections: u32, rounds
         "median over {} runs: scans {by_post:.2} × bare POST, {by_hello:.2} × hello; scan p99 {p99:.2} ms",
         rows.len()
     );
+    if !cpu_rows.is_empty() {
+        println!();
+        println!("CPU per request while each run lasted, in µs (clock ticks of 10 ms; idle counts both cores):");
+        println!();
+        println!("| run | server | runtime workers | scan writer | wrk | idle |");
+        println!("|---|---|---|---|---|---|");
+        for (run, bare, scan) in &cpu_rows {
+            for (name, [workers, writer, wrk, idle]) in [("bare POST", bare), ("scans", scan)] {
+                println!("| {run} | {name} | {workers:.1} | {writer:.1} | {wrk:.1} | {idle:.1} |");
+            }
+        }
+        println!();
+    }
     let non2xx = last_scan_text.lines().find(|l| l.contains("Non-2xx")).unwrap_or("").trim().to_string();
     println!("residents {residents}; scans accepted into tubes {accepted}; {non2xx}");
     for (run, fresh, requests) in fresh_by_run {
@@ -237,7 +324,28 @@ pub async fn http_scans(residents: usize, seconds: u32, connections: u32, rounds
 
 #[cfg(test)]
 mod tests {
-    use super::{median, wrk_figures};
+    use super::{median, stat_fields, wrk_figures, CpuTicks};
+
+    #[test]
+    fn proc_stat_lines_are_read_past_the_name() {
+        // A thread's name may hold spaces and parentheses: fields count from the last ')'.
+        let line = "4242 (odd (name) here) S 1 4242 4242 0 -1 4194368 10 0 0 0 250 75 3 4 20 0 1";
+        let f = stat_fields(line);
+        assert_eq!((f[0], f[11], f[12], f[13], f[14]), (0, 250, 75, 3, 4), "{f:?}");
+        assert!(stat_fields("no name at all").is_empty());
+    }
+
+    #[test]
+    fn cpu_ticks_become_microseconds_per_request() {
+        let before = CpuTicks { workers: 100, writer: 40, wrk: 7, idle: 1_000 };
+        let after = CpuTicks { workers: 300, writer: 90, wrk: 207, idle: 1_010 };
+        let spent = before.since(after);
+        assert_eq!(spent, CpuTicks { workers: 200, writer: 50, wrk: 200, idle: 10 });
+        // 200 ticks of 10 ms over 100,000 requests: 20 µs each.
+        assert_eq!(spent.per_request(100_000), [20.0, 5.0, 20.0, 1.0]);
+        // A counter that went backwards (a thread gone) counts as nothing spent.
+        assert_eq!(after.since(before).workers, 0);
+    }
 
     #[test]
     fn median_of_runs() {
