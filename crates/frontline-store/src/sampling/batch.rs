@@ -192,7 +192,7 @@ async fn write(conn: &mut AnyConnection, backend: Backend, writes: Writes, now: 
     }
     member_rows.flush(conn).await?;
     for ((round, building), n) in counts {
-        sqlx::query(decide::COUNT_SAMPLED).bind(n).bind(round).bind(building).execute(&mut *conn).await?;
+        sqlx::query(super::COUNT_SAMPLED).bind(n).bind(round).bind(building).execute(&mut *conn).await?;
     }
     let mut key_rows = Batch::new(backend, "INSERT INTO sampling_scan_keys (key, status, created_at)", 3);
     for (key, status) in writes.keys {

@@ -108,10 +108,6 @@ pub(crate) fn count_by_building(members: impl IntoIterator<Item = (i64, Option<i
     counts
 }
 
-/// Adds to a building's sampled count (`$1` members, round `$2`, building `$3`).
-pub(crate) const COUNT_SAMPLED: &str =
-    "UPDATE sampling_round_buildings SET sampled = sampled + $1 WHERE round_id = $2 AND building_id = $3";
-
 /// Deduplicates, keeping the first occurrence's order.
 pub(crate) fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut seen = HashSet::new();

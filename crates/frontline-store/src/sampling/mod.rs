@@ -25,6 +25,12 @@ macro_rules! member_rebind {
     };
 }
 
+/// Adds to a building's sampled count (`$1` members, round `$2`, building
+/// `$3`): both writers for the members they bind, a lab result (negative `$1`)
+/// for those an invalid tube sends back to the missed list.
+const COUNT_SAMPLED: &str =
+    "UPDATE sampling_round_buildings SET sampled = sampled + $1 WHERE round_id = $2 AND building_id = $3";
+
 mod batch;
 mod coverage;
 mod decide;
@@ -329,12 +335,7 @@ impl Store {
                     .fetch_all(&mut *tx)
                     .await?;
                     for ((round, building), n) in decide::count_by_building(gone) {
-                        sqlx::query(decide::COUNT_SAMPLED)
-                            .bind(-n)
-                            .bind(round)
-                            .bind(building)
-                            .execute(&mut *tx)
-                            .await?;
+                        sqlx::query(COUNT_SAMPLED).bind(-n).bind(round).bind(building).execute(&mut *tx).await?;
                     }
                 }
                 LabResult::Negative => {}

@@ -143,7 +143,7 @@ fn write(tx: &Connection, writes: Writes, now: i64) -> rusqlite::Result<()> {
     for m in &writes.members {
         member.execute(params![m.round, m.tube, m.resident, m.building, m.at])?;
     }
-    let mut count = tx.prepare_cached(decide::COUNT_SAMPLED)?;
+    let mut count = tx.prepare_cached(super::COUNT_SAMPLED)?;
     for ((round, building), n) in writes.building_counts() {
         count.execute(params![n, round, building])?;
     }

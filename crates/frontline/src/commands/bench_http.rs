@@ -105,10 +105,17 @@ struct CpuTicks {
     idle: u64,
 }
 
-/// The fields after a `/proc/.../stat` line's command name (which may hold spaces).
-fn stat_fields(line: &str) -> Vec<u64> {
-    let rest = line.rsplit_once(')').map_or("", |(_, rest)| rest);
-    rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect()
+/// A `/proc/.../stat` line's command name (which may hold spaces and
+/// parentheses) and the numeric fields after it (state and the like read as 0).
+fn stat_line(line: &str) -> (&str, Vec<u64>) {
+    let Some((head, rest)) = line.rsplit_once(')') else { return ("", Vec::new()) };
+    let name = head.split_once('(').map_or("", |(_, name)| name);
+    (name, rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
+}
+
+/// The sum of two fields (absent ones count 0).
+fn two(fields: &[u64], a: usize, b: usize) -> u64 {
+    fields.get(a).copied().unwrap_or(0) + fields.get(b).copied().unwrap_or(0)
 }
 
 impl CpuTicks {
@@ -117,24 +124,21 @@ impl CpuTicks {
         let mut t = CpuTicks::default();
         for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
             let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
-            let name = stat.split_once('(').and_then(|(_, r)| r.rsplit_once(')')).map_or("", |(n, _)| n);
-            // After the name: state, then utime and stime are the 12th and 13th fields.
-            let f = stat_fields(&stat);
-            let cpu = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+            // After the name: state, …, then utime and stime.
+            let (name, f) = stat_line(&stat);
             match name {
-                "tokio-rt-worker" => t.workers += cpu,
-                "scan-writer" => t.writer += cpu,
+                "tokio-rt-worker" => t.workers += two(&f, 11, 12),
+                "scan-writer" => t.writer += two(&f, 11, 12),
                 _ => {}
             }
         }
-        let me = std::fs::read_to_string("/proc/self/stat").ok()?;
-        let f = stat_fields(&me);
-        // cutime and cstime: children waited for.
-        t.wrk = f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0);
+        // cutime and cstime: the children waited for.
+        t.wrk = two(&stat_line(&std::fs::read_to_string("/proc/self/stat").ok()?).1, 13, 14);
         let machine = std::fs::read_to_string("/proc/stat").ok()?;
         let cpu: Vec<u64> =
             machine.lines().next()?.split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0)).collect();
-        t.idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
+        // idle and iowait.
+        t.idle = two(&cpu, 3, 4);
         Some(t)
     }
 
@@ -324,15 +328,16 @@ pub async fn http_scans(residents: usize, seconds: u32, connections: u32, rounds
 
 #[cfg(test)]
 mod tests {
-    use super::{median, stat_fields, wrk_figures, CpuTicks};
+    use super::{median, stat_line, wrk_figures, CpuTicks};
 
     #[test]
     fn proc_stat_lines_are_read_past_the_name() {
         // A thread's name may hold spaces and parentheses: fields count from the last ')'.
         let line = "4242 (odd (name) here) S 1 4242 4242 0 -1 4194368 10 0 0 0 250 75 3 4 20 0 1";
-        let f = stat_fields(line);
+        let (name, f) = stat_line(line);
+        assert_eq!(name, "odd (name) here");
         assert_eq!((f[0], f[11], f[12], f[13], f[14]), (0, 250, 75, 3, 4), "{f:?}");
-        assert!(stat_fields("no name at all").is_empty());
+        assert!(stat_line("no name at all").1.is_empty());
     }
 
     #[test]
