@@ -2,14 +2,13 @@
 //! `/api/`, as the HTML error page elsewhere, in the request's language.
 //!
 //! Handlers return [`AppError`]; its `IntoResponse` only sets the status and
-//! parks the error in a response extension. The [`render_errors`] middleware,
+//! parks the error in a response extension. The [`RenderErrorsLayer`],
 //! which knows the request's path and language, writes the body. 5xx causes
 //! are logged here, once, and never sent to the client.
 
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use frontline_domain::i18n::{catalogue, Lang};
 use frontline_store::StoreError;
@@ -159,7 +158,7 @@ impl From<StoreError> for AppError {
     }
 }
 
-/// The error parked in a response until [`render_errors`] writes it.
+/// The error parked in a response until [`RenderErrorsLayer`] writes it.
 #[derive(Clone, Debug)]
 struct Pending {
     code: &'static str,
@@ -242,15 +241,113 @@ fn envelope(p: &Pending, lang: Lang) -> ErrorEnvelope {
     }
 }
 
-/// Middleware: writes parked errors (and bare 404/405/413 from the router or
-/// the body limit) as the JSON envelope or the HTML page.
-pub async fn render_errors(req: Request, next: Next) -> Response {
-    let is_api = req.uri().path().starts_with("/api/");
-    let lang = crate::i18n::request_lang(req.headers());
-    // Where a page visitor comes back to after logging in (pages only: API calls never redirect).
-    let here =
-        (!is_api).then(|| req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string()));
-    let mut res = next.run(req).await;
+/// What rendering an error needs to know of the request, read before the
+/// handler consumes it.
+struct Asked {
+    is_api: bool,
+    lang: Lang,
+    /// Where a page visitor comes back to after logging in (pages only: API calls never redirect).
+    here: Option<String>,
+}
+
+impl Asked {
+    fn of(req: &Request) -> Asked {
+        let is_api = req.uri().path().starts_with("/api/");
+        Asked {
+            is_api,
+            lang: crate::i18n::request_lang(req.headers()),
+            here: (!is_api)
+                .then(|| req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string())),
+        }
+    }
+}
+
+/// The application's outermost layer. It writes parked errors (and bare
+/// 404/405/413 from the router or the body limit) as the JSON envelope or the
+/// HTML page, and answers a handler's panic with the rendered 500.
+///
+/// Written as a plain service rather than `middleware::from_fn` and
+/// `CatchPanicLayer`: those box the inner service, its future and the response
+/// body on every request, and single-scan ingest measured the difference.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderErrorsLayer;
+
+impl<S> tower::Layer<S> for RenderErrorsLayer {
+    type Service = RenderErrors<S>;
+
+    fn layer(&self, inner: S) -> RenderErrors<S> {
+        RenderErrors { inner }
+    }
+}
+
+/// The service of [`RenderErrorsLayer`].
+#[derive(Debug, Clone)]
+pub struct RenderErrors<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for RenderErrors<S>
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = Rendered<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let asked = Asked::of(&req);
+        let inner = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.call(req))).ok();
+        Rendered { inner, asked: Some(asked) }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RenderErrors`]: the handler's, then the rendering.
+    pub struct Rendered<F> {
+        // `None` when calling the handler panicked.
+        #[pin]
+        inner: Option<F>,
+        asked: Option<Asked>,
+    }
+}
+
+impl<F> std::future::Future for Rendered<F>
+where
+    F: std::future::Future<Output = Result<Response, std::convert::Infallible>>,
+{
+    type Output = Result<Response, std::convert::Infallible>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        use std::task::Poll;
+        let this = self.project();
+        let res = match this.inner.as_pin_mut() {
+            Some(future) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(Ok(res))) => res,
+                Ok(Poll::Ready(Err(never))) => match never {},
+                Err(_) => panicked(),
+            },
+            None => panicked(),
+        };
+        match this.asked.take() {
+            Some(asked) => Poll::Ready(Ok(render(asked, res))),
+            None => Poll::Ready(Ok(res)),
+        }
+    }
+}
+
+/// A handler panicked: a 500, logged (the panic message went to the log already).
+fn panicked() -> Response {
+    AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+/// Writes a parked error (or a bare 404/405/413/500) for the request `asked` about.
+fn render(asked: Asked, mut res: Response) -> Response {
+    let Asked { is_api, lang, here } = asked;
     let pending = match res.extensions_mut().remove::<Pending>() {
         Some(p) => p,
         None => {
@@ -343,4 +440,64 @@ pub fn percent_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::{Layer, ServiceExt};
+
+    async fn body(res: Response) -> String {
+        let bytes = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn get_req(path: &str) -> Request {
+        Request::get(path).header(header::ACCEPT_LANGUAGE, "en").body(Body::empty()).unwrap_or_default()
+    }
+
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_gets_the_rendered_500() {
+        let app = axum::Router::new()
+            .route("/api/v1/boom", get(boom))
+            .route("/boom", get(boom))
+            .route("/api/v1/gone", get(|| async { AppError::NotFound }))
+            .layer(RenderErrorsLayer);
+        let res = app.clone().oneshot(get_req("/api/v1/boom")).await.unwrap_or_default();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let json: serde_json::Value = serde_json::from_str(&body(res).await).unwrap_or_default();
+        assert_eq!(json["error"]["code"], "internal", "{json}");
+        // A page gets the HTML error page instead.
+        let res = app.clone().oneshot(get_req("/boom")).await.unwrap_or_default();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(res.headers()[header::CONTENT_TYPE].as_bytes().starts_with(b"text/html"));
+        // A parked error, and the router's own 404, in the request's language.
+        for path in ["/api/v1/gone", "/api/v1/nowhere"] {
+            let res = app.clone().oneshot(get_req(path)).await.unwrap_or_default();
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+            let json: serde_json::Value = serde_json::from_str(&body(res).await).unwrap_or_default();
+            assert_eq!(json["error"]["code"], "not_found", "{path}: {json}");
+            let message = json["error"]["message"].as_str().unwrap_or_default();
+            assert_eq!(message, catalogue().text(Lang::En, "error.not_found"), "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_service_panicking_when_called_gets_the_rendered_500() {
+        let service =
+            tower::service_fn(|_: Request| -> std::future::Ready<Result<Response, std::convert::Infallible>> {
+                panic!("at once")
+            });
+        let res = RenderErrorsLayer.layer(service).oneshot(get_req("/api/v1/x")).await.unwrap_or_default();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let json: serde_json::Value = serde_json::from_str(&body(res).await).unwrap_or_default();
+        assert_eq!(json["error"]["code"], "internal", "{json}");
+    }
 }

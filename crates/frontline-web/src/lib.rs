@@ -18,10 +18,8 @@ pub mod views;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::response::{IntoResponse, Response};
-use axum::{middleware, Router};
+use axum::Router;
 use frontline_store::Store;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::WebConfig;
@@ -89,11 +87,6 @@ impl AppState {
     }
 }
 
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("handler panicked");
-    AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
-}
-
 /// The whole application: API, OpenAPI document, pages, health checks, assets.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config().body_limit_bytes;
@@ -111,8 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(middleware::from_fn(error::render_errors))
-        .layer(CatchPanicLayer::custom(panic_response));
+        .layer(error::RenderErrorsLayer);
     // Request spans and their events are DEBUG: when the log filter cannot show
     // them, the layer would only cost every request its clock reads and wrappers.
     let app = if tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG {
