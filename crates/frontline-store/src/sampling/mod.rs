@@ -32,6 +32,7 @@ const COUNT_SAMPLED: &str =
     "UPDATE sampling_round_buildings SET sampled = sampled + $1 WHERE round_id = $2 AND building_id = $3";
 
 mod batch;
+mod coalesce_vfs;
 mod coverage;
 mod decide;
 mod sqlite_thread;

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use frontline_domain::sampling::TubeCode;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::decide::{self, dedup, Facts, Resident, Round, Tube, Writes};
 use crate::sampling::Scan;
@@ -30,9 +30,18 @@ use crate::sampling::Scan;
 ///   writer wrote dangles;
 /// - it reads the database file through a memory map: a scan looks up a
 ///   resident at random among a million, a page rarely in its own cache, and a
-///   mapped page costs no read system call and no copy.
+///   mapped page costs no read system call and no copy;
+/// - it writes the log through [`super::coalesce_vfs`]: a commit's frames
+///   reach the file in one write instead of two per frame. That relies on
+///   `synchronous = FULL` (the log index is updated only after the sync).
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
+    let conn = match super::coalesce_vfs::register() {
+        Ok(()) => Connection::open_with_flags_and_vfs(path, OpenFlags::default(), super::coalesce_vfs::name())?,
+        Err(rc) => {
+            tracing::warn!(code = rc, "the scan writer writes its log frame by frame (no coalescing VFS)");
+            Connection::open(path)?
+        }
+    };
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
          PRAGMA foreign_keys = OFF; PRAGMA busy_timeout = 3000; PRAGMA cache_size = -32768; \
