@@ -54,7 +54,7 @@ async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
     }
     for t in tasks {
         let statuses = t.await.expect("task").expect("written");
-        assert!(statuses.iter().all(|s| s == "accepted"), "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == "accepted"), "{statuses:?}");
     }
     for phone in 0..residents.chunks(5).len() {
         let tube = store.get_tube(&format!("ZZ{phone:05}")).await.expect("tube");

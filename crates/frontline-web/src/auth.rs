@@ -155,9 +155,6 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(auth) = parts.extensions.get::<Auth>() {
-            return Ok(auth.clone());
-        }
         let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -189,9 +186,7 @@ impl FromRequestParts<AppState> for Auth {
                 return Err(AppError::Csrf);
             }
         }
-        let auth = Auth { user, session, via, token, ip: client_ip(parts, state.config().trust_forwarded_for) };
-        parts.extensions.insert(auth.clone());
-        Ok(auth)
+        Ok(Auth { user, session, via, token, ip: client_ip(parts, state.config().trust_forwarded_for) })
     }
 }
 

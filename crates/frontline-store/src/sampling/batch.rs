@@ -73,7 +73,7 @@ pub(crate) async fn record(
     scans: &[Scan],
     codes: &[Option<TubeCode>],
     now: i64,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<&'static str>, StoreError> {
     let facts = gather(conn, backend, scans, codes).await?;
     let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
     write(conn, backend, writes, now).await?;
@@ -196,7 +196,7 @@ async fn write(conn: &mut AnyConnection, backend: Backend, writes: Writes, now: 
     }
     let mut key_rows = Batch::new(backend, "INSERT INTO sampling_scan_keys (key, status, created_at)", 3);
     for (key, status) in writes.keys {
-        key_rows.push([V::S(key), V::S(status), V::I(now)]);
+        key_rows.push([V::S(key), V::S(status.to_string()), V::I(now)]);
         if key_rows.full() {
             key_rows.flush(conn).await?;
         }

@@ -86,7 +86,7 @@ pub(crate) struct Writes {
     pub(crate) tubes: Vec<TubeRow>,
     pub(crate) members: Vec<MemberRow>,
     /// (key, status) of every new key.
-    pub(crate) keys: Vec<(String, String)>,
+    pub(crate) keys: Vec<(String, &'static str)>,
 }
 
 impl Writes {
@@ -136,19 +136,19 @@ pub(crate) fn decide_all(
     codes: &[Option<TubeCode>],
     samplers: &[&str],
     mut facts: Facts,
-) -> (Vec<String>, Writes) {
+) -> (Vec<&'static str>, Writes) {
     let mut writes = Writes::default();
     let mut fresh = std::mem::take(&mut facts.fresh_ids).into_iter();
     let mut batch_keys: HashSet<&str> = HashSet::new();
     let mut out = Vec::with_capacity(scans.len());
     for ((scan, sampler), code) in scans.iter().zip(samplers).zip(codes) {
         if facts.seen.contains(&scan.key) || !batch_keys.insert(scan.key.as_str()) {
-            out.push("duplicate".to_string());
+            out.push("duplicate");
             continue;
         }
         let status = decide(scan, sampler, code.as_ref(), &mut facts, &mut fresh, &mut writes.members);
-        writes.keys.push((scan.key.clone(), status.to_string()));
-        out.push(status.to_string());
+        writes.keys.push((scan.key.clone(), status));
+        out.push(status);
     }
     for (code, t) in facts.tubes.into_iter().filter(|(_, t)| t.touched) {
         writes.tubes.push(TubeRow {

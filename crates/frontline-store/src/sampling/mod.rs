@@ -257,7 +257,7 @@ impl Store {
     /// (`accepted`, `duplicate`, or a refusal code), in order. Lookups are a
     /// fixed number of `IN (…)` queries and the writes multi-row statements,
     /// whatever the batch's size, so the scan writer can group-commit.
-    pub async fn record_scans(&self, actor: &Actor, scans: &[Scan]) -> Result<Vec<String>, StoreError> {
+    pub async fn record_scans(&self, actor: &Actor, scans: &[Scan]) -> Result<Vec<&'static str>, StoreError> {
         let codes = decide::parse_codes(scans);
         self.record_group(&vec![actor.name.as_str(); scans.len()], scans, &codes).await
     }
@@ -269,7 +269,7 @@ impl Store {
         samplers: &[&str],
         scans: &[Scan],
         codes: &[Option<TubeCode>],
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<&'static str>, StoreError> {
         debug_assert_eq!(samplers.len(), scans.len());
         let mut tx = self.pool.begin().await?;
         crate::db::take_write_lock(&mut tx, self.backend()).await?;

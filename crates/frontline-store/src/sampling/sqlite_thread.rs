@@ -59,7 +59,7 @@ pub(crate) fn record(
     scans: &[Scan],
     codes: &[Option<TubeCode>],
     now: i64,
-) -> rusqlite::Result<Vec<String>> {
+) -> rusqlite::Result<Vec<&'static str>> {
     // BEGIN and COMMIT through cached statements (a transaction object would compile them each time).
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
     let result = gather(conn, scans, codes).and_then(|facts| {

@@ -15,7 +15,7 @@ struct Job {
     codes: Vec<Option<TubeCode>>,
     /// How many scans (they are moved out into the group).
     count: usize,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<String>, SubmitError>>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<&'static str>, SubmitError>>,
 }
 
 /// The scan writer: one task owns the writes and group-commits what arrived
@@ -71,12 +71,12 @@ fn flatten(jobs: &mut [Job]) -> (Vec<Scan>, Vec<Option<TubeCode>>, Vec<&str>) {
 }
 
 /// Answers each job of a group with its own statuses, or the group's error.
-fn answer(jobs: Vec<Job>, result: Result<Vec<String>, SubmitError>) {
+fn answer(jobs: Vec<Job>, result: Result<Vec<&'static str>, SubmitError>) {
     match result {
         Ok(statuses) => {
             let mut statuses = statuses.into_iter();
             for job in jobs {
-                let mine: Vec<String> = statuses.by_ref().take(job.count).collect();
+                let mine: Vec<&'static str> = statuses.by_ref().take(job.count).collect();
                 let _ = job.reply.send(Ok(mine));
             }
         }
@@ -103,7 +103,7 @@ impl ScanWriter {
     }
 
     /// Queues scans and waits until they are committed; statuses in order.
-    pub async fn submit(&self, actor: Actor, scans: Vec<Scan>) -> Result<Vec<String>, SubmitError> {
+    pub async fn submit(&self, actor: Actor, scans: Vec<Scan>) -> Result<Vec<&'static str>, SubmitError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let codes = super::decide::parse_codes(&scans);
         let count = scans.len();

@@ -159,7 +159,7 @@ pub struct ScanResult {
     /// The scan's key.
     pub key: String,
     /// `accepted`, `duplicate`, or a refusal code (`unknown_code`, `out_of_scope`, `tube_full`, …).
-    pub status: String,
+    pub status: &'static str,
 }
 
 /// The outcomes, in the batch's order.
@@ -193,29 +193,23 @@ pub async fn create_scans(
         return Err(AppError::field("key", "required"));
     }
     let key = state.code_key();
-    let mut decoded = Vec::with_capacity(batch.scans.len());
-    for s in &batch.scans {
-        match SamplingCode::parse(&s.resident_code) {
-            Ok(code) => decoded.push((Some(code.decode(key)), None)),
-            Err(_) => decoded.push((None, Some("malformed_code"))),
-        }
-    }
-    // Unknown residents are found by the writer's own lookup (answered `unknown_code`).
     let now = now_ms();
+    // The answer repeats each key; the scans themselves move to the writer.
+    let mut keys = Vec::with_capacity(batch.scans.len());
     let scans: Vec<Scan> = batch
         .scans
-        .iter()
-        .zip(decoded)
-        .map(|(s, (resident, refusal))| Scan {
-            key: s.key.trim().to_string(),
-            round: s.round,
-            tube: s.tube.clone(),
-            resident,
-            refusal,
-            at: s.at.unwrap_or(now),
+        .into_iter()
+        .map(|s| {
+            let (resident, refusal) = match SamplingCode::parse(&s.resident_code) {
+                Ok(code) => (Some(code.decode(key)), None),
+                // Unknown residents are found by the writer's own lookup (answered `unknown_code`).
+                Err(_) => (None, Some("malformed_code")),
+            };
+            let scan_key = if s.key.trim().len() == s.key.len() { s.key } else { s.key.trim().to_string() };
+            keys.push(scan_key.clone());
+            Scan { key: scan_key, round: s.round, tube: s.tube, resident, refusal, at: s.at.unwrap_or(now) }
         })
         .collect();
-    let keys: Vec<String> = scans.iter().map(|s| s.key.clone()).collect();
     let statuses = submit_scans(&state, &auth, scans).await?;
     Ok(Json(ScanResults {
         results: keys.into_iter().zip(statuses).map(|(key, status)| ScanResult { key, status }).collect(),
@@ -372,7 +366,7 @@ pub async fn get_advice(
 }
 
 /// Hands scans to the writer; answers once they are committed.
-pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Result<Vec<String>, AppError> {
+pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Result<Vec<&'static str>, AppError> {
     state.scans().submit(auth.actor(), scans).await.map_err(|e| match e {
         frontline_store::sampling::SubmitError::Busy => AppError::Unavailable { retry_after: 1 },
         frontline_store::sampling::SubmitError::Failed(why) => AppError::Internal(anyhow::anyhow!(why)),

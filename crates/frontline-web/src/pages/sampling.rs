@@ -308,7 +308,7 @@ async fn create_scan(
     Ok(Redirect::to(&format!(
         "/sampling/rounds/{id}/scan?building={building}&tube={}&status={}",
         enc(&f.tube),
-        enc(&status)
+        enc(status)
     ))
     .into_response())
 }
