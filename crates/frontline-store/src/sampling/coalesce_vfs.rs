@@ -156,6 +156,16 @@ unsafe fn flush(log: &mut LogFile) -> c_int {
     rc
 }
 
+/// Writes the gathered bytes, then passes the call on to the real file
+/// (`then`), unless the write failed.
+unsafe fn flushed(file: *mut ffi::sqlite3_file, then: impl FnOnce(&LogFile) -> c_int) -> c_int {
+    let log = log(file);
+    match flush(log) {
+        ffi::SQLITE_OK => then(log),
+        rc => rc,
+    }
+}
+
 unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     let log = log(file);
     let flushed = flush(log);
@@ -184,39 +194,25 @@ unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, data: *const c_void, am
 }
 
 unsafe extern "C" fn read(file: *mut ffi::sqlite3_file, out: *mut c_void, amount: c_int, offset: i64) -> c_int {
-    let log = log(file);
-    let rc = flush(log);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    real_methods(log).xRead.map_or(ffi::SQLITE_IOERR_READ, |read| read(log.real, out, amount, offset))
+    flushed(file, |log| {
+        real_methods(log).xRead.map_or(ffi::SQLITE_IOERR_READ, |read| read(log.real, out, amount, offset))
+    })
 }
 
 unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
-    let log = log(file);
-    let rc = flush(log);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    real_methods(log).xTruncate.map_or(ffi::SQLITE_IOERR_TRUNCATE, |truncate| truncate(log.real, size))
+    flushed(file, |log| {
+        real_methods(log).xTruncate.map_or(ffi::SQLITE_IOERR_TRUNCATE, |truncate| truncate(log.real, size))
+    })
 }
 
 unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
-    let log = log(file);
-    let rc = flush(log);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    real_methods(log).xSync.map_or(ffi::SQLITE_IOERR_FSYNC, |sync| sync(log.real, flags))
+    flushed(file, |log| real_methods(log).xSync.map_or(ffi::SQLITE_IOERR_FSYNC, |sync| sync(log.real, flags)))
 }
 
 unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
-    let log = log(file);
-    let rc = flush(log);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    real_methods(log).xFileSize.map_or(ffi::SQLITE_IOERR_FSTAT, |file_size| file_size(log.real, size))
+    flushed(file, |log| {
+        real_methods(log).xFileSize.map_or(ffi::SQLITE_IOERR_FSTAT, |file_size| file_size(log.real, size))
+    })
 }
 
 unsafe extern "C" fn lock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
@@ -235,12 +231,9 @@ unsafe extern "C" fn check_reserved(file: *mut ffi::sqlite3_file, out: *mut c_in
 }
 
 unsafe extern "C" fn file_control(file: *mut ffi::sqlite3_file, op: c_int, arg: *mut c_void) -> c_int {
-    let log = log(file);
-    let rc = flush(log);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    real_methods(log).xFileControl.map_or(ffi::SQLITE_NOTFOUND, |control| control(log.real, op, arg))
+    flushed(file, |log| {
+        real_methods(log).xFileControl.map_or(ffi::SQLITE_NOTFOUND, |control| control(log.real, op, arg))
+    })
 }
 
 unsafe extern "C" fn sector_size(file: *mut ffi::sqlite3_file) -> c_int {
