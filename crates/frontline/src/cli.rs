@@ -75,7 +75,8 @@ pub enum BenchCommand {
         pg: Option<String>,
     },
     /// Single scans over HTTP from 64 keep-alive connections (wrk) beside bare axum handlers,
-    /// in alternating runs.
+    /// in alternating runs. It seeds its own SQLite database in a new directory under the
+    /// system temp dir, removed at the end (`--database` and `FRONTLINE_DATABASE_URL` do not apply).
     HttpScans {
         /// Residents to seed.
         #[arg(long, default_value_t = 1_000_000)]
