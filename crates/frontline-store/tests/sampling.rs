@@ -184,7 +184,7 @@ async fn migrating_to_clustered_members_and_building_counters_keeps_every_member
     remove();
 }
 
-conformance!(grouped_scans_keep_each_samplers_name);
+conformance!(grouped_scans_keep_each_samplers_name, each_key_keeps_the_outcome_it_was_answered_with);
 
 /// A census import holds SQLite's write lock for its whole transaction: scans
 /// arriving meanwhile are answered "busy, retry" (503), not a server error.
@@ -205,4 +205,47 @@ async fn scans_meeting_a_held_database_are_told_to_retry() {
     let again = writer.submit(Actor::system("phone"), vec![keyed("k1")]).await.expect("written");
     assert_eq!(again, vec!["accepted".to_string()], "nothing of the refused attempt was kept");
     db.drop_db().await;
+}
+
+/// Every scan's key is stored with the outcome it was answered with, refusals
+/// included; a replayed key is answered `duplicate` and stores nothing more.
+async fn each_key_keeps_the_outcome_it_was_answered_with(db: TestDb) {
+    let store = db.store.clone();
+    let round = seeded_round(&store, 20).await;
+    let resident = store.list_residents(&Default::default(), None, 1).await.expect("residents").items[0].id;
+    let writer = ScanWriter::spawn(store.clone(), 10);
+    let group = vec![
+        scan("ok".into(), round.id, "ZZ0001".into(), resident, 1),
+        Scan {
+            key: "bad-code".into(),
+            round: round.id,
+            tube: "ZZ0001".into(),
+            resident: None,
+            refusal: Some("malformed_code"),
+            at: 2,
+        },
+        scan("nobody".into(), round.id, "ZZ0001".into(), 999_999_999, 3),
+        scan("ok".into(), round.id, "ZZ0002".into(), resident, 4),
+    ];
+    let answered = writer.submit(Actor::system("phone"), group).await.expect("written");
+    assert_eq!(answered[3], "duplicate", "a key repeated within one group");
+    let stored = || async {
+        sqlx::query_as::<_, (String, String)>("SELECT key, status FROM sampling_scan_keys ORDER BY key")
+            .fetch_all(store.pool())
+            .await
+            .expect("keys")
+    };
+    let mut expected: Vec<(String, String)> =
+        ["ok", "bad-code", "nobody"].iter().zip(&answered).map(|(k, s)| ((*k).to_string(), s.to_string())).collect();
+    expected.sort();
+    assert_eq!(stored().await, expected);
+    assert_eq!(answered[0], "accepted");
+    assert!(answered[1] != "accepted" && answered[2] != "accepted", "{answered:?}");
+    let replay = writer
+        .submit(Actor::system("phone"), vec![scan("nobody".into(), round.id, "ZZ0003".into(), resident, 5)])
+        .await
+        .expect("written");
+    assert_eq!(replay, vec!["duplicate"]);
+    assert_eq!(stored().await, expected, "a replay changes no key");
+    assert_eq!(store.sampling_coverage(round.id).await.expect("coverage").sampled, 1);
 }

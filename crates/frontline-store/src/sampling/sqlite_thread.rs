@@ -62,7 +62,7 @@ pub(crate) fn record(
 ) -> rusqlite::Result<Vec<&'static str>> {
     // BEGIN and COMMIT through cached statements (a transaction object would compile them each time).
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let result = gather(conn, scans, codes).and_then(|facts| {
+    let result = gather(conn, scans, codes, now).and_then(|facts| {
         let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
         write(conn, writes, now)?;
         Ok(out)
@@ -80,11 +80,20 @@ pub(crate) fn record(
     }
 }
 
-fn gather(tx: &Connection, scans: &[Scan], codes: &[Option<TubeCode>]) -> rusqlite::Result<Facts> {
+/// The status a key is claimed with; [`write`] corrects the keys of scans
+/// that ended otherwise (most are accepted).
+const CLAIMED: &str = "accepted";
+
+fn gather(tx: &Connection, scans: &[Scan], codes: &[Option<TubeCode>], now: i64) -> rusqlite::Result<Facts> {
     let mut facts = Facts::default();
-    let mut key = tx.prepare_cached("SELECT 1 FROM sampling_scan_keys WHERE key = ?1")?;
+    // Each key is claimed by inserting it: one search of the keys' B-tree, where a
+    // look-up followed by an insert took two. A key already there was seen before
+    // (a replay); the group's transaction takes the claims back if it fails.
+    let mut key = tx.prepare_cached(
+        "INSERT INTO sampling_scan_keys (key, status, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+    )?;
     for k in dedup(scans.iter().map(|s| s.key.as_str())) {
-        if key.exists([k])? {
+        if key.execute(params![k, CLAIMED, now])? == 0 {
             facts.seen.insert(k.to_string());
         }
     }
@@ -156,9 +165,9 @@ fn write(tx: &Connection, writes: Writes, now: i64) -> rusqlite::Result<()> {
     for ((round, building), n) in writes.building_counts() {
         count.execute(params![n, round, building])?;
     }
-    let mut key = tx.prepare_cached("INSERT INTO sampling_scan_keys (key, status, created_at) VALUES (?1, ?2, ?3)")?;
-    for (k, status) in &writes.keys {
-        key.execute(params![k, status, now])?;
+    let mut key = tx.prepare_cached("UPDATE sampling_scan_keys SET status = ?2 WHERE key = ?1")?;
+    for (k, status) in writes.keys.iter().filter(|(_, status)| *status != CLAIMED) {
+        key.execute(params![k, status])?;
     }
     Ok(())
 }
