@@ -76,6 +76,19 @@ pub fn normalise(raw: &str) -> String {
         .collect()
 }
 
+/// [`normalise`], then ASCII letters uppercased. Input that is already plain
+/// ASCII letters and digits (what barcode scanners and the field pages send)
+/// has nothing to normalise and is only uppercased: one allocation, not three.
+pub fn normalise_upper(raw: &str) -> String {
+    if raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        raw.to_ascii_uppercase()
+    } else {
+        let mut s = normalise(raw);
+        s.make_ascii_uppercase();
+        s
+    }
+}
+
 /// Maps the full-width forms U+FF01–U+FF5E to ASCII, as NFKC does.
 fn fold_width(c: char) -> char {
     if ('\u{FF01}'..='\u{FF5E}').contains(&c) {
@@ -253,7 +266,7 @@ impl IdNumber {
     /// Parses an ID number as typed or pasted: normalises it, converts the old 15-digit
     /// form, checks the check character and birth date, and warns on an unknown address code.
     pub fn parse(raw: &str) -> Result<ParsedId, IdNumberError> {
-        let mut s = normalise(raw).to_ascii_uppercase();
+        let mut s = normalise_upper(raw);
         if s.is_empty() {
             return Err(IdNumberError::Empty);
         }
@@ -405,7 +418,7 @@ pub struct PassportNumber(String);
 impl PassportNumber {
     /// Parses a document number (letters are uppercased); `None` when it does not fit the shape.
     pub fn parse(raw: &str) -> Option<PassportNumber> {
-        let s = normalise(raw).to_ascii_uppercase();
+        let s = normalise_upper(raw);
         let shaped = (5..=20).contains(&s.len())
             && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
             && s.bytes().any(|b| b.is_ascii_digit());

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use super::normalise;
+use super::normalise_upper;
 
 /// Bits of a resident id.
 const ID_BITS: u32 = 40;
@@ -125,6 +125,21 @@ fn symbol_value(c: u8) -> Option<u8> {
     ALPHABET.iter().position(|&a| a == c).map(|p| p as u8)
 }
 
+/// The data and check values of a normalised, uppercased code, the check verified.
+fn symbol_values(b: &[u8]) -> Result<[u8; DATA_LEN + 1], SamplingCodeError> {
+    if b.len() != CODE_LEN || b[0] != PREFIX {
+        return Err(SamplingCodeError::Malformed);
+    }
+    let mut values = [0u8; DATA_LEN + 1];
+    for (v, &c) in values.iter_mut().zip(&b[1..]) {
+        *v = symbol_value(c).ok_or(SamplingCodeError::Malformed)?;
+    }
+    if check_value(&values[..DATA_LEN]) != values[DATA_LEN] {
+        return Err(SamplingCodeError::BadCheck);
+    }
+    Ok(values)
+}
+
 impl SamplingCode {
     /// The code of resident `resident_id` (1..2^40; other values are reduced to their low 40 bits)
     /// under the installation secret `key`.
@@ -140,22 +155,17 @@ impl SamplingCode {
 
     /// Parses a scanned or typed code: normalised, case-insensitive, O/I/L read as 0/1/1.
     pub fn parse(raw: &str) -> Result<SamplingCode, SamplingCodeError> {
-        let s = normalise(raw).to_ascii_uppercase();
-        let b = s.as_bytes();
-        if b.len() != CODE_LEN || b[0] != PREFIX {
-            return Err(SamplingCodeError::Malformed);
-        }
-        let mut values = [0u8; DATA_LEN + 1];
-        for (v, &c) in values.iter_mut().zip(&b[1..]) {
-            *v = symbol_value(c).ok_or(SamplingCodeError::Malformed)?;
-        }
-        if check_value(&values[..DATA_LEN]) != values[DATA_LEN] {
-            return Err(SamplingCodeError::BadCheck);
-        }
+        let values = symbol_values(normalise_upper(raw).as_bytes())?;
         let mut canonical = String::with_capacity(CODE_LEN);
         canonical.push(char::from(PREFIX));
         canonical.extend(values.iter().map(|&v| char::from(ALPHABET[usize::from(v)])));
         Ok(SamplingCode(canonical))
+    }
+
+    /// Whether `normalised` (already normalised and uppercased) reads as a
+    /// sampling code, check symbol included; allocates nothing.
+    pub fn is_code(normalised: &str) -> bool {
+        symbol_values(normalised.as_bytes()).is_ok()
     }
 
     /// The resident id under the installation secret `key` (the inverse of [`SamplingCode::encode`]).

@@ -244,6 +244,16 @@ fn normalise_keeps_what_it_does_not_know() {
     assert_eq!(normalise("张三"), "张三");
 }
 
+proptest::proptest! {
+    /// The fast path for plain letters and digits changes nothing.
+    #[test]
+    fn normalise_upper_is_normalise_then_uppercase(
+        raw in "[a-zA-Z0-9 ＡｂＣ１２３\\-–’'\"\u{200B}\u{3000}张三+.]{0,24}"
+    ) {
+        proptest::prop_assert_eq!(normalise_upper(&raw), normalise(&raw).to_ascii_uppercase());
+    }
+}
+
 #[test]
 fn serde_as_strings() {
     let id = ok("11010519491231002x").id;

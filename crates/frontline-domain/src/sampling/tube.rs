@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::ids::{normalise, SamplingCode};
+use crate::ids::{normalise_upper, SamplingCode};
 
 /// The shortest accepted tube barcode, in characters.
 const MIN_LEN: usize = 6;
@@ -11,7 +11,7 @@ const MAX_LEN: usize = 32;
 
 /// A tube's barcode as printed by the supplier, e.g. "ZZ2206130001234" or "2206130001234".
 ///
-/// Parsing runs [`normalise`], so spaces, dashes and quotes are dropped: a code printed in
+/// Parsing runs [`normalise_upper`], so spaces, dashes and quotes are dropped: a code printed in
 /// groups ("ZZ-220613-0001234") and the same code without them are one tube. Letters are
 /// uppercased. What remains must be 6 to 32 ASCII letters and digits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,7 +74,7 @@ impl TubeCode {
     /// Crockford characters with a matching check character, about 1 in 32 of such shapes)
     /// is refused too; suppliers' codes do not use it.
     pub fn parse(raw: &str) -> Result<TubeCode, TubeCodeError> {
-        let s = normalise(raw).to_ascii_uppercase();
+        let s = normalise_upper(raw);
         if s.is_empty() {
             return Err(TubeCodeError::Empty);
         }
@@ -86,7 +86,7 @@ impl TubeCode {
         if !(MIN_LEN..=MAX_LEN).contains(&len) {
             return Err(TubeCodeError::BadLength { len });
         }
-        if SamplingCode::parse(&s).is_ok() {
+        if SamplingCode::is_code(&s) {
             return Err(TubeCodeError::IsResidentCode);
         }
         Ok(TubeCode(s))

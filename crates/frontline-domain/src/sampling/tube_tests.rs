@@ -39,6 +39,8 @@ fn refuses_a_resident_code_in_the_tube_field() {
     let resident = SamplingCode::encode(42, 7);
     assert_eq!(TubeCode::parse(resident.as_str()), Err(TubeCodeError::IsResidentCode));
     assert_eq!(TubeCode::parse(&resident.as_str().to_ascii_lowercase()), Err(TubeCodeError::IsResidentCode));
+    let (head, tail) = resident.as_str().split_at(4);
+    assert_eq!(TubeCode::parse(&format!(" {head}-{}", tail.to_ascii_lowercase())), Err(TubeCodeError::IsResidentCode));
     // Same shape, wrong check character: not a resident code, a tube code.
     let mut other = resident.as_str().to_string();
     let last = if other.ends_with('0') { "2" } else { "0" };
