@@ -87,8 +87,15 @@ impl AppState {
     }
 }
 
+/// The application as served: the router inside the error renderer.
+pub type App = error::RenderErrors<Router>;
+
 /// The whole application: API, OpenAPI document, pages, health checks, assets.
-pub fn router(state: AppState) -> Router {
+///
+/// The error renderer wraps the router once, rather than each route through
+/// `Router::layer`: a route layer is one more boxed service cloned and called
+/// on every request.
+pub fn router(state: AppState) -> App {
     let body_limit = state.config().body_limit_bytes;
     let upload_limit = state.config().upload_limit_bytes;
     let (api, openapi) = api::router()
@@ -103,8 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(error::RenderErrorsLayer);
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
     // Request spans and their events are DEBUG: when the log filter cannot show
     // them, the layer would only cost every request its clock reads and wrappers.
     let app = if tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG {
@@ -112,7 +118,7 @@ pub fn router(state: AppState) -> Router {
     } else {
         app
     };
-    app.with_state(state)
+    tower::Layer::layer(&error::RenderErrorsLayer, app.with_state(state))
 }
 
 /// Serves the application on `listener` until `shutdown` completes; requests
@@ -123,9 +129,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(app),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// A bare axum handler on the same stack (no state, no database): the baseline

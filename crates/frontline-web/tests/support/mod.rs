@@ -35,7 +35,7 @@ async fn shared_hash() -> String {
 pub struct TestApp {
     pub db: Option<TestDb>,
     pub state: AppState,
-    pub router: Router,
+    pub router: frontline_web::App,
 }
 
 /// An HTTP answer, read whole.
