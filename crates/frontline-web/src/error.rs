@@ -269,14 +269,27 @@ impl Asked {
 /// Written as a plain service rather than `middleware::from_fn` and
 /// `CatchPanicLayer`: those box the inner service, its future and the response
 /// body on every request, and single-scan ingest measured the difference.
+///
+/// Being outermost, it also sets the request body limit that routes without
+/// one of their own get ([`RenderErrorsLayer::with_body_limit`]); routes that
+/// take uploads set a larger one inside, which takes precedence.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RenderErrorsLayer;
+pub struct RenderErrorsLayer {
+    body_limit: Option<usize>,
+}
+
+impl RenderErrorsLayer {
+    /// The layer, with `bytes` as every request's default body limit.
+    pub fn with_body_limit(bytes: usize) -> RenderErrorsLayer {
+        RenderErrorsLayer { body_limit: Some(bytes) }
+    }
+}
 
 impl<S> tower::Layer<S> for RenderErrorsLayer {
     type Service = RenderErrors<S>;
 
     fn layer(&self, inner: S) -> RenderErrors<S> {
-        RenderErrors { inner }
+        RenderErrors { inner, body_limit: self.body_limit }
     }
 }
 
@@ -284,6 +297,7 @@ impl<S> tower::Layer<S> for RenderErrorsLayer {
 #[derive(Debug, Clone)]
 pub struct RenderErrors<S> {
     inner: S,
+    body_limit: Option<usize>,
 }
 
 impl<S> tower::Service<Request> for RenderErrors<S>
@@ -298,7 +312,10 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        if let Some(bytes) = self.body_limit {
+            axum::extract::DefaultBodyLimit::max(bytes).apply(&mut req);
+        }
         let asked = Asked::of(&req);
         let inner = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.call(req))).ok();
         Rendered { inner, asked: Some(asked) }
@@ -469,7 +486,7 @@ mod tests {
             .route("/api/v1/boom", get(boom))
             .route("/boom", get(boom))
             .route("/api/v1/gone", get(|| async { AppError::NotFound }))
-            .layer(RenderErrorsLayer);
+            .layer(RenderErrorsLayer::default());
         let res = app.clone().oneshot(get_req("/api/v1/boom")).await.unwrap_or_default();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let json: serde_json::Value = serde_json::from_str(&body(res).await).unwrap_or_default();
@@ -495,7 +512,7 @@ mod tests {
             tower::service_fn(|_: Request| -> std::future::Ready<Result<Response, std::convert::Infallible>> {
                 panic!("at once")
             });
-        let res = RenderErrorsLayer.layer(service).oneshot(get_req("/api/v1/x")).await.unwrap_or_default();
+        let res = RenderErrorsLayer::default().layer(service).oneshot(get_req("/api/v1/x")).await.unwrap_or_default();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let json: serde_json::Value = serde_json::from_str(&body(res).await).unwrap_or_default();
         assert_eq!(json["error"]["code"], "internal", "{json}");

@@ -92,20 +92,20 @@ pub type App = error::RenderErrors<Router>;
 
 /// The whole application: API, OpenAPI document, pages, health checks, assets.
 ///
-/// The error renderer wraps the router once, rather than each route through
-/// `Router::layer`: a route layer is one more boxed service cloned and called
-/// on every request.
+/// The error renderer (which also sets the default body limit) wraps the
+/// router once, rather than each route through `Router::layer`: a route layer
+/// is one more boxed service cloned and called on every request.
 pub fn router(state: AppState) -> App {
     let body_limit = state.config().body_limit_bytes;
     let upload_limit = state.config().upload_limit_bytes;
-    let (api, openapi) = api::router()
-        .layer(DefaultBodyLimit::max(body_limit))
-        .merge(api::upload_router().layer(DefaultBodyLimit::max(upload_limit)))
-        .split_for_parts();
+    // Every request gets `body_limit` from the edge (below); only the upload
+    // routes set their own, larger one.
+    let (api, openapi) =
+        api::router().merge(api::upload_router().layer(DefaultBodyLimit::max(upload_limit))).split_for_parts();
     api::set_openapi(&openapi);
     let app = Router::new()
         .merge(api)
-        .merge(pages::router().layer(DefaultBodyLimit::max(body_limit)))
+        .merge(pages::router())
         .merge(pages::upload_router().layer(DefaultBodyLimit::max(upload_limit)))
         .merge(ops::router())
         .merge(assets::router())
@@ -118,7 +118,7 @@ pub fn router(state: AppState) -> App {
     } else {
         app
     };
-    tower::Layer::layer(&error::RenderErrorsLayer, app.with_state(state))
+    tower::Layer::layer(&error::RenderErrorsLayer::with_body_limit(body_limit), app.with_state(state))
 }
 
 /// Serves the application on `listener` until `shutdown` completes; requests

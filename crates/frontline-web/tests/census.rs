@@ -274,3 +274,29 @@ async fn unknown_headers_are_mapped_once_per_source() {
     assert_eq!(res.json()["residents_created"], 1);
     app.finish().await;
 }
+
+/// Every request gets the configured body limit, API and pages alike; only the
+/// upload routes take more, up to their own limit.
+#[tokio::test]
+async fn bodies_are_limited_everywhere_but_uploads_take_more() {
+    let config = frontline_web::WebConfig { body_limit_bytes: 4096, upload_limit_bytes: 1 << 20, ..Default::default() };
+    let app = TestApp::with_config(Backend::Sqlite, config).await;
+    let staff = app.token(Role::Staff).await;
+    let big_json = serde_json::json!({ "name": "x".repeat(5000) });
+    let api = app.api(Method::POST, "/api/v1/residents", Some(&staff), Some(big_json)).await;
+    assert_eq!((api.status, api.error_code().as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    let form = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("username=u&password={}", "p".repeat(5000))))
+        .expect("request");
+    assert_eq!(app.send(form).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (bytes, _) = csv(&spec(200, OutEncoding::Utf8Bom, false));
+    assert!(bytes.len() > 4096, "the file is larger than the body limit");
+    let upload = post_import(&app, &staff, "round=R1&compound=海月花园&file_name=r1.csv&dry_run=true", bytes).await;
+    assert_eq!(upload.status, StatusCode::OK, "{}", upload.text());
+    let (huge, _) = csv(&spec(20_000, OutEncoding::Utf8Bom, false));
+    assert!(huge.len() > 1 << 20, "the file is larger than the upload limit");
+    let refused = post_import(&app, &staff, "round=R1&compound=海月花园&file_name=r1.csv&dry_run=true", huge).await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    app.finish().await;
+}
