@@ -302,7 +302,8 @@ type CachedSession = (Instant, Arc<User>, Arc<Session>);
 /// its entry at once, and a disabled account stops working within that time.
 #[derive(Debug, Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<String, CachedSession>>,
+    /// Keyed by token hash (uniformly random): hashed with foldhash, not SipHash.
+    entries: Mutex<HashMap<String, CachedSession, foldhash::fast::RandomState>>,
 }
 
 const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
