@@ -40,7 +40,7 @@ async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
     // 60 phones from two samplers submit at once: the writer groups what waits in its queue.
     let mut tasks = Vec::new();
     for (phone, chunk) in residents.chunks(5).enumerate() {
-        let actor = Actor::system(if phone % 2 == 0 { "sampler-even" } else { "sampler-odd" });
+        let sampler = if phone % 2 == 0 { "sampler-even" } else { "sampler-odd" }.to_string();
         let scans: Vec<Scan> = chunk
             .iter()
             .enumerate()
@@ -50,7 +50,7 @@ async fn grouped_scans_keep_each_samplers_name(db: TestDb) {
             })
             .collect();
         let writer = writer.clone();
-        tasks.push(tokio::spawn(async move { writer.submit(actor, scans).await }));
+        tasks.push(tokio::spawn(async move { writer.submit(sampler, scans).await }));
     }
     for t in tasks {
         let statuses = t.await.expect("task").expect("written");
@@ -198,11 +198,11 @@ async fn scans_meeting_a_held_database_are_told_to_retry() {
     let writer = ScanWriter::spawn(store.clone(), 10);
     let mut holder = store.pool().acquire().await.expect("connection");
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *holder).await.expect("write lock");
-    let refused = writer.submit(Actor::system("phone"), vec![keyed("k1")]).await;
+    let refused = writer.submit("phone".into(), vec![keyed("k1")]).await;
     assert!(matches!(refused, Err(frontline_store::sampling::SubmitError::Busy)), "{refused:?}");
     sqlx::query("ROLLBACK").execute(&mut *holder).await.expect("release");
     drop(holder);
-    let again = writer.submit(Actor::system("phone"), vec![keyed("k1")]).await.expect("written");
+    let again = writer.submit("phone".into(), vec![keyed("k1")]).await.expect("written");
     assert_eq!(again, vec!["accepted".to_string()], "nothing of the refused attempt was kept");
     db.drop_db().await;
 }
@@ -227,7 +227,7 @@ async fn each_key_keeps_the_outcome_it_was_answered_with(db: TestDb) {
         scan("nobody".into(), round.id, "ZZ0001".into(), 999_999_999, 3),
         scan("ok".into(), round.id, "ZZ0002".into(), resident, 4),
     ];
-    let answered = writer.submit(Actor::system("phone"), group).await.expect("written");
+    let answered = writer.submit("phone".into(), group).await.expect("written");
     assert_eq!(answered[3], "duplicate", "a key repeated within one group");
     let stored = || async {
         sqlx::query_as::<_, (String, String)>("SELECT key, status FROM sampling_scan_keys ORDER BY key")
@@ -242,7 +242,7 @@ async fn each_key_keeps_the_outcome_it_was_answered_with(db: TestDb) {
     assert_eq!(answered[0], "accepted");
     assert!(answered[1] != "accepted" && answered[2] != "accepted", "{answered:?}");
     let replay = writer
-        .submit(Actor::system("phone"), vec![scan("nobody".into(), round.id, "ZZ0003".into(), resident, 5)])
+        .submit("phone".into(), vec![scan("nobody".into(), round.id, "ZZ0003".into(), resident, 5)])
         .await
         .expect("written");
     assert_eq!(replay, vec!["duplicate"]);

@@ -2,14 +2,14 @@
 
 use frontline_domain::sampling::TubeCode;
 
-use crate::audit::Actor;
 use crate::db::Store;
 use crate::now_ms;
 use crate::sampling::Scan;
 
 /// One caller's scans waiting in the writer's queue.
 struct Job {
-    actor: Actor,
+    /// Who scanned (a tube records who opened it).
+    sampler: String,
     scans: Vec<Scan>,
     /// The scans' tube codes, parsed by the caller (off the writer's thread).
     codes: Vec<Option<TubeCode>>,
@@ -66,7 +66,7 @@ fn flatten(jobs: &mut [Job]) -> (Vec<Scan>, Vec<Option<TubeCode>>, Vec<&str>) {
         scans.append(&mut job.scans);
         codes.append(&mut job.codes);
     }
-    let samplers = jobs.iter().flat_map(|j| std::iter::repeat_n(j.actor.name.as_str(), j.count)).collect();
+    let samplers = jobs.iter().flat_map(|j| std::iter::repeat_n(j.sampler.as_str(), j.count)).collect();
     (scans, codes, samplers)
 }
 
@@ -102,12 +102,13 @@ impl ScanWriter {
         ScanWriter { queue: tx }
     }
 
-    /// Queues scans and waits until they are committed; statuses in order.
-    pub async fn submit(&self, actor: Actor, scans: Vec<Scan>) -> Result<Vec<&'static str>, SubmitError> {
+    /// Queues scans made by the account named `sampler` and waits until they
+    /// are committed; statuses in order.
+    pub async fn submit(&self, sampler: String, scans: Vec<Scan>) -> Result<Vec<&'static str>, SubmitError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let codes = super::decide::parse_codes(&scans);
         let count = scans.len();
-        self.queue.try_send(Job { actor, scans, codes, count, reply }).map_err(|_| SubmitError::Busy)?;
+        self.queue.try_send(Job { sampler, scans, codes, count, reply }).map_err(|_| SubmitError::Busy)?;
         answer.await.map_err(|_| SubmitError::Failed("writer stopped".into()))?
     }
 }

@@ -367,7 +367,7 @@ pub async fn get_advice(
 
 /// Hands scans to the writer; answers once they are committed.
 pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Result<Vec<&'static str>, AppError> {
-    state.scans().submit(auth.actor(), scans).await.map_err(|e| match e {
+    state.scans().submit(auth.user.username.clone(), scans).await.map_err(|e| match e {
         frontline_store::sampling::SubmitError::Busy => AppError::Unavailable { retry_after: 1 },
         frontline_store::sampling::SubmitError::Failed(why) => AppError::Internal(anyhow::anyhow!(why)),
     })

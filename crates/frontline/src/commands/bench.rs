@@ -135,7 +135,7 @@ async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyh
     let started = Instant::now();
     let mut accepted = 0usize;
     for chunk in all.chunks(batch.max(1)) {
-        let statuses = writer.submit(actor.clone(), chunk.to_vec()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let statuses = writer.submit(actor.name.clone(), chunk.to_vec()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         accepted += statuses.iter().filter(|s| **s == "accepted").count();
     }
     let ingest_secs = started.elapsed().as_secs_f64();
