@@ -43,8 +43,47 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
     let Some(value) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value.split(';').next().unwrap_or("").trim();
+    // Compared without lowercasing into a new string: this runs on every JSON request.
+    let starts = |p: &str| essence.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    let ends = |p: &str| {
+        essence.len() >= p.len() && essence.get(essence.len() - p.len()..).is_some_and(|t| t.eq_ignore_ascii_case(p))
+    };
+    essence.eq_ignore_ascii_case("application/json") || (starts("application/") && ends("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_content_type;
+
+    fn with(value: &str) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(axum::http::header::CONTENT_TYPE, value.parse().expect("header value"));
+        h
+    }
+
+    #[test]
+    fn json_and_json_suffixed_types_are_json() {
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            " application/vnd.api+json ",
+            "APPLICATION/PROBLEM+JSON",
+        ] {
+            assert!(json_content_type(&with(yes)), "{yes}");
+        }
+        for no in [
+            "text/json",
+            "application/jsonx",
+            "application/+jso",
+            "text/plain+json",
+            "application/x-www-form-urlencoded",
+            "",
+        ] {
+            assert!(!json_content_type(&with(no)), "{no}");
+        }
+        assert!(!json_content_type(&axum::http::HeaderMap::new()));
+    }
 }
 
 /// `Query<T>` with envelope rejections.
