@@ -22,6 +22,7 @@ use crate::db::{Backend, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 use crate::places::compound_in;
+use crate::FastMap;
 
 /// How to import.
 #[derive(Debug, Clone)]
@@ -174,8 +175,8 @@ fn pack_id(id: &str) -> Option<u64> {
 /// The people already imported from this file, by their [`Key`].
 #[derive(Default)]
 pub(super) struct Seen {
-    ids: HashMap<u64, i64, foldhash::fast::RandomState>,
-    others: HashMap<String, i64, foldhash::fast::RandomState>,
+    ids: FastMap<u64, i64>,
+    others: FastMap<String, i64>,
 }
 
 impl Seen {
@@ -407,7 +408,7 @@ async fn settle(
 ) -> Result<(), StoreError> {
     // 3. People named twice, in this batch or earlier in the file, collapse onto the first.
     let mut unique: Vec<Slot> = Vec::with_capacity(people.len());
-    let mut batch_keys: HashMap<Key, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut batch_keys: FastMap<Key, usize> = FastMap::default();
     let mut person_fate: Vec<Fate> = Vec::with_capacity(people.len());
     for mut s in people {
         s.key = doc_key(&s.person, s.household);

@@ -1,8 +1,6 @@
 //! Matching census people to residents: one lookup per 2,000 documents, updates
 //! only where the census says something new, new residents in bulk.
 
-use std::collections::HashMap;
-
 use frontline_domain::census::Doc;
 use sqlx::AnyConnection;
 
@@ -25,7 +23,7 @@ pub(super) struct Existing {
 }
 
 /// Residents found by their document number, or by the key of a person without one.
-pub(super) type Found = HashMap<String, Existing, foldhash::fast::RandomState>;
+pub(super) type Found = crate::FastMap<String, Existing>;
 
 /// Finds the residents named by `slots`: by document, unless `by_document` has
 /// them already (looked up ahead of the writer, see [`DocumentReader`]), and by

@@ -4,17 +4,15 @@
 //! either backend and the dedicated SQLite thread — gather facts and write
 //! rows their own way, and share this.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-/// The writer's maps and sets, keyed by ids and codes of one group: hashed with
-/// foldhash rather than SipHash, which was a fifth of the writer's instructions.
-pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-/// See [`Map`].
-pub(crate) type Set<T> = HashSet<T, foldhash::fast::RandomState>;
+use std::collections::BTreeMap;
 
 use frontline_domain::sampling::{check_add_member, ScanRefusal, TubeAction, TubeCode, TubeState};
 
 use crate::sampling::Scan;
+use crate::{FastMap as Map, FastSet as Set};
+
+/// The status of a scan that put its resident into a tube.
+pub(crate) const ACCEPTED: &str = "accepted";
 
 /// A round as scans need it.
 pub(crate) struct Round {
@@ -242,5 +240,5 @@ fn decide(
     };
     facts.members.insert((scan.round, resident), tube_id);
     new_members.push(MemberRow { round: scan.round, tube: tube_id, resident, building, at: scan.at });
-    "accepted"
+    ACCEPTED
 }

@@ -82,7 +82,7 @@ pub(crate) fn record(
 
 /// The status a key is claimed with; [`write`] corrects the keys of scans
 /// that ended otherwise (most are accepted).
-const CLAIMED: &str = "accepted";
+const CLAIMED: &str = decide::ACCEPTED;
 
 fn gather(tx: &Connection, scans: &[Scan], codes: &[Option<TubeCode>], now: i64) -> rusqlite::Result<Facts> {
     let mut facts = Facts::default();

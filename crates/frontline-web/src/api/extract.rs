@@ -47,7 +47,7 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
     // Compared without lowercasing into a new string: this runs on every JSON request.
     let starts = |p: &str| essence.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
     let ends = |p: &str| {
-        essence.len() >= p.len() && essence.get(essence.len() - p.len()..).is_some_and(|t| t.eq_ignore_ascii_case(p))
+        essence.len().checked_sub(p.len()).and_then(|i| essence.get(i..)).is_some_and(|t| t.eq_ignore_ascii_case(p))
     };
     essence.eq_ignore_ascii_case("application/json") || (starts("application/") && ends("+json"))
 }

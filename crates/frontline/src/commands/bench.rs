@@ -103,12 +103,10 @@ pub(super) async fn seeded_round(
 
 async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyhow::Result<()> {
     use frontline_store::sampling::{Scan, ScanWriter};
-    use frontline_store::Actor;
 
     let path = std::env::temp_dir().join(format!("frontline-bench-scans-{}.db", std::process::id()));
     let url = database.clone().unwrap_or_else(|| format!("sqlite://{}", path.display()));
     let (store, round, seed_secs) = seeded_round(&url, residents).await?;
-    let actor = Actor::system("bench");
     let mut ids = Vec::with_capacity(residents);
     let mut after = None;
     loop {
@@ -135,7 +133,7 @@ async fn scans(residents: usize, batch: usize, database: Option<String>) -> anyh
     let started = Instant::now();
     let mut accepted = 0usize;
     for chunk in all.chunks(batch.max(1)) {
-        let statuses = writer.submit(actor.name.clone(), chunk.to_vec()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let statuses = writer.submit("bench".to_string(), chunk.to_vec()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         accepted += statuses.iter().filter(|s| **s == "accepted").count();
     }
     let ingest_secs = started.elapsed().as_secs_f64();
