@@ -168,14 +168,16 @@ impl FromRequestParts<AppState> for Auth {
                 None => return Err(AppError::Unauthenticated),
             },
         };
-        let hash = token_hash(&token);
-        let (user, session) = match state.sessions().get(&hash) {
+        let (user, session) = match state.sessions().get(&token) {
             Some(found) => found,
             None => {
-                let (user, session) =
-                    state.store().session_user(&hash, now_ms()).await?.ok_or(AppError::Unauthenticated)?;
+                let (user, session) = state
+                    .store()
+                    .session_user(&token_hash(&token), now_ms())
+                    .await?
+                    .ok_or(AppError::Unauthenticated)?;
                 let found = (Arc::new(user), Arc::new(session));
-                state.sessions().put(hash, found.clone());
+                state.sessions().put(token.clone(), found.clone());
                 found
             }
         };
@@ -300,33 +302,39 @@ type CachedSession = (Instant, Arc<User>, Arc<Session>);
 /// Live sessions recently looked up, so a phone sending scans does not cost a
 /// database read per request. Entries live a few seconds; logging out removes
 /// its entry at once, and a disabled account stops working within that time.
+///
+/// Keyed by the token itself, so that a request served from the cache costs no
+/// hash of its token (a BLAKE2s digest was a tenth of a scan request's work).
+/// The database keeps only token hashes; this memory holds a token only while
+/// its session is in use, as every request carrying it does anyway, and only
+/// tokens of live sessions get in.
 #[derive(Debug, Default)]
 pub struct SessionCache {
-    /// Keyed by token hash (uniformly random): hashed with foldhash, not SipHash.
+    /// Tokens are uniformly random: hashed with foldhash (randomly seeded), not SipHash.
     entries: Mutex<HashMap<String, CachedSession, foldhash::fast::RandomState>>,
 }
 
 const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
 
 impl SessionCache {
-    /// The cached account and session for a token hash, if fresh and not expired.
-    pub fn get(&self, hash: &str) -> Option<(Arc<User>, Arc<Session>)> {
+    /// The cached account and session for a token, if fresh and not expired.
+    pub fn get(&self, token: &str) -> Option<(Arc<User>, Arc<Session>)> {
         let map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (at, user, session) = map.get(hash)?;
+        let (at, user, session) = map.get(token)?;
         (at.elapsed() < SESSION_CACHE_TTL && session.expires_at > now_ms()).then(|| (user.clone(), session.clone()))
     }
 
     /// Remembers a lookup.
-    pub fn put(&self, hash: String, found: (Arc<User>, Arc<Session>)) {
+    pub fn put(&self, token: String, found: (Arc<User>, Arc<Session>)) {
         let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() > 10_000 {
             map.retain(|_, (at, _, _)| at.elapsed() < SESSION_CACHE_TTL);
         }
-        map.insert(hash, (Instant::now(), found.0, found.1));
+        map.insert(token, (Instant::now(), found.0, found.1));
     }
 
     /// Forgets a token (logout).
-    pub fn remove(&self, hash: &str) {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(hash);
+    pub fn remove(&self, token: &str) {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(token);
     }
 }

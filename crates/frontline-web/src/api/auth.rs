@@ -107,7 +107,7 @@ pub async fn login(
     responses((status = 204, description = "Logged out"), (status = 401, body = ErrorEnvelope)))]
 pub async fn logout(State(state): State<AppState>, auth: Auth) -> Result<StatusCode, AppError> {
     let hash = auth::token_hash(&auth.token);
-    state.sessions().remove(&hash);
+    state.sessions().remove(&auth.token);
     state.store().delete_session(&hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }

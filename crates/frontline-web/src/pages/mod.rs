@@ -222,7 +222,7 @@ async fn post_logout(
 ) -> Result<Response, AppError> {
     auth.check_csrf(&form.csrf)?;
     let hash = auth::token_hash(&auth.token);
-    state.sessions().remove(&hash);
+    state.sessions().remove(&auth.token);
     state.store().delete_session(&hash).await?;
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", 0)?);
