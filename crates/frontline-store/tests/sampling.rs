@@ -184,7 +184,103 @@ async fn migrating_to_clustered_members_and_building_counters_keeps_every_member
     remove();
 }
 
-conformance!(grouped_scans_keep_each_samplers_name, each_key_keeps_the_outcome_it_was_answered_with);
+/// A writer started on a round that already has members (a restarted server)
+/// knows who is in a tube: the same person into another tube is refused, into
+/// the same one is a duplicate.
+async fn a_restarted_writer_knows_the_rounds_members(db: TestDb) {
+    let store = db.store.clone();
+    let round = seeded_round(&store, 20).await;
+    let residents = store.list_residents(&Default::default(), None, 2).await.expect("residents").items;
+    let first = ScanWriter::spawn(store.clone(), 10);
+    let written = first
+        .submit("phone".into(), vec![scan("a1".into(), round.id, "ZZ0001".into(), residents[0].id, 1)])
+        .await
+        .expect("written");
+    assert_eq!(written, vec!["accepted"]);
+    drop(first);
+    let again = ScanWriter::spawn(store.clone(), 10);
+    let answered = again
+        .submit(
+            "phone".into(),
+            vec![
+                scan("b1".into(), round.id, "ZZ0002".into(), residents[0].id, 2),
+                scan("b2".into(), round.id, "ZZ0001".into(), residents[0].id, 3),
+                scan("b3".into(), round.id, "ZZ0001".into(), residents[1].id, 4),
+            ],
+        )
+        .await
+        .expect("written");
+    assert_eq!(answered, vec!["already_in_tube", "duplicate", "accepted"]);
+    assert_eq!(store.get_tube("ZZ0001").await.expect("tube").members, 2);
+    assert_eq!(store.sampling_coverage(round.id).await.expect("coverage").sampled, 2);
+}
+
+/// A member row written by another connection after the writer read the round
+/// is still seen: the scan of that person is refused, nothing of its group is
+/// half-written, and the writer goes on.
+async fn a_member_written_behind_the_writers_back_is_seen(db: TestDb) {
+    let store = db.store.clone();
+    let round = seeded_round(&store, 20).await;
+    let residents = store.list_residents(&Default::default(), None, 3).await.expect("residents").items;
+    let writer = ScanWriter::spawn(store.clone(), 10);
+    let written = writer
+        .submit("phone".into(), vec![scan("c1".into(), round.id, "ZZ0001".into(), residents[0].id, 1)])
+        .await
+        .expect("written");
+    assert_eq!(written, vec!["accepted"]);
+    let tube: i64 = sqlx::query_scalar(
+        "INSERT INTO sampling_tubes (round_id, code, pool_size, members, sealed, opened_at, sampler) \
+         VALUES ($1, 'ELSEWHERE', 1, 1, 1, 0, 'other') RETURNING id",
+    )
+    .bind(round.id)
+    .fetch_one(store.pool())
+    .await
+    .expect("tube");
+    sqlx::query(
+        "INSERT INTO sampling_members (round_id, tube_id, resident_id, building_id, scanned_at, valid) \
+         VALUES ($1, $2, $3, $4, 0, 1)",
+    )
+    .bind(round.id)
+    .bind(tube)
+    .bind(residents[1].id)
+    .bind(residents[1].building_id)
+    .execute(store.pool())
+    .await
+    .expect("member");
+    let answered = writer
+        .submit(
+            "phone".into(),
+            vec![
+                scan("c2".into(), round.id, "ZZ0002".into(), residents[2].id, 2),
+                scan("c3".into(), round.id, "ZZ0002".into(), residents[1].id, 3),
+            ],
+        )
+        .await
+        .expect("written");
+    assert_eq!(answered, vec!["accepted", "already_in_tube"]);
+    let in_tube: Vec<i64> = sqlx::query_scalar(
+        "SELECT m.resident_id FROM sampling_members m JOIN sampling_tubes t ON t.id = m.tube_id \
+         WHERE t.code = 'ZZ0002' ORDER BY m.resident_id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("members");
+    assert_eq!(in_tube, vec![residents[2].id], "only the accepted scan's member, once");
+    assert_eq!(store.get_tube("ZZ0002").await.expect("tube").members, 1);
+    let keys: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, status FROM sampling_scan_keys WHERE key IN ('c2', 'c3') ORDER BY key")
+            .fetch_all(store.pool())
+            .await
+            .expect("keys");
+    assert_eq!(keys, vec![("c2".into(), "accepted".into()), ("c3".into(), "already_in_tube".into())]);
+}
+
+conformance!(
+    grouped_scans_keep_each_samplers_name,
+    each_key_keeps_the_outcome_it_was_answered_with,
+    a_restarted_writer_knows_the_rounds_members,
+    a_member_written_behind_the_writers_back_is_seen,
+);
 
 /// A census import holds SQLite's write lock for its whole transaction: scans
 /// arriving meanwhile are answered "busy, retry" (503), not a server error.

@@ -15,6 +15,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::decide::{self, dedup, Facts, Resident, Round, Tube, Writes};
 use crate::sampling::Scan;
+use crate::{FastMap, FastSet};
 
 /// Opens the writer's connection with the store's pragmas, except that:
 /// - it waits at most 3 s for another writer (a phone is better told to retry);
@@ -52,25 +53,128 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// What the writer remembers of each round it has written to, so that a scan
+/// needs fewer searches of the database's B-trees.
+#[derive(Default)]
+pub(crate) struct Rounds(FastMap<i64, RoundMemory>);
+
+struct RoundMemory {
+    /// The round's buildings. A round's scope is written with the round, in the
+    /// same transaction, and never changes after: once the writer has seen a
+    /// round, its scope is final, and a resident's building is checked against
+    /// this set instead of the scopes' index.
+    scope: FastSet<i64>,
+    /// Every resident who has a member row in the round, valid or not: read once
+    /// from the members, then kept by the writer as it writes them. A resident
+    /// not in it was never in one of the round's tubes, so the search of the
+    /// members for their current tube is skipped — which is nearly every scan.
+    members: Bitmap,
+}
+
+impl Rounds {
+    /// Reads a round's memory from the database the first time the writer meets it.
+    fn load(&mut self, tx: &Connection, round: i64) -> rusqlite::Result<()> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(round) {
+            let mut stmt = tx.prepare_cached("SELECT building_id FROM sampling_round_buildings WHERE round_id = ?1")?;
+            let scope = stmt.query_map([round], |r| r.get(0))?.collect::<rusqlite::Result<FastSet<i64>>>()?;
+            let mut members = Bitmap::default();
+            let mut stmt = tx.prepare_cached("SELECT resident_id FROM sampling_members WHERE round_id = ?1")?;
+            let mut rows = stmt.query([round])?;
+            while let Some(row) = rows.next()? {
+                members.insert(row.get(0)?);
+            }
+            slot.insert(RoundMemory { scope, members });
+        }
+        Ok(())
+    }
+
+    /// Forgets every round: the next group reads them again.
+    fn forget(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// A set of resident ids, a bit each. Ids beyond [`Bitmap::LIMIT`] (or below
+/// zero) are never stored and always answered "maybe": the set only ever errs
+/// towards looking a resident up.
+#[derive(Default)]
+struct Bitmap(Vec<u64>);
+
+impl Bitmap {
+    /// Residents' ids are allocated densely from 1; 2^26 of them take 8 MiB.
+    const LIMIT: i64 = 1 << 26;
+
+    fn insert(&mut self, id: i64) {
+        let Ok(i) = usize::try_from(id) else { return };
+        if id >= Self::LIMIT {
+            return;
+        }
+        if self.0.len() <= i / 64 {
+            self.0.resize(i / 64 + 1, 0);
+        }
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    fn may_contain(&self, id: i64) -> bool {
+        match usize::try_from(id) {
+            Ok(i) if id < Self::LIMIT => self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0),
+            _ => true,
+        }
+    }
+}
+
 /// Records a group in one immediate transaction; statuses in order.
+///
+/// A member row the writer did not know of (written by another connection since
+/// it read the round) makes the group's decisions unsound: the group is rolled
+/// back and recorded again with every round read afresh.
 pub(crate) fn record(
     conn: &mut Connection,
+    rounds: &mut Rounds,
     samplers: &[&str],
     scans: &[Scan],
     codes: &[Option<TubeCode>],
     now: i64,
 ) -> rusqlite::Result<Vec<&'static str>> {
+    match record_once(conn, rounds, samplers, scans, codes, now)? {
+        Some(out) => Ok(out),
+        None => {
+            tracing::warn!("the scan writer met members it did not know of; it reads its rounds again");
+            rounds.forget();
+            record_once(conn, rounds, samplers, scans, codes, now)?.ok_or_else(|| {
+                rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+                    Some("a scanned resident is already in a tube the writer cannot see".into()),
+                )
+            })
+        }
+    }
+}
+
+/// One attempt: the statuses, or `None` (rolled back) when a member the group
+/// adds turned out to be in a tube already.
+fn record_once(
+    conn: &mut Connection,
+    rounds: &mut Rounds,
+    samplers: &[&str],
+    scans: &[Scan],
+    codes: &[Option<TubeCode>],
+    now: i64,
+) -> rusqlite::Result<Option<Vec<&'static str>>> {
     // BEGIN and COMMIT through cached statements (a transaction object would compile them each time).
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let result = gather(conn, scans, codes, now).and_then(|facts| {
+    let result = gather(conn, rounds, scans, codes, now).and_then(|facts| {
         let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
-        write(conn, writes, now)?;
-        Ok(out)
+        Ok(write(conn, rounds, writes, now)?.then_some(out))
     });
     match result {
-        Ok(out) => {
+        Ok(Some(out)) => {
             conn.prepare_cached("COMMIT")?.execute([])?;
-            Ok(out)
+            Ok(Some(out))
+        }
+        Ok(None) => {
+            conn.execute_batch("ROLLBACK")?;
+            Ok(None)
         }
         Err(e) => {
             // The group is answered with the error; nothing of it stays.
@@ -84,7 +188,13 @@ pub(crate) fn record(
 /// that ended otherwise (most are accepted).
 const CLAIMED: &str = decide::ACCEPTED;
 
-fn gather(tx: &Connection, scans: &[Scan], codes: &[Option<TubeCode>], now: i64) -> rusqlite::Result<Facts> {
+fn gather(
+    tx: &Connection,
+    rounds: &mut Rounds,
+    scans: &[Scan],
+    codes: &[Option<TubeCode>],
+    now: i64,
+) -> rusqlite::Result<Facts> {
     let mut facts = Facts::default();
     // Each key is claimed by inserting it: one search of the keys' B-tree, where a
     // look-up followed by an insert took two. A key already there was seen before
@@ -101,24 +211,31 @@ fn gather(tx: &Connection, scans: &[Scan], codes: &[Option<TubeCode>], now: i64)
     for id in dedup(scans.iter().map(|s| s.round)) {
         let found: Option<(i64, String)> = round.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         if let Some((pool_size, status)) = found {
-            facts.rounds.insert(id, Round { pool_size, open: status == "open" });
+            let open = status == "open";
+            if open {
+                rounds.load(tx, id)?;
+            } else {
+                // Scans into a closed round are refused: its memory is not needed again.
+                rounds.0.remove(&id);
+            }
+            facts.rounds.insert(id, Round { pool_size, open });
         }
     }
-    let mut resident = tx.prepare_cached(
-        "SELECT r.building_id, \
-           EXISTS (SELECT 1 FROM sampling_round_buildings rb WHERE rb.round_id = ?1 AND rb.building_id = r.building_id), \
-           (SELECT m.tube_id FROM sampling_members m WHERE m.round_id = ?1 AND m.resident_id = r.id AND m.valid = 1) \
-         FROM residents r WHERE r.id = ?2",
+    let mut resident = tx.prepare_cached("SELECT building_id FROM residents WHERE id = ?1")?;
+    let mut member = tx.prepare_cached(
+        "SELECT tube_id FROM sampling_members WHERE round_id = ?1 AND resident_id = ?2 AND valid = 1",
     )?;
     for (round, id) in dedup(scans.iter().filter_map(|s| Some((s.round, s.resident?)))) {
-        if !facts.rounds.contains_key(&round) {
+        let Some(memory) = facts.rounds.contains_key(&round).then(|| rounds.0.get(&round)).flatten() else {
             continue;
-        }
-        let found: Option<(Option<i64>, bool, Option<i64>)> =
-            resident.query_row(params![round, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
-        if let Some((building, in_scope, tube)) = found {
-            facts.residents.insert((round, id), Resident { building, in_scope });
-            if let Some(tube) = tube {
+        };
+        let Some(building) = resident.query_row([id], |r| r.get::<_, Option<i64>>(0)).optional()? else {
+            continue;
+        };
+        let in_scope = building.is_some_and(|b| memory.scope.contains(&b));
+        facts.residents.insert((round, id), Resident { building, in_scope });
+        if memory.members.may_contain(id) {
+            if let Some(tube) = member.query_row(params![round, id], |r| r.get(0)).optional()? {
                 facts.members.insert((round, id), tube);
             }
         }
@@ -144,7 +261,9 @@ fn gather(tx: &Connection, scans: &[Scan], codes: &[Option<TubeCode>], now: i64)
     Ok(facts)
 }
 
-fn write(tx: &Connection, writes: Writes, now: i64) -> rusqlite::Result<()> {
+/// Writes a group's rows; `false` when a member turned out to be in a valid
+/// tube already (nothing was rebound: the caller rolls back).
+fn write(tx: &Connection, rounds: &mut Rounds, writes: Writes, now: i64) -> rusqlite::Result<bool> {
     let mut tube = tx.prepare_cached(
         "INSERT INTO sampling_tubes (id, round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO UPDATE SET members = excluded.members, \
@@ -159,7 +278,12 @@ fn write(tx: &Connection, writes: Writes, now: i64) -> rusqlite::Result<()> {
         member_rebind!()
     ))?;
     for m in &writes.members {
-        member.execute(params![m.round, m.tube, m.resident, m.building, m.at])?;
+        if member.execute(params![m.round, m.tube, m.resident, m.building, m.at])? == 0 {
+            return Ok(false);
+        }
+        if let Some(memory) = rounds.0.get_mut(&m.round) {
+            memory.members.insert(m.resident);
+        }
     }
     let mut count = tx.prepare_cached(super::COUNT_SAMPLED)?;
     for ((round, building), n) in writes.building_counts() {
@@ -169,5 +293,28 @@ fn write(tx: &Connection, writes: Writes, now: i64) -> rusqlite::Result<()> {
     for (k, status) in writes.keys.iter().filter(|(_, status)| *status != CLAIMED) {
         key.execute(params![k, status])?;
     }
-    Ok(())
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bitmap;
+
+    #[test]
+    fn the_member_bitmap_errs_only_towards_looking_up() {
+        let mut set = Bitmap::default();
+        for id in [1, 63, 64, 1_000_003] {
+            set.insert(id);
+        }
+        for id in [1, 63, 64, 1_000_003] {
+            assert!(set.may_contain(id), "{id} was inserted");
+        }
+        for id in [0, 2, 62, 65, 1_000_002, 5_000_000] {
+            assert!(!set.may_contain(id), "{id} was not");
+        }
+        // Ids it cannot hold are never ruled out.
+        set.insert(Bitmap::LIMIT + 5);
+        assert!(set.may_contain(Bitmap::LIMIT + 5) && set.may_contain(Bitmap::LIMIT + 6) && set.may_contain(-1));
+        assert!(set.0.len() <= (1_000_003 / 64) + 1, "nothing stored for ids beyond the limit");
+    }
 }

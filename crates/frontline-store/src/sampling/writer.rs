@@ -134,19 +134,22 @@ fn spawn_thread(path: std::path::PathBuf, mut rx: tokio::sync::mpsc::Receiver<Jo
                 None
             }
         };
+        let mut rounds = super::sqlite_thread::Rounds::default();
         while let Some(first) = rx.blocking_recv() {
             let mut jobs = take_group(first, &mut rx);
             let (scans, codes, samplers) = flatten(&mut jobs);
             let result = match conn.as_mut() {
-                Some(c) => super::sqlite_thread::record(c, &samplers, &scans, &codes, now_ms()).map_err(|e| {
-                    // Another writer (a census import) held the database longer than the
-                    // writer waits: the phones are told to try again shortly.
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
-                        SubmitError::Busy
-                    } else {
-                        SubmitError::Failed(e.to_string())
-                    }
-                }),
+                Some(c) => {
+                    super::sqlite_thread::record(c, &mut rounds, &samplers, &scans, &codes, now_ms()).map_err(|e| {
+                        // Another writer (a census import) held the database longer than the
+                        // writer waits: the phones are told to try again shortly.
+                        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+                            SubmitError::Busy
+                        } else {
+                            SubmitError::Failed(e.to_string())
+                        }
+                    })
+                }
                 None => Err(SubmitError::Failed("the scan writer has no database connection".to_string())),
             };
             answer(jobs, result);
