@@ -276,3 +276,17 @@ fn census_benchmark_runs_end_to_end() {
     assert!(second[6].ends_with("MB"), "peak memory is reported: {table}");
     assert!(!dir.exists(), "the working directory is removed");
 }
+
+#[test]
+fn scans_benchmark_runs_end_to_end() {
+    let out = run(&["bench", "scans", "--residents", "300", "--batch", "50"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = stdout(&out);
+    let row =
+        |what: &str| table.lines().find(|l| l.contains(what)).map(|l| l.split('|').map(str::trim).collect::<Vec<_>>());
+    let ingest = row("batch ingest").expect("batch ingest measured");
+    assert_eq!(ingest[2], "300", "{table}");
+    assert!(ingest[4].ends_with("scans/s"), "{table}");
+    let restart = row("first scan after a restart").expect("restart measured");
+    assert!(restart[1].contains("300 members") && restart[4].ends_with(" ms"), "{table}");
+}
