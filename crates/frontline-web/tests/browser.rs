@@ -2,7 +2,9 @@
 //! the sampler logs in, starts a round, binds a member with a barcode scanner
 //! in keyboard mode, binds another with the phone's camera reading a printed
 //! QR code (a fake camera playing a video of that code), and the round's page
-//! follows a scan sent from another phone without being reloaded.
+//! follows a scan sent from another phone without being reloaded; the lab then
+//! uploads its result sheet with an abnormal pool, the round's page lists the
+//! pool's people for single retests, and the lab records their results.
 
 mod support;
 #[path = "support/webdriver.rs"]
@@ -84,6 +86,8 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
     std::fs::create_dir_all(&dir).expect("dir");
     let video = dir.join("code.y4m");
     qr_video(&c3, &video);
+    let sheet = dir.join("检测结果.csv");
+    std::fs::write(&sheet, "试管编号,检测结果\nZZ8001,异常\nZZ8002,阴性\n").expect("lab sheet");
 
     let (base, stop, server) = serve(&app).await;
     let handle = tokio::runtime::Handle::current();
@@ -154,6 +158,36 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
         b.wait_until(15, "the live figures to follow", |b| text_of(b, "#totals [data-k=sampled]") == "3");
         assert_eq!(text_of(&b, "#totals [data-k=missed]"), "0");
         assert_eq!(b.eval("return window.notReloaded === true;"), Value::from(true));
+
+        // The lab uploads its sheet: 甲 and 丙's pool is abnormal, 乙's negative.
+        let lab = Browser::start(&[]);
+        log_in(&lab, &base, "lab");
+        lab.goto(&format!("{base}/sampling/results"));
+        lab.type_into("input[type=file]", &sheet.display().to_string());
+        lab.click("form[action='/sampling/results'] button[type=submit]");
+        lab.wait_until(20, "the sheet's outcome", |b| text_of(b, ".cards .card .n") == "2");
+
+        // The round's page lists both for a single retest at home, their building flagged.
+        b.goto(&format!("{base}/sampling/rounds/{round}"));
+        let retests = text_of(&b, "#retests tbody");
+        assert!(retests.contains("甲") && retests.contains("丙") && !retests.contains("乙"), "{retests}");
+        assert!(!text_of(&b, "#coverage .tag").is_empty(), "the building is flagged");
+
+        // Each is retested alone at home; the lab records the results by their codes.
+        for code in [&c1, &c3] {
+            lab.goto(&format!("{base}/sampling/results"));
+            lab.type_into("input[name=code]", code);
+            lab.click("form[action='/sampling/retests'] button[type=submit]");
+            lab.wait_until(10, "the retest to be recorded", |b| {
+                b.eval("var e = document.getElementById('retest-outcome'); return e ? e.dataset.status : null;")
+                    == "cleared"
+            });
+        }
+        assert!(handle.block_on(app.store().pending_retests(round)).expect("retests").is_empty());
+        b.goto(&format!("{base}/sampling/rounds/{round}"));
+        b.wait_until(10, "the page's figures", |b| text_of(b, "#totals [data-k=sampled]") == "3");
+        assert_eq!(b.eval("return document.querySelectorAll('#retests, #coverage .tag').length;"), Value::from(0));
+        assert_eq!(text_of(&b, "#totals [data-k=missed]"), "0", "coverage stays at 100 %");
     });
     let _ = stop.send(());
     let _ = server.await;

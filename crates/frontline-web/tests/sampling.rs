@@ -604,3 +604,71 @@ async fn concurrent_phones_are_group_committed_without_losing_or_doubling_a_scan
     assert_eq!(cov["missed"], 0);
     app.finish().await;
 }
+
+/// The lab records single retests from its page: negative releases, positive
+/// confirms, a second entry for the same person finds no retest due, a code
+/// nobody has is refused, and only the lab's roles may record.
+#[tokio::test]
+async fn the_lab_records_retests_from_its_page() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let staff = app.token(Role::Staff).await;
+    let lead = app.token(Role::GroupLead).await;
+    let lab = app.token(Role::Lab).await;
+    let (building, h1, _) = app.place().await;
+    let c1 = coded_resident(&app, &staff, "甲", 71, h1).await.1;
+    let c2 = coded_resident(&app, &staff, "乙", 73, h1).await.1;
+    let body = json!({"name": "R", "pool_size": 5, "buildings": [building]});
+    let round = app.api(Method::POST, "/api/v1/sampling/rounds", Some(&lead), Some(body)).await.json()["id"]
+        .as_i64()
+        .expect("round");
+    let scans = json!({"scans": [
+        {"key": "r1", "round": round, "tube": "ZZ7001", "resident_code": c1},
+        {"key": "r2", "round": round, "tube": "ZZ7001", "resident_code": c2}]});
+    let scanned = app.api(Method::POST, "/api/v1/sampling/scans", Some(&lead), Some(scans)).await;
+    assert_eq!(statuses(&scanned.json()), vec!["accepted", "accepted"]);
+    let abnormal = json!({"results": [{"tube": "ZZ7001", "result": "abnormal"}]});
+    assert_eq!(
+        app.api(Method::POST, "/api/v1/sampling/results", Some(&lab), Some(abnormal)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.store().pending_retests(round).await.expect("retests").len(), 2);
+
+    let session = browser_login(&app, "lab").await;
+    let page = get_page(&app, &session, "/sampling/results").await.text();
+    assert!(page.contains("action=\"/sampling/retests\"") && page.contains(&format!("value=\"{round}\"")), "{page}");
+    let csrf = field(&page, "csrf");
+    let record = |code: &str, result: &str| format!("csrf={csrf}&round={round}&code={code}&result={result}");
+    let outcome = |html: &str| {
+        let marker = "data-status=\"";
+        html.find(marker).map(|i| html[i + marker.len()..].split('"').next().unwrap_or_default().to_string())
+    };
+    let first = post_form(&app, &session, "/sampling/retests", record(&c1, "negative")).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    assert_eq!(outcome(&first.text()).as_deref(), Some("cleared"));
+    assert!(first.text().contains("复核阴性，已解除"), "the lab is told in words: {}", first.text());
+    let again = post_form(&app, &session, "/sampling/retests", record(&c1, "negative")).await;
+    assert_eq!(outcome(&again.text()).as_deref(), Some("no_retest_due"));
+    let positive = post_form(&app, &session, "/sampling/retests", record(&c2, "positive")).await;
+    assert_eq!(outcome(&positive.text()).as_deref(), Some("confirmed"));
+    assert!(app.store().pending_retests(round).await.expect("retests").is_empty());
+    let nobody = post_form(&app, &session, "/sampling/retests", record("NOBODY00", "negative")).await;
+    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", nobody.text());
+    let forged =
+        post_form(&app, &session, "/sampling/retests", format!("csrf=x&round={round}&code={c1}&result=negative")).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "a form without the session's token");
+
+    // A volunteer cannot record results, from any page's form.
+    let volunteer = browser_login(&app, "volunteer").await;
+    let scan_page =
+        get_page(&app, &volunteer, format!("/sampling/rounds/{round}/scan?building={building}")).await.text();
+    let theirs = field(&scan_page, "csrf");
+    let refused = post_form(
+        &app,
+        &volunteer,
+        "/sampling/retests",
+        format!("csrf={theirs}&round={round}&code={c1}&result=positive"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    app.finish().await;
+}

@@ -106,18 +106,31 @@ pub async fn create_retest_results(
     auth.require(Perm::LabResults)?;
     let mut out = Vec::new();
     for r in &batch.results {
-        let result = frontline_domain::sampling::RetestResult::from_code(r.result.trim())
-            .or_else(|| frontline_domain::sampling::RetestResult::parse(&r.result).ok())
-            .ok_or_else(|| AppError::field("result", "unknown"))?;
-        let resident = resident_from_code(&state, &r.resident_code).await?;
-        let status = match state.store().record_retest(&auth.actor(), batch.round, resident, result.code()).await {
-            Ok(s) => s,
-            Err(frontline_store::StoreError::NotFound) => "no_retest_due",
-            Err(e) => return Err(e.into()),
-        };
+        let status = record_retest_result(&state, &auth, batch.round, &r.resident_code, &r.result).await?;
         out.push(serde_json::json!({"resident_code": r.resident_code, "status": status}));
     }
     Ok(Json(out))
+}
+
+/// Records one person's single-tube retest result (its code, or a lab's word for
+/// it) in a round: the retest's new state (`cleared`, `confirmed`, `pending`), or
+/// `no_retest_due` when none was pending. The API and the lab's page share it.
+pub(crate) async fn record_retest_result(
+    state: &AppState,
+    auth: &Auth,
+    round: i64,
+    resident_code: &str,
+    result: &str,
+) -> Result<&'static str, AppError> {
+    let result = frontline_domain::sampling::RetestResult::from_code(result.trim())
+        .or_else(|| frontline_domain::sampling::RetestResult::parse(result).ok())
+        .ok_or_else(|| AppError::field("result", "unknown"))?;
+    let resident = resident_from_code(state, resident_code.trim()).await?;
+    match state.store().record_retest(&auth.actor(), round, resident, result.code()).await {
+        Ok(s) => Ok(s),
+        Err(frontline_store::StoreError::NotFound) => Ok("no_retest_due"),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Tube and result columns of a lab's sheet, found by their headers.

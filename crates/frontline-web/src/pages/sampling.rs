@@ -13,8 +13,9 @@ use axum::routing::get;
 use axum::{Form, Router};
 use frontline_domain::access::Perm;
 use frontline_domain::date::parse_local_datetime;
+use frontline_domain::i18n::Lang;
 use frontline_domain::ids::SamplingCode;
-use frontline_domain::sampling::{scan_key, SamplingRules};
+use frontline_domain::sampling::{scan_key, RetestResult, SamplingRules};
 use frontline_store::now_ms;
 use frontline_store::sampling::{NewRound, Scan};
 use futures_util::stream::{self, Stream};
@@ -42,6 +43,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/sampling/rounds/{id}/missed.xlsx", get(get_missed_export))
         .route("/sampling/codes", get(list_codes))
         .route("/sampling/results", get(get_results_page))
+        .route("/sampling/retests", axum::routing::post(create_retest))
 }
 
 /// Rounds, and the form to start one.
@@ -452,11 +454,47 @@ async fn get_results_page(
     ReqLang(lang): ReqLang,
 ) -> Result<Response, AppError> {
     auth.require(Perm::LabResults)?;
+    results_page(&state, &auth, lang, minijinja::Value::UNDEFINED, minijinja::Value::UNDEFINED).await
+}
+
+/// The lab's page, with what the last sheet or retest did.
+async fn results_page(
+    state: &AppState,
+    auth: &Auth,
+    lang: Lang,
+    outcome: minijinja::Value,
+    retest: minijinja::Value,
+) -> Result<Response, AppError> {
+    let rounds: Vec<_> =
+        state.store().list_sampling_rounds().await?.into_iter().filter(|r| r.status == "open").collect();
     let ctx = context! {
-        ..page_ctx(&state, &auth, lang, "/sampling/results", "nav.lab"),
-        ..context! { outcome => minijinja::Value::UNDEFINED }
+        ..page_ctx(state, auth, lang, "/sampling/results", "nav.lab"),
+        ..context! { outcome => outcome, retest => retest, rounds => rounds, retest_results => RetestResult::ALL.iter().map(|r| r.code()).collect::<Vec<_>>() }
     };
     page("sampling_results.html", ctx)
+}
+
+#[derive(Deserialize)]
+struct RetestForm {
+    csrf: String,
+    round: i64,
+    code: String,
+    result: String,
+}
+
+/// A single-tube retest's result, typed in by the lab: negative releases the
+/// person, positive confirms a case, invalid keeps the retest due.
+async fn create_retest(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReqLang(lang): ReqLang,
+    Form(f): Form<RetestForm>,
+) -> Result<Response, AppError> {
+    auth.check_csrf(&f.csrf)?;
+    auth.require(Perm::LabResults)?;
+    let status = crate::api::lab::record_retest_result(&state, &auth, f.round, &f.code, &f.result).await?;
+    let retest = context! { status => status, code => f.code.trim(), round => f.round };
+    results_page(&state, &auth, lang, minijinja::Value::UNDEFINED, retest).await
 }
 
 /// Receives a lab's result sheet from the upload form.
@@ -482,11 +520,7 @@ async fn create_results_upload(
     auth.check_csrf(&csrf)?;
     let (name, bytes) = file.ok_or_else(|| AppError::field("file", "required"))?;
     let outcome = crate::api::lab::import_lab_sheet(&state, &auth, bytes, &name).await?;
-    let ctx = context! {
-        ..page_ctx(&state, &auth, lang, "/sampling/results", "nav.lab"),
-        ..context! { outcome => outcome }
-    };
-    page("sampling_results.html", ctx)
+    results_page(&state, &auth, lang, minijinja::Value::from_serialize(&outcome), minijinja::Value::UNDEFINED).await
 }
 
 /// The lab's upload route, under the larger body limit.
