@@ -268,8 +268,7 @@ fn census_benchmark_runs_end_to_end() {
     let out = run(&["bench", "census", "--rows", "300", "--dir", &dir.to_string_lossy()], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = stdout(&out);
-    let row =
-        |what: &str| table.lines().find(|l| l.contains(what)).map(|l| l.split('|').map(str::trim).collect::<Vec<_>>());
+    let row = |what: &str| table_row(&table, what);
     let second = row("second round (all matched)").expect("second round measured");
     assert_eq!(second[2], "300", "{table}");
     assert!(second[4].parse::<f64>().is_ok_and(|r| r > 0.0), "{table}");
@@ -282,11 +281,15 @@ fn scans_benchmark_runs_end_to_end() {
     let out = run(&["bench", "scans", "--residents", "300", "--batch", "50"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = stdout(&out);
-    let row =
-        |what: &str| table.lines().find(|l| l.contains(what)).map(|l| l.split('|').map(str::trim).collect::<Vec<_>>());
+    let row = |what: &str| table_row(&table, what);
     let ingest = row("batch ingest").expect("batch ingest measured");
     assert_eq!(ingest[2], "300", "{table}");
     assert!(ingest[4].ends_with("scans/s"), "{table}");
     let restart = row("first scan after a restart").expect("restart measured");
     assert!(restart[1].contains("300 members") && restart[4].ends_with(" ms"), "{table}");
+}
+
+/// The cells of a bench table's first row whose text holds `what`.
+fn table_row<'a>(table: &'a str, what: &str) -> Option<Vec<&'a str>> {
+    table.lines().find(|l| l.contains(what)).map(|l| l.split('|').map(str::trim).collect())
 }

@@ -127,7 +127,7 @@ impl Bitmap {
 ///
 /// A member row the writer did not know of (written by another connection since
 /// it read the round) makes the group's decisions unsound: the group is rolled
-/// back and recorded again with every round read afresh.
+/// back and recorded once more with every round read afresh.
 pub(crate) fn record(
     conn: &mut Connection,
     rounds: &mut Rounds,
@@ -136,52 +136,35 @@ pub(crate) fn record(
     codes: &[Option<TubeCode>],
     now: i64,
 ) -> rusqlite::Result<Vec<&'static str>> {
-    match record_once(conn, rounds, samplers, scans, codes, now)? {
-        Some(out) => Ok(out),
-        None => {
+    for attempt in 0..2 {
+        if attempt > 0 {
             tracing::warn!("the scan writer met members it did not know of; it reads its rounds again");
             rounds.forget();
-            record_once(conn, rounds, samplers, scans, codes, now)?.ok_or_else(|| {
-                rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
-                    Some("a scanned resident is already in a tube the writer cannot see".into()),
-                )
-            })
+        }
+        // BEGIN and COMMIT through cached statements (a transaction object would compile them each time).
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        let result = gather(conn, rounds, scans, codes, now).and_then(|facts| {
+            let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
+            Ok(write(conn, rounds, writes, now)?.then_some(out))
+        });
+        match result {
+            Ok(Some(out)) => {
+                conn.prepare_cached("COMMIT")?.execute([])?;
+                return Ok(out);
+            }
+            // A member the group adds was in a tube already: nothing of it stays.
+            Ok(None) => conn.execute_batch("ROLLBACK")?,
+            Err(e) => {
+                // The group is answered with the error; nothing of it stays.
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
         }
     }
-}
-
-/// One attempt: the statuses, or `None` (rolled back) when a member the group
-/// adds turned out to be in a tube already.
-fn record_once(
-    conn: &mut Connection,
-    rounds: &mut Rounds,
-    samplers: &[&str],
-    scans: &[Scan],
-    codes: &[Option<TubeCode>],
-    now: i64,
-) -> rusqlite::Result<Option<Vec<&'static str>>> {
-    // BEGIN and COMMIT through cached statements (a transaction object would compile them each time).
-    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let result = gather(conn, rounds, scans, codes, now).and_then(|facts| {
-        let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
-        Ok(write(conn, rounds, writes, now)?.then_some(out))
-    });
-    match result {
-        Ok(Some(out)) => {
-            conn.prepare_cached("COMMIT")?.execute([])?;
-            Ok(Some(out))
-        }
-        Ok(None) => {
-            conn.execute_batch("ROLLBACK")?;
-            Ok(None)
-        }
-        Err(e) => {
-            // The group is answered with the error; nothing of it stays.
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    Err(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+        Some("a scanned resident is already in a tube the writer cannot see".into()),
+    ))
 }
 
 /// The status a key is claimed with; [`write`] corrects the keys of scans
@@ -226,9 +209,11 @@ fn gather(
         "SELECT tube_id FROM sampling_members WHERE round_id = ?1 AND resident_id = ?2 AND valid = 1",
     )?;
     for (round, id) in dedup(scans.iter().filter_map(|s| Some((s.round, s.resident?)))) {
-        let Some(memory) = facts.rounds.contains_key(&round).then(|| rounds.0.get(&round)).flatten() else {
+        if !facts.rounds.contains_key(&round) {
             continue;
-        };
+        }
+        // A closed round has no memory: its scans are refused before anyone is looked up.
+        let Some(memory) = rounds.0.get(&round) else { continue };
         let Some(building) = resident.query_row([id], |r| r.get::<_, Option<i64>>(0)).optional()? else {
             continue;
         };
