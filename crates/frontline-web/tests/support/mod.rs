@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
 use frontline_domain::access::Role;
 use frontline_store::accounts::NewUser;
 use frontline_store::testing::TestDb;

@@ -2,14 +2,12 @@
 //! refused as sealed, sealing twice changes nothing, and the seal is audited.
 //! Runs on both backends.
 
-mod support;
-
+use crate::support::{browser_login, coded_resident, field, get_page, post_form, TestApp};
 use axum::http::{Method, StatusCode};
 use frontline_domain::access::{Perm, Role};
 use frontline_store::audit::AuditFilter;
 use frontline_store::Backend;
 use serde_json::json;
-use support::{browser_login, coded_resident, field, get_page, post_form, TestApp};
 
 async fn scan(app: &TestApp, token: &str, key: &str, round: i64, tube: &str, code: &str) -> String {
     let body = json!({"scans": [{"key": key, "round": round, "tube": tube, "resident_code": code}]});

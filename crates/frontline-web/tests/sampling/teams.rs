@@ -2,13 +2,11 @@
 //! by compound, unit and household, and the missed list handed out per team.
 //! Runs on both backends.
 
-mod support;
-
+use crate::support::{browser_login, coded_resident, field, get_page, post_form, TestApp};
 use axum::http::{Method, StatusCode};
 use frontline_domain::access::Role;
 use frontline_store::{Actor, Backend};
 use serde_json::{json, Value};
-use support::{browser_login, coded_resident, field, get_page, post_form, TestApp};
 
 fn names(list: &Value) -> Vec<String> {
     let mut n: Vec<String> =
