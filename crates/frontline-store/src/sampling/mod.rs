@@ -407,47 +407,58 @@ impl Store {
         Ok((row.0.unwrap_or(0), row.1, row.2))
     }
 
-    /// Records a single retest's result for a resident of a round: `negative` releases them,
-    /// `positive` confirms a case, `invalid` keeps the retest pending. Returns the new state.
-    pub async fn record_retest(
+    /// Records single-tube retest results of a round, all in one transaction:
+    /// for each (resident, `negative` | `positive` | `invalid`), the retest's new
+    /// state (`cleared`, `confirmed`, `pending`), or `no_retest_due` when none was
+    /// pending. [`StoreError::NotFound`] when the round does not exist.
+    pub async fn record_retests(
         &self,
         actor: &Actor,
         round: i64,
-        resident: i64,
-        result: &str,
-    ) -> Result<&'static str, StoreError> {
-        let state = match result {
-            "negative" => "cleared",
-            "positive" => "confirmed",
-            _ => "pending",
-        };
+        results: &[(i64, &str)],
+    ) -> Result<Vec<&'static str>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let n = sqlx::query(
-            "UPDATE sampling_retests SET state = $1 WHERE round_id = $2 AND resident_id = $3 AND state = 'pending'",
-        )
-        .bind(state)
-        .bind(round)
-        .bind(resident)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
+        sqlx::query("SELECT id FROM sampling_rounds WHERE id = $1")
+            .bind(round)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut out = Vec::with_capacity(results.len());
+        for &(resident, result) in results {
+            let state = match result {
+                "negative" => "cleared",
+                "positive" => "confirmed",
+                _ => "pending",
+            };
+            let n = sqlx::query(
+                "UPDATE sampling_retests SET state = $1 WHERE round_id = $2 AND resident_id = $3 AND state = 'pending'",
+            )
+            .bind(state)
+            .bind(round)
+            .bind(resident)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                out.push("no_retest_due");
+                continue;
+            }
+            audit::record(
+                &mut tx,
+                actor,
+                Change {
+                    action: "sampling.retest",
+                    entity: "resident",
+                    entity_id: Some(resident.to_string()),
+                    before: None,
+                    after: Some(json!({"round": round, "result": result, "state": state})),
+                },
+            )
+            .await?;
+            out.push(state);
         }
-        audit::record(
-            &mut tx,
-            actor,
-            Change {
-                action: "sampling.retest",
-                entity: "resident",
-                entity_id: Some(resident.to_string()),
-                before: None,
-                after: Some(json!({"round": round, "result": result, "state": state})),
-            },
-        )
-        .await?;
         tx.commit().await?;
-        Ok(state)
+        Ok(out)
     }
 
     /// Pending retests of a round: (resident id, tube code, due at).

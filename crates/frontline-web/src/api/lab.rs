@@ -4,12 +4,13 @@
 use axum::extract::State;
 use axum::Json;
 use frontline_domain::access::Perm;
-use frontline_domain::sampling::{LabResult, SamplingRules, TubeCode};
+use frontline_domain::ids::SamplingCode;
+use frontline_domain::sampling::{LabResult, RetestResult, SamplingRules, TubeCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::extract::ApiJson;
-use crate::api::sampling::{resident_from_code, MAX_BATCH};
+use crate::api::sampling::MAX_BATCH;
 use crate::auth::Auth;
 use crate::error::{AppError, ErrorEnvelope, FieldError};
 use crate::AppState;
@@ -53,14 +54,17 @@ pub async fn create_results(
     }
     let mut parsed = Vec::with_capacity(batch.results.len());
     let mut errors = vec![];
-    for r in &batch.results {
-        match (
-            TubeCode::parse(&r.tube),
-            LabResult::from_code(r.result.trim()).or_else(|| LabResult::parse(&r.result).ok()),
-        ) {
-            (Ok(t), Some(l)) => parsed.push((t, l)),
-            (Err(_), _) => errors.push(FieldError::new("tube", "unknown")),
-            (_, None) => errors.push(FieldError::new("result", "unknown")),
+    for (i, r) in batch.results.iter().enumerate() {
+        let tube = TubeCode::parse(&r.tube);
+        let result = LabResult::from_code(r.result.trim()).or_else(|| LabResult::parse(&r.result).ok());
+        if tube.is_err() {
+            errors.push(FieldError::new(&format!("results[{i}].tube"), "unknown"));
+        }
+        if result.is_none() {
+            errors.push(FieldError::new(&format!("results[{i}].result"), "unknown"));
+        }
+        if let (Ok(t), Some(l)) = (tube, result) {
+            parsed.push((t, l));
         }
     }
     if !errors.is_empty() {
@@ -95,26 +99,41 @@ pub struct RetestBatch {
     pub results: Vec<RetestInput>,
 }
 
-/// Records single-tube retest results: negative releases the person, positive confirms a case.
+/// Records single-tube retest results: negative releases the person, positive
+/// confirms a case. Every line is checked before any is written, and all are
+/// written in one transaction: a batch with a bad line writes nothing.
 #[utoipa::path(post, path = "/api/v1/sampling/retests", tag = "sampling", request_body = RetestBatch,
-    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
 pub async fn create_retest_results(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(batch): ApiJson<RetestBatch>,
 ) -> Result<Json<Vec<serde_json::Value>>, AppError> {
     auth.require(Perm::LabResults)?;
-    let mut out = Vec::new();
-    for r in &batch.results {
-        let status = record_retest_result(&state, &auth, batch.round, &r.resident_code, &r.result).await?;
-        out.push(serde_json::json!({"resident_code": r.resident_code, "status": status}));
+    if batch.results.is_empty() {
+        return Err(AppError::field("results", "required"));
     }
-    Ok(Json(out))
+    if batch.results.len() > MAX_BATCH {
+        return Err(AppError::field("results", "too_long"));
+    }
+    let lines: Vec<(&str, &str)> =
+        batch.results.iter().map(|r| (r.resident_code.as_str(), r.result.as_str())).collect();
+    let statuses =
+        record_retests(&state, &auth, batch.round, &lines, |i, field| format!("results[{i}].{field}")).await?;
+    Ok(Json(
+        batch
+            .results
+            .iter()
+            .zip(statuses)
+            .map(|(r, status)| serde_json::json!({"resident_code": r.resident_code, "status": status}))
+            .collect(),
+    ))
 }
 
 /// Records one person's single-tube retest result (its code, or a lab's word for
 /// it) in a round: the retest's new state (`cleared`, `confirmed`, `pending`), or
-/// `no_retest_due` when none was pending. The API and the lab's page share it.
+/// `no_retest_due` when none was pending. The lab's page uses it.
 pub(crate) async fn record_retest_result(
     state: &AppState,
     auth: &Auth,
@@ -122,15 +141,47 @@ pub(crate) async fn record_retest_result(
     resident_code: &str,
     result: &str,
 ) -> Result<&'static str, AppError> {
-    let result = frontline_domain::sampling::RetestResult::from_code(result.trim())
-        .or_else(|| frontline_domain::sampling::RetestResult::parse(result).ok())
-        .ok_or_else(|| AppError::field("result", "unknown"))?;
-    let resident = resident_from_code(state, resident_code.trim()).await?;
-    match state.store().record_retest(&auth.actor(), round, resident, result.code()).await {
-        Ok(s) => Ok(s),
-        Err(frontline_store::StoreError::NotFound) => Ok("no_retest_due"),
-        Err(e) => Err(e.into()),
+    let statuses = record_retests(state, auth, round, &[(resident_code, result)], |_, field| field.to_string()).await?;
+    Ok(statuses.first().copied().unwrap_or("no_retest_due"))
+}
+
+/// Checks every (resident code, result) line — each error named by
+/// `field(line, name)` — and only when all are sound records them in one
+/// transaction. An unknown round is [`AppError::NotFound`].
+async fn record_retests(
+    state: &AppState,
+    auth: &Auth,
+    round: i64,
+    lines: &[(&str, &str)],
+    field: impl Fn(usize, &str) -> String,
+) -> Result<Vec<&'static str>, AppError> {
+    let key = state.code_key();
+    let mut errors = Vec::new();
+    let mut parsed = Vec::with_capacity(lines.len());
+    for (i, (code, result)) in lines.iter().enumerate() {
+        let result = RetestResult::from_code(result.trim()).or_else(|| RetestResult::parse(result).ok());
+        if result.is_none() {
+            errors.push(FieldError::new(&field(i, "result"), "unknown"));
+        }
+        let resident = SamplingCode::parse(code.trim()).ok().map(|c| c.decode(key));
+        if resident.is_none() {
+            errors.push(FieldError::new(&field(i, "resident_code"), "unknown"));
+        }
+        parsed.push((resident, result));
     }
+    let ids: Vec<i64> = parsed.iter().filter_map(|(r, _)| *r).collect();
+    let known: std::collections::HashSet<i64> = state.store().existing_residents(&ids).await?.into_iter().collect();
+    for (i, (resident, _)) in parsed.iter().enumerate() {
+        if resident.is_some_and(|r| !known.contains(&r)) {
+            errors.push(FieldError::new(&field(i, "resident_code"), "not_found"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let checked: Vec<(i64, &str)> =
+        parsed.into_iter().filter_map(|(resident, result)| Some((resident?, result?.code()))).collect();
+    Ok(state.store().record_retests(&auth.actor(), round, &checked).await?)
 }
 
 /// Tube and result columns of a lab's sheet, found by their headers.

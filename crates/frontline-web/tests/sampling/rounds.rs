@@ -126,6 +126,16 @@ async fn sampling_round_end_to_end(backend: Backend) {
     let no_lab =
         app.api(Method::POST, "/api/v1/sampling/results", Some(&volunteer), Some(json!({"results": []}))).await;
     assert_eq!(no_lab.status, StatusCode::FORBIDDEN);
+    let bad = app
+        .api(Method::POST, "/api/v1/sampling/results", Some(&lab), Some(json!({"results": [
+            {"tube": "ZZ0001", "result": "abnormal"}, {"tube": "", "result": "negative"}, {"tube": "ZZ0002", "result": "maybe"}]})))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text());
+    let body = bad.json();
+    let fields: Vec<&str> =
+        body["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
+    assert_eq!(fields, vec!["results[1].tube", "results[2].result"], "each bad line is named");
+    assert!(app.store().pending_retests(round).await.expect("retests").is_empty(), "nothing was written");
     let results = app
         .api(Method::POST, "/api/v1/sampling/results", Some(&lab), Some(json!({"results": [
             {"tube": "ZZ0001", "result": "abnormal"}, {"tube": "ZZ0002", "result": "invalid"}, {"tube": "ZZ9999", "result": "negative"}]})))
@@ -157,6 +167,44 @@ async fn sampling_round_end_to_end(backend: Backend) {
     );
     let missed = app.get(&format!("/api/v1/sampling/rounds/{round}/missed"), &staff).await.json();
     assert_eq!(missed[0]["resident_id"], r3);
+
+    // A batch with a bad line writes none of its lines, and says which lines are bad.
+    let bad = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/retests",
+            Some(&lab),
+            Some(json!({"round": round, "results": [
+            {"resident_code": c1, "result": "negative"}, {"resident_code": "R000000000", "result": "negative"},
+            {"resident_code": c2, "result": "maybe"}]})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text());
+    let mut fields: Vec<(String, String)> = bad.json()["error"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap_or("").to_string(), f["code"].as_str().unwrap_or("").to_string()))
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            ("results[1].resident_code".to_string(), "not_found".to_string()),
+            ("results[2].result".to_string(), "unknown".to_string())
+        ]
+    );
+    assert_eq!(app.store().pending_retests(round).await.expect("retests").len(), 2, "nothing was written");
+    let no_round = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/retests",
+            Some(&lab),
+            Some(json!({"round": round + 1000, "results": [
+            {"resident_code": c1, "result": "negative"}]})),
+        )
+        .await;
+    assert_eq!(no_round.status, StatusCode::NOT_FOUND, "{}", no_round.text());
 
     // Single retests at home: negative releases, positive confirms; nobody else has one due.
     let retests = app
