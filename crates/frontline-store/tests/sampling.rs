@@ -304,7 +304,9 @@ async fn scans_meeting_a_held_database_are_told_to_retry() {
 }
 
 /// Every scan's key is stored with the outcome it was answered with, refusals
-/// included; a replayed key is answered `duplicate` and stores nothing more.
+/// included. A replayed key stores nothing more and answers as its first scan
+/// did: `duplicate` when that was accepted, else the same refusal — within one
+/// group or later, whatever the replay carries.
 async fn each_key_keeps_the_outcome_it_was_answered_with(db: TestDb) {
     let store = db.store.clone();
     let round = seeded_round(&store, 20).await;
@@ -322,9 +324,11 @@ async fn each_key_keeps_the_outcome_it_was_answered_with(db: TestDb) {
         },
         scan("nobody".into(), round.id, "ZZ0001".into(), 999_999_999, 3),
         scan("ok".into(), round.id, "ZZ0002".into(), resident, 4),
+        scan("nobody".into(), round.id, "ZZ0002".into(), resident, 5),
     ];
     let answered = writer.submit("phone".into(), group).await.expect("written");
-    assert_eq!(answered[3], "duplicate", "a key repeated within one group");
+    assert_eq!(answered[3], "duplicate", "an accepted key repeated within one group");
+    assert_eq!(answered[4], answered[2], "a refused key repeated within one group is refused the same way");
     let stored = || async {
         sqlx::query_as::<_, (String, String)>("SELECT key, status FROM sampling_scan_keys ORDER BY key")
             .fetch_all(store.pool())
@@ -338,10 +342,16 @@ async fn each_key_keeps_the_outcome_it_was_answered_with(db: TestDb) {
     assert_eq!(answered[0], "accepted");
     assert!(answered[1] != "accepted" && answered[2] != "accepted", "{answered:?}");
     let replay = writer
-        .submit("phone".into(), vec![scan("nobody".into(), round.id, "ZZ0003".into(), resident, 5)])
+        .submit(
+            "phone".into(),
+            vec![
+                scan("nobody".into(), round.id, "ZZ0003".into(), resident, 5),
+                scan("ok".into(), round.id, "ZZ0003".into(), resident, 6),
+            ],
+        )
         .await
         .expect("written");
-    assert_eq!(replay, vec!["duplicate"]);
+    assert_eq!(replay, vec![answered[2], "duplicate"]);
     assert_eq!(stored().await, expected, "a replay changes no key");
     assert_eq!(store.sampling_coverage(round.id).await.expect("coverage").sampled, 1);
 }

@@ -88,12 +88,18 @@ async fn gather(
 ) -> Result<Facts, StoreError> {
     let mut facts = Facts::default();
     let keys = dedup(scans.iter().map(|s| s.key.clone()));
-    facts.seen =
-        lookup::<(String,), String>(conn, backend, "SELECT key FROM sampling_scan_keys WHERE key IN", &[], "", &keys)
-            .await?
-            .into_iter()
-            .map(|(k,)| k)
-            .collect();
+    facts.seen = lookup::<(String, String), String>(
+        conn,
+        backend,
+        "SELECT key, status FROM sampling_scan_keys WHERE key IN",
+        &[],
+        "",
+        &keys,
+    )
+    .await?
+    .into_iter()
+    .map(|(k, status)| (k, decide::interned(&status)))
+    .collect();
     let round_ids = dedup(scans.iter().map(|s| s.round));
     for (id, pool_size, status) in lookup::<(i64, i64, String), i64>(
         conn,

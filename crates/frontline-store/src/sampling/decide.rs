@@ -49,8 +49,8 @@ impl Tube {
 /// What the database knows about a group's keys, rounds, residents and tubes.
 #[derive(Default)]
 pub(crate) struct Facts {
-    /// Keys already recorded.
-    pub(crate) seen: Set<String>,
+    /// Keys already recorded, with the status their scan had (see [`interned`]).
+    pub(crate) seen: Map<String, &'static str>,
     pub(crate) rounds: Map<i64, Round>,
     /// By (round, resident).
     pub(crate) residents: Map<(i64, i64), Resident>,
@@ -143,14 +143,16 @@ pub(crate) fn decide_all(
 ) -> (Vec<&'static str>, Writes) {
     let mut writes = Writes::default();
     let mut fresh = std::mem::take(&mut facts.fresh_ids).into_iter();
-    let mut batch_keys: Set<&str> = Set::default();
+    // Each key's first outcome in this group, for a key sent twice in it.
+    let mut batch_keys: Map<&str, &'static str> = Map::default();
     let mut out = Vec::with_capacity(scans.len());
     for ((scan, sampler), code) in scans.iter().zip(samplers).zip(codes) {
-        if facts.seen.contains(&scan.key) || !batch_keys.insert(scan.key.as_str()) {
-            out.push("duplicate");
+        if let Some(first) = facts.seen.get(&scan.key).or_else(|| batch_keys.get(scan.key.as_str())) {
+            out.push(replayed(first));
             continue;
         }
         let status = decide(scan, sampler, code.as_ref(), &mut facts, &mut fresh, &mut writes.members);
+        batch_keys.insert(scan.key.as_str(), status);
         writes.keys.push((scan.key.clone(), status));
         out.push(status);
     }
@@ -167,6 +169,25 @@ pub(crate) fn decide_all(
         });
     }
     (out, writes)
+}
+
+/// What a replayed key answers: `duplicate` when its scan was accepted, and
+/// otherwise the scan's own refusal — a phone that lost the first answer
+/// learns that the person is not in a tube, not that the scan "went through".
+/// Nothing is written either way.
+fn replayed(first: &'static str) -> &'static str {
+    if first == ACCEPTED {
+        "duplicate"
+    } else {
+        first
+    }
+}
+
+/// A status read back from the keys table, as the writer's own constant
+/// (`duplicate` for a text it never writes).
+pub(crate) fn interned(status: &str) -> &'static str {
+    const OTHERS: [&str; 6] = [ACCEPTED, "duplicate", "unknown_round", "malformed_tube", "malformed_code", "internal"];
+    ScanRefusal::ALL.iter().map(|r| r.code()).chain(OTHERS).find(|c| *c == status).unwrap_or("duplicate")
 }
 
 fn decide(

@@ -111,9 +111,6 @@ pub async fn create_retest_results(
     ApiJson(batch): ApiJson<RetestBatch>,
 ) -> Result<Json<Vec<serde_json::Value>>, AppError> {
     auth.require(Perm::LabResults)?;
-    if batch.results.is_empty() {
-        return Err(AppError::field("results", "required"));
-    }
     if batch.results.len() > MAX_BATCH {
         return Err(AppError::field("results", "too_long"));
     }

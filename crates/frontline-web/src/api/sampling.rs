@@ -131,7 +131,8 @@ pub async fn create_round(
 /// One scan: a resident's code bound to a tube.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ScanInput {
-    /// The client's idempotency key (a replay returns `duplicate` and writes nothing),
+    /// The client's idempotency key. A replay writes nothing and answers as the
+    /// first scan did: `duplicate` if it was accepted, else the same refusal;
     /// at most 100 characters. Keys that sort by the time they were made (UUIDv7, or
     /// the sampler page's milliseconds in hex then a random part) are stored by
     /// appending; random ones land all over the keys table.
@@ -158,7 +159,9 @@ pub struct ScanBatch {
 pub struct ScanResult {
     /// The scan's key.
     pub key: String,
-    /// `accepted`, `duplicate`, or a refusal code (`unknown_code`, `out_of_scope`, `tube_full`, …).
+    /// `accepted`, `duplicate` (a replayed key whose scan was accepted, or a person
+    /// scanned again into the same tube), or a refusal code (`unknown_code`,
+    /// `out_of_scope`, `tube_full`, …; a replayed key repeats its refusal).
     pub status: &'static str,
 }
 
