@@ -282,8 +282,68 @@ mod tests {
         ] {
             keys.push(format!("error.{code}"));
         }
+        // Every status a scan can be answered with is shown on the sampler's page.
+        let statuses = ["accepted", "duplicate", "unknown_round", "malformed_tube", "malformed_code", "internal"];
+        keys.extend(
+            frontline_domain::sampling::ScanRefusal::ALL
+                .iter()
+                .map(|r| r.code())
+                .chain(statuses)
+                .map(|s| format!("sampling.scan_status.{s}")),
+        );
         for key in keys {
             assert!(cat.has(&key), "missing {key}");
         }
+    }
+
+    /// Every field-error code written in the source (`FieldError::new(field,
+    /// "code")`, `AppError::field(field, "code")`) has its message
+    /// `error.field.<code>`: an API answer never shows a raw key.
+    #[test]
+    fn field_error_codes_have_messages() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("src").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(std::fs::read_to_string(&path).expect("source"));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let cat = catalogue();
+        let mut checked = 0;
+        for text in &files {
+            for marker in ["FieldError::new(", "AppError::field("] {
+                for (at, _) in text.match_indices(marker) {
+                    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+                    if text[line_start..at].contains("//") {
+                        continue; // a comment
+                    }
+                    let call = &text[at + marker.len()..];
+                    let mut depth = 0;
+                    let end = call
+                        .char_indices()
+                        .find(|&(_, c)| {
+                            depth += i32::from(c == '(') - i32::from(c == ')');
+                            depth < 0
+                        })
+                        .map_or(call.len(), |(i, _)| i);
+                    let call = &call[..end];
+                    // The code is the call's last string literal (the field may be one too, or computed).
+                    let Some(code) = call.rsplit('"').nth(1) else { continue };
+                    if call.trim_end().ends_with('"')
+                        && !code.is_empty()
+                        && code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    {
+                        assert!(cat.has(&format!("error.field.{code}")), "no message for field error code {code:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 30, "the scanner found too few field errors ({checked})");
     }
 }

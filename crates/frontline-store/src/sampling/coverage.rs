@@ -125,12 +125,17 @@ pub struct MissedFilter {
     pub team: Option<String>,
 }
 
-/// Expected (residents minus exemptions) and sampled counts per building of a round's scope (the
-/// sampled count is the building's counter, kept by the writers with the members they write).
+/// Expected and sampled counts per building of a round's scope. Expected is
+/// the residents minus those exempted and not sampled: a person sampled despite
+/// an exemption counts as expected and sampled, so that expected − sampled is
+/// exactly the missed list. The sampled count is the building's counter, kept
+/// by the writers with the members they write.
 const BUILDING_COUNTS: &str = "SELECT b.id, b.name, b.compound_id, rb.team, \
        (SELECT COUNT(*) FROM residents r WHERE r.building_id = b.id) \
        - (SELECT COUNT(*) FROM sampling_exemptions e JOIN residents r ON r.id = e.resident_id \
-          WHERE e.round_id = rb.round_id AND r.building_id = b.id) AS expected, \
+          WHERE e.round_id = rb.round_id AND r.building_id = b.id \
+            AND NOT EXISTS (SELECT 1 FROM sampling_members m \
+                            WHERE m.round_id = e.round_id AND m.resident_id = e.resident_id AND m.valid = 1)) AS expected, \
        rb.sampled \
      FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id WHERE rb.round_id = $1";
 
@@ -207,7 +212,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT h.id, h.floor, h.room, u.id AS unit_id, u.name AS unit_name, \
                (SELECT COUNT(*) FROM residents r WHERE r.household_id = h.id \
-                  AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id)) AS expected, \
+                  AND (NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id) \
+                       OR EXISTS (SELECT 1 FROM sampling_members m WHERE m.round_id = $1 AND m.resident_id = r.id AND m.valid = 1))) AS expected, \
                (SELECT COUNT(*) FROM residents r JOIN sampling_members m ON m.resident_id = r.id AND m.round_id = $1 AND m.valid = 1 \
                   WHERE r.household_id = h.id) AS sampled \
              FROM households h JOIN units u ON u.id = h.unit_id WHERE h.building_id = $2 \

@@ -359,6 +359,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether a resident lives in one of a round's buildings.
+    pub async fn in_round_scope(&self, round: i64, resident: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT r.id FROM residents r JOIN sampling_round_buildings rb \
+             ON rb.building_id = r.building_id AND rb.round_id = $1 WHERE r.id = $2",
+        )
+        .bind(round)
+        .bind(resident)
+        .fetch_optional(self.pool())
+        .await?
+        .is_some())
+    }
+
     /// Exempts a resident from a round with a reason (away, hospitalised, transferred, infant, other).
     pub async fn exempt_from_round(
         &self,

@@ -337,6 +337,9 @@ pub async fn create_exemption(
     let reason = frontline_domain::sampling::ExemptReason::from_code(input.reason.trim())
         .ok_or_else(|| AppError::field("reason", "unknown"))?;
     let resident = resident_from_code(&state, &input.resident_code).await?;
+    if !state.store().in_round_scope(id, resident).await? {
+        return Err(AppError::field("resident_code", "out_of_scope"));
+    }
     state.store().exempt_from_round(&auth.actor(), id, resident, reason.code()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use frontline_domain::access::Perm;
 use frontline_domain::date::parse_local_datetime;
-use frontline_domain::i18n::Lang;
+use frontline_domain::i18n::{catalogue, Lang};
 use frontline_domain::ids::SamplingCode;
 use frontline_domain::sampling::{scan_key, RetestResult, SamplingRules};
 use frontline_store::now_ms;
@@ -212,6 +212,8 @@ struct ScanPageQuery {
     building: Option<i64>,
     tube: Option<String>,
     status: Option<String>,
+    /// The resident just bound (shown by name, with the tube's count).
+    who: Option<i64>,
     /// The tube just sealed.
     sealed: Option<String>,
 }
@@ -229,6 +231,7 @@ async fn get_scan_page(
     let building = q.building.filter(|b| round.buildings.contains(b)).or_else(|| round.buildings.first().copied());
     let mut floors: BTreeMap<i64, Vec<minijinja::Value>> = BTreeMap::new();
     let mut building_names = Vec::new();
+    let mut bound_name = None;
     for b in &round.buildings {
         building_names.push(context! { id => b, name => state.store().get_building(*b).await?.summary.name });
     }
@@ -247,7 +250,14 @@ async fn get_scan_page(
                 .remove(&h.id)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|r| context! { name => r.name, code => SamplingCode::encode(r.id, state.code_key()).as_str(), tube => sampled.get(&r.id) })
+                .map(|r| {
+                    if q.who == Some(r.id) {
+                        bound_name = Some(r.name.clone());
+                    }
+                    // No code is shown: a person is bound by scanning the code they hold
+                    // (or their ID number's tail and name), never one read off this screen.
+                    context! { name => r.name, tube => sampled.get(&r.id) }
+                })
                 .collect();
             if !people.is_empty() {
                 floors
@@ -259,11 +269,22 @@ async fn get_scan_page(
     }
     let floors: Vec<minijinja::Value> =
         floors.into_iter().rev().map(|(f, hs)| context! { floor => f, households => hs }).collect();
+    // Only statuses the catalogue knows are shown (the address bar can say anything).
+    let status = q.status.filter(|s| catalogue().has(&format!("sampling.scan_status.{s}")));
+    let bound = match (status.as_deref(), bound_name, q.tube.as_deref()) {
+        (Some("accepted"), Some(name), Some(tube)) => match state.store().get_tube(tube).await {
+            Ok(t) => Some(context! { name => name, n => t.members }),
+            Err(frontline_store::StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        _ => None,
+    };
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}/scan"), "nav.sampling"),
         ..context! {
             round => round, building => building, buildings => building_names, floors => floors,
-            tube => q.tube.unwrap_or_default(), status => q.status, sealed => q.sealed, key => next_scan_key()?,
+            tube => q.tube.unwrap_or_default(), status => status, bound => bound, sealed => q.sealed,
+            key => next_scan_key()?,
         }
     };
     page("sampling_scan.html", ctx)
@@ -307,8 +328,9 @@ async fn create_scan(
     let status = crate::api::sampling::submit_scans(&state, &auth, vec![scan]).await?.pop().unwrap_or_default();
     let building = f.building.map(|b| b.to_string()).unwrap_or_default();
     let enc = crate::error::percent_encode;
+    let who = resident.filter(|_| status == "accepted").map(|r| format!("&who={r}")).unwrap_or_default();
     Ok(Redirect::to(&format!(
-        "/sampling/rounds/{id}/scan?building={building}&tube={}&status={}",
+        "/sampling/rounds/{id}/scan?building={building}&tube={}&status={}{who}",
         enc(&f.tube),
         enc(status)
     ))

@@ -252,6 +252,25 @@ async fn sampling_round_end_to_end(backend: Backend) {
         (cov["expected"].as_i64(), cov["sampled"].as_i64(), cov["missed"].as_i64()),
         (Some(2), Some(2), Some(0))
     );
+    // Someone outside the round cannot be exempted from it; someone already
+    // sampled can, and still counts as expected and sampled: expected − sampled
+    // stays the missed list.
+    let exemptions = format!("/api/v1/sampling/rounds/{round}/exemptions");
+    let exempt = |code: &str| {
+        let body = json!({"resident_code": code, "reason": "away"});
+        app.api(Method::POST, &exemptions, Some(&lead), Some(body))
+    };
+    let outside = exempt(&outsider).await;
+    assert_eq!(outside.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", outside.text());
+    assert_eq!(outside.json()["error"]["fields"][0]["code"], "out_of_scope");
+    assert_eq!(exempt(&c1).await.status, StatusCode::NO_CONTENT);
+    let cov = app.get(&format!("/api/v1/sampling/rounds/{round}/coverage"), &staff).await.json();
+    let missed = app.get(&format!("/api/v1/sampling/rounds/{round}/missed"), &staff).await.json();
+    assert_eq!(
+        (cov["expected"].as_i64(), cov["sampled"].as_i64(), cov["missed"].as_i64()),
+        (Some(2), Some(2), missed.as_array().map(|m| m.len() as i64)),
+        "{cov}"
+    );
 
     // Pool-size advice from the observed abnormal rate (one abnormal tube of one with a valid result).
     let advice = app.get(&format!("/api/v1/sampling/rounds/{round}/advice"), &staff).await.json();
@@ -329,7 +348,8 @@ async fn a_round_runs_in_the_browser() {
     let round_page = started.header("location").expect("round page");
     let round: i64 = round_page.rsplit('/').next().and_then(|r| r.parse().ok()).expect("round id");
     let page = get(format!("/sampling/rounds/{round}/scan?building={building}")).await.text();
-    assert!(page.contains("甲") && page.contains(&c1), "the sampler sees who is missing");
+    assert!(page.contains("甲") && page.contains("乙"), "the sampler sees who is missing");
+    assert!(!page.contains(&c1) && !page.contains(&c2), "but not their codes: a code is scanned from its holder");
     let key = field(&page, "key");
     let bound = post(
         format!("/sampling/rounds/{round}/scan"),
@@ -338,7 +358,9 @@ async fn a_round_runs_in_the_browser() {
     .await;
     assert_eq!(bound.status, StatusCode::SEE_OTHER);
     let after = get(bound.header("location").expect("back to the page")).await.text();
-    assert!(after.contains("已绑定") && after.contains("ZZ7001"), "{after}");
+    assert!(after.contains("已绑定：甲（本管已有 1 人）") && after.contains("ZZ7001"), "{after}");
+    let made_up = get(format!("/sampling/rounds/{round}/scan?building={building}&status=bogus")).await.text();
+    assert!(!made_up.contains("scan_status"), "a status the catalogue does not know is not shown");
     // The same form sent twice (a double tap) changes nothing.
     let again = post(
         format!("/sampling/rounds/{round}/scan"),
