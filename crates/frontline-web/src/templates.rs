@@ -283,12 +283,11 @@ mod tests {
             keys.push(format!("error.{code}"));
         }
         // Every status a scan can be answered with is shown on the sampler's page.
-        let statuses = ["accepted", "duplicate", "unknown_round", "malformed_tube", "malformed_code", "internal"];
         keys.extend(
             frontline_domain::sampling::ScanRefusal::ALL
                 .iter()
                 .map(|r| r.code())
-                .chain(statuses)
+                .chain(frontline_store::sampling::OTHER_SCAN_STATUSES)
                 .map(|s| format!("sampling.scan_status.{s}")),
         );
         for key in keys {

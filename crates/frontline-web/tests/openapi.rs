@@ -61,6 +61,12 @@ async fn openapi_document_is_complete_and_consistent() {
                     .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
                 assert!(declared, "{method} {path} does not declare {name}");
             }
+            // And every parameter said to be in the path is in it (a query struct
+            // left at the default placement would claim to be).
+            for p in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path") {
+                let name = p["name"].as_str().unwrap_or("");
+                assert!(path.contains(&format!("{{{name}}}")), "{method} {path} declares {name} in its path");
+            }
             // The route is served: an anonymous call never answers 404 or 405.
             let concrete = path.replace("{id}", "1");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");

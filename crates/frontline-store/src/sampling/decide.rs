@@ -186,9 +186,15 @@ fn replayed(first: &'static str) -> &'static str {
 /// A status read back from the keys table, as the writer's own constant
 /// (`duplicate` for a text it never writes).
 pub(crate) fn interned(status: &str) -> &'static str {
-    const OTHERS: [&str; 6] = [ACCEPTED, "duplicate", "unknown_round", "malformed_tube", "malformed_code", "internal"];
-    ScanRefusal::ALL.iter().map(|r| r.code()).chain(OTHERS).find(|c| *c == status).unwrap_or("duplicate")
+    ScanRefusal::ALL.iter().map(|r| r.code()).chain(OTHER_SCAN_STATUSES).find(|c| *c == status).unwrap_or("duplicate")
 }
+
+/// Every status a scan can be answered with besides the domain's refusals
+/// ([`ScanRefusal`]): the writers' own, and the refusals callers attach to a
+/// scan before it reaches them (a code that does not parse, an ID-number tail
+/// and name that match nobody).
+pub const OTHER_SCAN_STATUSES: [&str; 7] =
+    [ACCEPTED, "duplicate", "unknown_round", "malformed_tube", "malformed_code", "tail_not_found", "internal"];
 
 fn decide(
     scan: &Scan,

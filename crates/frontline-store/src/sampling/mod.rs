@@ -42,6 +42,7 @@ mod writer;
 pub use coverage::{
     BuildingCoverage, BuildingDetail, CompoundCoverage, Coverage, HouseholdCoverage, Missed, MissedFilter, UnitCoverage,
 };
+pub use decide::OTHER_SCAN_STATUSES;
 pub use writer::{ScanWriter, SubmitError};
 
 /// A new round.

@@ -23,6 +23,13 @@ use crate::AppState;
 /// The most scans one request may carry (an offline phone's queue).
 pub const MAX_BATCH: usize = 5_000;
 
+/// The longest idempotency key a scan may carry, in bytes.
+const MAX_KEY_BYTES: usize = 100;
+
+/// How far ahead of the server's clock a scan's time may be (a phone set a few
+/// minutes fast is normal; a day ahead is a wrong date).
+const MAX_CLOCK_AHEAD_MS: i64 = 86_400_000;
+
 /// A round to create.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoundInput {
@@ -192,11 +199,24 @@ pub async fn create_scans(
             vec![("max", MAX_BATCH.to_string())],
         )]));
     }
-    if batch.scans.iter().any(|s| s.key.trim().is_empty() || s.key.len() > 100) {
-        return Err(AppError::field("key", "required"));
+    let now = now_ms();
+    let mut errors = Vec::new();
+    for (i, s) in batch.scans.iter().enumerate() {
+        if s.key.trim().is_empty() {
+            errors.push(FieldError::new(&format!("scans[{i}].key"), "required"));
+        } else if s.key.len() > MAX_KEY_BYTES {
+            errors.push(FieldError::new(&format!("scans[{i}].key"), "too_long"));
+        }
+        // A phone's clock may lag, and its queue may be hours old, but a scan
+        // cannot predate 1970 or come from tomorrow.
+        if s.at.is_some_and(|at| at <= 0 || at > now + MAX_CLOCK_AHEAD_MS) {
+            errors.push(FieldError::new(&format!("scans[{i}].at"), "invalid"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
     }
     let key = state.code_key();
-    let now = now_ms();
     // The answer repeats each key; the scans themselves move to the writer.
     let mut keys = Vec::with_capacity(batch.scans.len());
     let scans: Vec<Scan> = batch
@@ -233,6 +253,7 @@ pub async fn get_coverage(
 
 /// Which part of the missed list.
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MissedQuery {
     /// Only this building.
     pub building: Option<i64>,

@@ -320,8 +320,9 @@ async fn create_scan(
             (known.first().copied(), None)
         }
         Err(_) => match lookup_by_tail_and_name(&state, f.building, &f.code).await? {
-            Some(rid) => (Some(rid), None),
-            None => (None, Some("malformed_code")),
+            TailLookup::Found(rid) => (Some(rid), None),
+            TailLookup::NoOne => (None, Some("tail_not_found")),
+            TailLookup::NotTyped => (None, Some("malformed_code")),
         },
     };
     let scan = Scan { key: f.key.clone(), round: id, tube: f.tube.clone(), resident, refusal, at: now_ms() };
@@ -361,16 +362,17 @@ async fn create_seal(
 
 /// For someone without a code: "1234 陈建国" — the ID number's last characters and the name,
 /// within the building being swept. Only an exact, single match counts.
-async fn lookup_by_tail_and_name(
-    state: &AppState,
-    building: Option<i64>,
-    typed: &str,
-) -> Result<Option<i64>, AppError> {
+async fn lookup_by_tail_and_name(state: &AppState, building: Option<i64>, typed: &str) -> Result<TailLookup, AppError> {
     let mut parts = typed.split_whitespace();
-    let (Some(tail), Some(name), None) = (parts.next(), parts.next(), parts.next()) else { return Ok(None) };
+    let (Some(tail), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(TailLookup::NotTyped);
+    };
     let tail = tail.to_ascii_uppercase();
-    if !(4..=6).contains(&tail.len()) || !tail.chars().all(|c| c.is_ascii_digit() || c == 'X') || building.is_none() {
-        return Ok(None);
+    if !(4..=6).contains(&tail.len()) || !tail.chars().all(|c| c.is_ascii_digit() || c == 'X') {
+        return Ok(TailLookup::NotTyped);
+    }
+    if building.is_none() {
+        return Ok(TailLookup::NoOne);
     }
     let filter = frontline_store::residents::ResidentFilter { building, household: None, query: Some(tail.clone()) };
     let found: Vec<i64> = state
@@ -382,7 +384,20 @@ async fn lookup_by_tail_and_name(
         .filter(|r| r.name == name && r.id_number.as_deref().is_some_and(|n| n.ends_with(&tail)))
         .map(|r| r.id)
         .collect();
-    Ok((found.len() == 1).then(|| found[0]))
+    Ok(match found[..] {
+        [one] => TailLookup::Found(one),
+        _ => TailLookup::NoOne,
+    })
+}
+
+/// What an ID-number tail and a name typed in the member field found.
+enum TailLookup {
+    /// Not a tail and a name at all (a mis-scanned code, say).
+    NotTyped,
+    /// Nobody in the building, or more than one person, matches both.
+    NoOne,
+    /// The one person matching both.
+    Found(i64),
 }
 
 /// The missed list (补采名单), by building and floor, printable.

@@ -70,6 +70,27 @@ async fn sampling_round_end_to_end(backend: Backend) {
     let round = created.json()["id"].as_i64().expect("id");
 
     let scan = |key: &str, tube: &str, code: &str| json!({"key": key, "round": round, "tube": tube, "resident_code": code, "at": 1_000});
+    // A batch with a bad key or time is refused whole, each bad scan named.
+    let mut in_2100 = scan("k-2100", "ZZ0001", &c2);
+    in_2100["at"] = json!(4_102_444_800_000_i64);
+    let refused = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/scans",
+            Some(&volunteer),
+            Some(json!({"scans": [
+            scan("k1", "ZZ0001", &c1), scan(&"k".repeat(101), "ZZ0001", &c2), scan("  ", "ZZ0001", &c2), in_2100]})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text());
+    let body = refused.json();
+    let named: Vec<(&str, &str)> = body["error"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| Some((f["field"].as_str()?, f["code"].as_str()?)))
+        .collect();
+    assert_eq!(named, vec![("scans[1].key", "too_long"), ("scans[2].key", "required"), ("scans[3].at", "invalid")]);
     let batch = json!({"scans": [
         scan("k1", "ZZ0001", &c1),
         scan("k2", "ZZ0001", &c2),
@@ -404,7 +425,15 @@ async fn a_round_runs_in_the_browser() {
         ),
     )
     .await;
-    assert!(wrong_name.header("location").is_some_and(|l| l.contains("status=malformed_code")));
+    let told = wrong_name.header("location").expect("back to the page");
+    assert!(told.contains("status=tail_not_found"), "{told}");
+    assert!(get(told).await.text().contains("身份证后几位和姓名都相符"), "the sampler is told what did not match");
+    let garbled = post(
+        format!("/sampling/rounds/{round}/scan"),
+        format!("csrf={csrf}&key=garbled&building={building}&tube=ZZ7001&code=%3F%3F"),
+    )
+    .await;
+    assert!(garbled.header("location").is_some_and(|l| l.contains("status=malformed_code")));
     let codes = get(format!("/sampling/codes?building={building}")).await.text();
     assert!(
         codes.contains("<svg") && codes.contains(&c1) && codes.contains("1单元 1301"),
