@@ -231,7 +231,10 @@ impl Store {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound);
+            // Closing a closed round is done already (a second tap, a retried request).
+            let exists =
+                sqlx::query("SELECT id FROM sampling_rounds WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            return exists.map(|_| ()).ok_or(StoreError::NotFound);
         }
         audit::record(
             &mut tx,
@@ -301,8 +304,11 @@ impl Store {
                 out.push("unknown_tube");
                 continue;
             };
-            if prior.is_some() {
-                out.push("already_recorded");
+            if let Some(prior) = prior {
+                // A result is final: the same one again changes nothing, and a
+                // different one is not taken silently — the lab is told, and the
+                // tube keeps the result its members were already acted on by.
+                out.push(if prior == result.code() { "already_recorded" } else { "conflicting_result" });
                 continue;
             }
             sqlx::query("UPDATE sampling_tubes SET result = $1, result_at = $2, sealed = 1, sealed_at = COALESCE(sealed_at, $2) WHERE id = $3")

@@ -36,7 +36,8 @@ pub struct ResultBatch {
 pub struct ResultOutcome {
     /// The tube.
     pub tube: String,
-    /// `recorded`, `unknown_tube` or `already_recorded`.
+    /// `recorded`, `unknown_tube`, `already_recorded` (the same result again) or
+    /// `conflicting_result` (the tube has another result; nothing changed).
     pub status: String,
 }
 
@@ -204,8 +205,10 @@ pub struct LabImport {
     pub recorded: u64,
     /// Tubes not in any round.
     pub unknown_tube: u64,
-    /// Tubes that already had a result.
+    /// Tubes that already had this result.
     pub already_recorded: u64,
+    /// Tubes that already had a different result (left unchanged), by code.
+    pub conflicting: Vec<String>,
     /// Rows whose tube code or result could not be read: (row number, reason code).
     pub refused: Vec<(usize, String)>,
 }
@@ -250,10 +253,12 @@ pub async fn import_lab_sheet(
     }
     let rules = SamplingRules::default();
     for chunk in parsed.chunks(MAX_BATCH) {
-        for s in state.store().record_lab_results(&auth.actor(), chunk, rules.retest_deadline_hours).await? {
+        let statuses = state.store().record_lab_results(&auth.actor(), chunk, rules.retest_deadline_hours).await?;
+        for ((tube, _), s) in chunk.iter().zip(statuses) {
             match s {
                 "recorded" => out.recorded += 1,
                 "unknown_tube" => out.unknown_tube += 1,
+                "conflicting_result" => out.conflicting.push(tube.as_str().to_string()),
                 _ => out.already_recorded += 1,
             }
         }

@@ -125,6 +125,31 @@ async fn lab_sheets_import_results_per_tube() {
         page.contains("待单管复采") && page.contains("有混管异常") && page.contains("ZZ0002"),
         "retests are listed and their building flagged"
     );
+    // The same sheet again changes nothing; a later sheet saying otherwise is
+    // not taken silently: those tubes are named and keep their first result.
+    let resend = |body: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/sampling/results/import")
+            .header(header::AUTHORIZATION, format!("Bearer {lab}"))
+            .body(Body::from(body.as_bytes().to_vec()))
+            .expect("request")
+    };
+    let again = app.send(resend(sheet)).await.json();
+    assert_eq!((again["recorded"].as_u64(), again["already_recorded"].as_u64()), (Some(0), Some(2)), "{again}");
+    assert_eq!(again["conflicting"], json!([]));
+    let changed = app.send(resend("样本编号,检测结果\nZZ0001,混管异常\nZZ0002,阴性\n")).await.json();
+    assert_eq!(changed["conflicting"], json!(["ZZ0001", "ZZ0002"]), "{changed}");
+    assert_eq!(app.store().pending_retests(round).await.expect("retests").len(), 1, "nothing changed");
+    let posted = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/results",
+            Some(&lab),
+            Some(json!({"results": [{"tube": "ZZ0001", "result": "abnormal"}]})),
+        )
+        .await;
+    assert_eq!(posted.json()[0]["status"], "conflicting_result");
     let no_columns = Request::builder()
         .method(Method::POST)
         .uri("/api/v1/sampling/results/import")

@@ -298,11 +298,14 @@ async fn sampling_round_end_to_end(backend: Backend) {
     assert_eq!(advice["table"].as_array().map(Vec::len), Some(30));
     assert!(advice["recommended"].as_u64().is_some_and(|k| k >= 1));
 
-    // A closed round takes no more scans.
-    assert_eq!(
-        app.api(Method::POST, &format!("/api/v1/sampling/rounds/{round}/close"), Some(&lead), None).await.status,
-        StatusCode::NO_CONTENT
-    );
+    // A closed round takes no more scans. Closing it again is done already; a
+    // round that does not exist is not found.
+    let close = format!("/api/v1/sampling/rounds/{round}/close");
+    assert_eq!(app.api(Method::POST, &close, Some(&lead), None).await.status, StatusCode::NO_CONTENT);
+    let again = app.api(Method::POST, &close, Some(&lead), None).await.status;
+    assert_eq!(again, StatusCode::NO_CONTENT, "a second close changes nothing");
+    let nowhere = format!("/api/v1/sampling/rounds/{}/close", round + 1000);
+    assert_eq!(app.api(Method::POST, &nowhere, Some(&lead), None).await.status, StatusCode::NOT_FOUND);
     let late = app
         .api(
             Method::POST,
