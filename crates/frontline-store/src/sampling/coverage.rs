@@ -19,6 +19,8 @@ pub struct BuildingCoverage {
     pub name: String,
     /// Its compound.
     pub compound: i64,
+    /// The compound's name (building names repeat from one compound to the next).
+    pub compound_name: String,
     /// The team assigned to it in this round.
     pub team: Option<String>,
     /// Residents who should be tested.
@@ -106,6 +108,8 @@ pub struct Missed {
     pub building_id: i64,
     /// The building's name.
     pub building: String,
+    /// The compound's name.
+    pub compound: String,
     /// The team assigned to the building.
     pub team: Option<String>,
     /// The unit's name.
@@ -130,20 +134,22 @@ pub struct MissedFilter {
 /// an exemption counts as expected and sampled, so that expected − sampled is
 /// exactly the missed list. The sampled count is the building's counter, kept
 /// by the writers with the members they write.
-const BUILDING_COUNTS: &str = "SELECT b.id, b.name, b.compound_id, rb.team, \
+const BUILDING_COUNTS: &str = "SELECT b.id, b.name, b.compound_id, c.name AS compound_name, rb.team, \
        (SELECT COUNT(*) FROM residents r WHERE r.building_id = b.id) \
        - (SELECT COUNT(*) FROM sampling_exemptions e JOIN residents r ON r.id = e.resident_id \
           WHERE e.round_id = rb.round_id AND r.building_id = b.id \
             AND NOT EXISTS (SELECT 1 FROM sampling_members m \
                             WHERE m.round_id = e.round_id AND m.resident_id = e.resident_id AND m.valid = 1)) AS expected, \
        rb.sampled \
-     FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id WHERE rb.round_id = $1";
+     FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id \
+     JOIN compounds c ON c.id = b.compound_id WHERE rb.round_id = $1";
 
 fn building_row(r: &sqlx::any::AnyRow) -> Result<BuildingCoverage, sqlx::Error> {
     Ok(BuildingCoverage {
         building: r.try_get("id")?,
         name: r.try_get("name")?,
         compound: r.try_get("compound_id")?,
+        compound_name: r.try_get("compound_name")?,
         team: r.try_get("team")?,
         expected: r.try_get("expected")?,
         sampled: r.try_get("sampled")?,
@@ -166,30 +172,18 @@ impl Store {
         self.require_round(round).await?;
         let rows = sqlx::query(&format!("{BUILDING_COUNTS} ORDER BY b.id")).bind(round).fetch_all(self.pool()).await?;
         let buildings = rows.iter().map(building_row).collect::<Result<Vec<_>, _>>()?;
-        let mut by_compound: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+        let mut by_compound: BTreeMap<i64, CompoundCoverage> = BTreeMap::new();
         for b in &buildings {
-            let c = by_compound.entry(b.compound).or_default();
-            c.0 += b.expected;
-            c.1 += b.sampled;
+            let c = by_compound.entry(b.compound).or_insert_with(|| CompoundCoverage {
+                compound: b.compound,
+                name: b.compound_name.clone(),
+                expected: 0,
+                sampled: 0,
+            });
+            c.expected += b.expected;
+            c.sampled += b.sampled;
         }
-        let names: BTreeMap<i64, String> = sqlx::query_as(
-            "SELECT DISTINCT c.id, c.name FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id \
-             JOIN compounds c ON c.id = b.compound_id WHERE rb.round_id = $1",
-        )
-        .bind(round)
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .collect();
-        let compounds = by_compound
-            .into_iter()
-            .map(|(compound, (expected, sampled))| CompoundCoverage {
-                compound,
-                name: names.get(&compound).cloned().unwrap_or_default(),
-                expected,
-                sampled,
-            })
-            .collect();
+        let compounds = by_compound.into_values().collect();
         let expected = buildings.iter().map(|b| b.expected).sum();
         let sampled = buildings.iter().map(|b| b.sampled).sum();
         Ok(Coverage { expected, sampled, missed: (expected - sampled).max(0), compounds, buildings })
@@ -256,10 +250,12 @@ impl Store {
     pub async fn sampling_missed(&self, round: i64, filter: &MissedFilter) -> Result<Vec<Missed>, StoreError> {
         self.require_round(round).await?;
         let rows = sqlx::query(
-            "SELECT r.id, r.name, b.id AS building_id, b.name AS building, rb.team, u.name AS unit, h.floor, h.room \
+            "SELECT r.id, r.name, b.id AS building_id, b.name AS building, c.name AS compound, rb.team, u.name AS unit, \
+               h.floor, h.room \
              FROM residents r \
              JOIN sampling_round_buildings rb ON rb.building_id = r.building_id AND rb.round_id = $1 \
              JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id JOIN buildings b ON b.id = h.building_id \
+             JOIN compounds c ON c.id = b.compound_id \
              WHERE NOT EXISTS (SELECT 1 FROM sampling_members m WHERE m.round_id = $1 AND m.resident_id = r.id AND m.valid = 1) \
                AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id) \
                AND ($2 IS NULL OR rb.building_id = $2) AND ($3 IS NULL OR rb.team = $3) \
@@ -277,6 +273,7 @@ impl Store {
                     name: r.try_get("name")?,
                     building_id: r.try_get("building_id")?,
                     building: r.try_get("building")?,
+                    compound: r.try_get("compound")?,
                     team: r.try_get("team")?,
                     unit: r.try_get("unit")?,
                     floor: r.try_get("floor")?,

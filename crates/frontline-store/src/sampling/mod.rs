@@ -481,13 +481,24 @@ impl Store {
         Ok(out)
     }
 
-    /// Pending retests of a round: (resident id, tube code, due at).
+    /// Pending retests of a round: (resident id, tube code, due at), due soonest first.
     pub async fn pending_retests(&self, round: i64) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        self.retests_in_state(round, "pending").await
+    }
+
+    /// People of a round whose single retest came back positive (confirmed
+    /// cases): (resident id, pooled tube code, retest due at).
+    pub async fn confirmed_cases(&self, round: i64) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        self.retests_in_state(round, "confirmed").await
+    }
+
+    async fn retests_in_state(&self, round: i64, state: &str) -> Result<Vec<(i64, String, i64)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT r.resident_id, t.code, r.due_at FROM sampling_retests r JOIN sampling_tubes t ON t.id = r.tube_id \
-             WHERE r.round_id = $1 AND r.state = 'pending' ORDER BY r.due_at, r.resident_id",
+             WHERE r.round_id = $1 AND r.state = $2 ORDER BY r.due_at, r.resident_id",
         )
         .bind(round)
+        .bind(state)
         .fetch_all(self.pool())
         .await?)
     }

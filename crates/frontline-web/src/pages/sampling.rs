@@ -164,12 +164,14 @@ async fn get_round(
     let mut retests = Vec::new();
     let mut flagged: HashSet<i64> = HashSet::new();
     for (resident, tube, due) in state.store().pending_retests(id).await?.into_iter().take(500) {
-        let r = state.store().get_resident(resident).await?;
-        if let Some(b) = r.building_id {
-            flagged.insert(b);
-        }
-        let address = r.address.map(|a| format!("{} {} {}", a.building, a.unit, a.room)).unwrap_or_default();
-        retests.push(context! { resident => resident, name => r.name, address => address, tube => tube, due => due });
+        let (row, building) = retest_row(&state, resident, tube, due).await?;
+        flagged.extend(building);
+        retests.push(row);
+    }
+    // Confirmed cases stay on the page (the commander's first question), listed apart.
+    let mut confirmed = Vec::new();
+    for (resident, tube, due) in state.store().confirmed_cases(id).await?.into_iter().take(500) {
+        confirmed.push(retest_row(&state, resident, tube, due).await?.0);
     }
     let due = round.deadline.map(|d| {
         let (overdue, h, m) = time_left(d, now_ms());
@@ -179,10 +181,24 @@ async fn get_round(
         ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}"), "nav.sampling"),
         ..context! {
             round => round, coverage => coverage, can_scan => auth.can(Perm::Scan), retests => retests,
+            confirmed => confirmed,
             flagged => flagged.into_iter().collect::<Vec<_>>(), due => due, can_manage => auth.can(Perm::ManageSampling),
         }
     };
     page("sampling_round.html", ctx)
+}
+
+/// A retest's row on the round page (who, where, which pooled tube, when it is
+/// due), and the person's building.
+async fn retest_row(
+    state: &AppState,
+    resident: i64,
+    tube: String,
+    due: i64,
+) -> Result<(minijinja::Value, Option<i64>), AppError> {
+    let r = state.store().get_resident(resident).await?;
+    let address = r.address.map(|a| format!("{} {} {} {}", a.compound, a.building, a.unit, a.room)).unwrap_or_default();
+    Ok((context! { resident => resident, name => r.name, address => address, tube => tube, due => due }, r.building_id))
 }
 
 /// Server-sent events: the round's coverage as JSON, whenever it changes (checked every 2 s).
@@ -418,7 +434,7 @@ async fn list_missed(
         missed
             .iter()
             .filter(|m| seen.insert(m.building_id))
-            .map(|m| context! { id => m.building_id, name => m.building, team => m.team })
+            .map(|m| context! { id => m.building_id, name => format!("{} {}", m.compound, m.building), team => m.team })
             .collect()
     };
     let teams: Vec<String> = {
@@ -577,13 +593,24 @@ async fn get_missed_export(
     state.store().get_sampling_round(id).await?;
     let missed = state.store().sampling_missed(id, &q.filter()).await?;
     let cat = frontline_domain::i18n::catalogue();
-    let header = ["sampling.ui.team", "buildings.building", "building.unit", "building.room", "residents.name"]
-        .map(|k| cat.text(lang, k).to_string())
-        .to_vec();
+    let header = [
+        "sampling.ui.team",
+        "buildings.compound",
+        "buildings.building",
+        "building.unit",
+        "building.floor",
+        "building.room",
+        "residents.name",
+    ]
+    .map(|k| cat.text(lang, k).to_string())
+    .to_vec();
     let rows = missed
         .into_iter()
         .map(|m| {
-            [m.team.unwrap_or_default(), m.building, m.unit, m.room, m.name].map(frontline_import::Cell::Text).to_vec()
+            let floor = m.floor.map(|f| f.to_string()).unwrap_or_default();
+            [m.team.unwrap_or_default(), m.compound, m.building, m.unit, floor, m.room, m.name]
+                .map(frontline_import::Cell::Text)
+                .to_vec()
         })
         .collect();
     let bytes = frontline_import::write_xlsx(&[frontline_import::SheetOut {

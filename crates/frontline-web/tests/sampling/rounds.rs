@@ -248,6 +248,10 @@ async fn sampling_round_end_to_end(backend: Backend) {
         .collect();
     assert_eq!(states, vec!["cleared", "confirmed", "no_retest_due"]);
     assert!(app.store().pending_retests(round).await.expect("retests").is_empty());
+    let page = app.get(&format!("/sampling/rounds/{round}"), &lead).await.text();
+    let confirmed = page.split("id=\"confirmed\"").nth(1).expect("the confirmed cases are listed");
+    let confirmed = &confirmed[..confirmed.find("</table>").unwrap_or(confirmed.len())];
+    assert!(confirmed.contains("乙") && !confirmed.contains("甲"), "{confirmed}");
 
     // An exemption with a reason takes the person out of should-test and the missed list.
     let bad_reason = app
@@ -397,7 +401,10 @@ async fn a_round_runs_in_the_browser() {
     let export = get(format!("/sampling/rounds/{round}/missed.xlsx")).await;
     let sheet = frontline_import::decode(&export.body, Some("m.xlsx"), &Default::default()).expect("xlsx");
     assert_eq!(sheet.rows.len(), 2, "header + 乙");
-    assert_eq!(sheet.rows[1][4], "乙");
+    let column = |name: &str| sheet.rows[0].iter().position(|h| h == name).expect(name);
+    assert_eq!(sheet.rows[1][column("姓名")], "乙");
+    assert_eq!(sheet.rows[1][column("楼层")], "13", "the floor, for the sweep");
+    assert!(!sheet.rows[1][column("小区")].is_empty(), "the compound: building names repeat across compounds");
     // 乙 has no code with her: the ID's last four characters and her name find her.
     let id2 = id_number("350602", 1980, 5, 5, 23);
     let typed = format!("{} 乙", &id2[14..]);
