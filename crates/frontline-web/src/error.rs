@@ -6,7 +6,7 @@
 //! which knows the request's path and language, writes the body. 5xx causes
 //! are logged here, once, and never sent to the client.
 
-use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -402,27 +402,6 @@ fn render(asked: Asked, mut res: Response) -> Response {
         }
     }
     out
-}
-
-impl From<JsonRejection> for AppError {
-    fn from(r: JsonRejection) -> Self {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return AppError::TooLarge;
-        }
-        match r {
-            JsonRejection::MissingJsonContentType(_) => {
-                AppError::BadRequest { detail: "Content-Type must be application/json".into() }
-            }
-            JsonRejection::JsonDataError(e) => AppError::Invalid(vec![FieldError::keyed(
-                "body",
-                "type",
-                "error.field.type".into(),
-                vec![("detail", e.body_text())],
-            )]),
-            JsonRejection::JsonSyntaxError(e) => AppError::BadRequest { detail: e.body_text() },
-            other => AppError::BadRequest { detail: other.body_text() },
-        }
-    }
 }
 
 impl From<FormRejection> for AppError {

@@ -354,6 +354,22 @@ async fn oversized_and_malformed_batches_are_refused_whole() {
     let malformed =
         app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(json!({"scans": [{"key": "k"}]}))).await;
     assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let first = &malformed.json()["error"]["fields"][0];
+    assert_eq!((first["field"].as_str(), first["message"].as_str()), (Some("scans[0].round"), Some("必填")), "{first}");
+    let wrong_type = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/scans",
+            Some(&volunteer),
+            Some(json!({"scans": [{"key": "k", "round": "七", "tube": "T", "resident_code": "R"}]})),
+        )
+        .await;
+    let first = &wrong_type.json()["error"]["fields"][0];
+    assert_eq!(
+        (first["field"].as_str(), first["message"].as_str()),
+        (Some("scans[0].round"), Some("应为整数")),
+        "{first}"
+    );
     let empty = app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(json!({"scans": []}))).await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     app.finish().await;
