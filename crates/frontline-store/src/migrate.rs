@@ -43,6 +43,7 @@ migrations! {
     5 => "0005_scan_keys_clustered",
     6 => "0006_members_clustered",
     7 => "0007_building_counters",
+    8 => "0008_missed_reasons",
 }
 
 /// The migrations for a backend.

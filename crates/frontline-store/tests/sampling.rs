@@ -154,7 +154,10 @@ async fn migrating_to_clustered_members_and_building_counters_keeps_every_member
         *valid_by_building.entry(r.building_id.expect("building")).or_default() += 1;
     }
 
-    assert_eq!(store.migrate().await.expect("migrate"), vec!["0006_members_clustered", "0007_building_counters"]);
+    assert_eq!(
+        store.migrate().await.expect("migrate"),
+        vec!["0006_members_clustered", "0007_building_counters", "0008_missed_reasons"]
+    );
     assert_eq!(members(&store).await, before, "every member kept, field for field");
     let coverage = store.sampling_coverage(round.id).await.expect("coverage");
     let counted: std::collections::BTreeMap<i64, i64> =
@@ -275,7 +278,86 @@ async fn a_member_written_behind_the_writers_back_is_seen(db: TestDb) {
     assert_eq!(keys, vec![("c2".into(), "accepted".into()), ("c3".into(), "already_in_tube".into())]);
 }
 
+/// The sweep notes why someone was missed: the reason shows on the missed
+/// list (a voided tube shows as `tube_invalid` without anyone noting it), an
+/// exemption is lifted, and nobody sampled, outside the round, or given the
+/// lab's own reason is noted.
+async fn missed_people_carry_the_sweeps_reason(db: TestDb) {
+    use frontline_domain::sampling::{LabResult, MissReason, TubeCode};
+    use frontline_store::sampling::{MissNote, MissedFilter};
+    let store = db.store.clone();
+    let round = seeded_round(&store, 1_500).await;
+    let system = Actor::system("sweep");
+    let ids: Vec<i64> = store
+        .list_residents(&Default::default(), None, 40)
+        .await
+        .expect("residents")
+        .items
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let (bedridden, exempt, sampled, voided) = (ids[0], ids[1], ids[2], ids[3]);
+    let writer = ScanWriter::spawn(store.clone(), 10);
+    let answered = writer
+        .submit(
+            "phone".into(),
+            vec![
+                scan("s".into(), round.id, "ZZ0001".into(), sampled, 1),
+                scan("v".into(), round.id, "ZZ0002".into(), voided, 2),
+            ],
+        )
+        .await
+        .expect("written");
+    assert_eq!(answered, vec!["accepted", "accepted"]);
+    store
+        .record_lab_results(&system, &[(TubeCode::parse("ZZ0002").expect("tube"), LabResult::Invalid)], 24)
+        .await
+        .expect("lab");
+    store.exempt_from_round(&system, round.id, exempt, "away").await.expect("exempt");
+    let expected_before = store.sampling_coverage(round.id).await.expect("coverage").expected;
+
+    let note = |resident, reason| store.note_missed(&system, round.id, resident, reason);
+    assert_eq!(note(bedridden, MissReason::Refused).await.expect("note"), MissNote::Noted);
+    assert_eq!(note(bedridden, MissReason::Bedridden).await.expect("note"), MissNote::Noted, "the latest note counts");
+    assert_eq!(note(exempt, MissReason::NotHome).await.expect("note"), MissNote::Noted);
+    assert_eq!(note(sampled, MissReason::Refused).await.expect("note"), MissNote::AlreadySampled);
+    assert_eq!(note(voided, MissReason::TubeInvalid).await.expect("note"), MissNote::Reserved);
+    // A round over another building: the resident is outside it.
+    let home = store.get_resident(bedridden).await.expect("resident").building_id.expect("building");
+    let elsewhere = store
+        .list_buildings(None, None, 500)
+        .await
+        .expect("buildings")
+        .items
+        .into_iter()
+        .map(|b| b.id)
+        .find(|b| *b != home)
+        .expect("a second building");
+    let other_round = NewRound {
+        name: "elsewhere".into(),
+        pool_size: 5,
+        mode: "door_to_door".into(),
+        deadline: None,
+        buildings: vec![elsewhere],
+        teams: vec![],
+    };
+    let small = store.create_sampling_round(&system, &other_round).await.expect("round");
+    assert_eq!(
+        store.note_missed(&system, small.id, bedridden, MissReason::Away).await.expect("note"),
+        MissNote::OutOfScope
+    );
+
+    let missed = store.sampling_missed(round.id, &MissedFilter::default()).await.expect("missed");
+    let reason = |id: i64| missed.iter().find(|m| m.resident_id == id).map(|m| m.reason.clone());
+    assert_eq!(reason(bedridden), Some(Some("bedridden".to_string())));
+    assert_eq!(reason(exempt), Some(Some("not_home".to_string())), "back on the list: the exemption is lifted");
+    assert_eq!(reason(voided), Some(Some("tube_invalid".to_string())));
+    assert_eq!(reason(sampled), None, "the sampled are not missed");
+    assert_eq!(store.sampling_coverage(round.id).await.expect("coverage").expected, expected_before + 1);
+}
+
 conformance!(
+    missed_people_carry_the_sweeps_reason,
     grouped_scans_keep_each_samplers_name,
     each_key_keeps_the_outcome_it_was_answered_with,
     a_restarted_writer_knows_the_rounds_members,

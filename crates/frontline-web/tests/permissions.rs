@@ -161,6 +161,16 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             ..ep(M::POST, "/api/v1/sampling/results".into(), Some("/api/v1/sampling/results"), LAB)
         },
         Endpoint {
+            body: Some(|_| json!({"resident_code": "nope", "reason": "bedridden"})),
+            only_not_forbidden: true,
+            ..ep(
+                M::POST,
+                format!("/api/v1/sampling/rounds/{sround}/missed"),
+                Some("/api/v1/sampling/rounds/{id}/missed"),
+                SAMPLERS,
+            )
+        },
+        Endpoint {
             body: Some(|_| json!({"resident_code": "nope", "reason": "away"})),
             only_not_forbidden: true,
             ..ep(

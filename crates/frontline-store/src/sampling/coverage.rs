@@ -118,6 +118,9 @@ pub struct Missed {
     pub floor: Option<i64>,
     /// The room.
     pub room: String,
+    /// Why they are missed, when known: noted by the sweep (`bedridden`,
+    /// `refused`, …), or `tube_invalid` when a lab voided their tube.
+    pub reason: Option<String>,
 }
 
 /// Which part of the missed list to read.
@@ -251,11 +254,13 @@ impl Store {
         self.require_round(round).await?;
         let rows = sqlx::query(
             "SELECT r.id, r.name, b.id AS building_id, b.name AS building, c.name AS compound, rb.team, u.name AS unit, \
-               h.floor, h.room \
+               h.floor, h.room, COALESCE(mr.reason, CASE WHEN EXISTS (SELECT 1 FROM sampling_members v \
+                 WHERE v.round_id = $1 AND v.resident_id = r.id AND v.valid = 0) THEN 'tube_invalid' END) AS reason \
              FROM residents r \
              JOIN sampling_round_buildings rb ON rb.building_id = r.building_id AND rb.round_id = $1 \
              JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id JOIN buildings b ON b.id = h.building_id \
              JOIN compounds c ON c.id = b.compound_id \
+             LEFT JOIN sampling_missed_reasons mr ON mr.round_id = $1 AND mr.resident_id = r.id \
              WHERE NOT EXISTS (SELECT 1 FROM sampling_members m WHERE m.round_id = $1 AND m.resident_id = r.id AND m.valid = 1) \
                AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id) \
                AND ($2 IS NULL OR rb.building_id = $2) AND ($3 IS NULL OR rb.team = $3) \
@@ -278,6 +283,7 @@ impl Store {
                     unit: r.try_get("unit")?,
                     floor: r.try_get("floor")?,
                     room: r.try_get("room")?,
+                    reason: r.try_get("reason")?,
                 })
             })
             .collect()

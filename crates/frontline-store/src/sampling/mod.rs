@@ -2,7 +2,7 @@
 //! pooled tubes (idempotent by the client's key), coverage, the missed list
 //! (补采名单), and lab results that open retests or send people back to the list.
 
-use frontline_domain::sampling::{LabResult, TubeCode};
+use frontline_domain::sampling::{LabResult, MissReason, TubeCode};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
@@ -43,6 +43,19 @@ pub use coverage::{
     BuildingCoverage, BuildingDetail, CompoundCoverage, Coverage, HouseholdCoverage, Missed, MissedFilter, UnitCoverage,
 };
 pub use decide::OTHER_SCAN_STATUSES;
+
+/// What noting a missed person's reason did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissNote {
+    /// Noted.
+    Noted,
+    /// The resident is not in the round's scope.
+    OutOfScope,
+    /// The resident is bound to a valid tube of the round.
+    AlreadySampled,
+    /// The reason is set by lab results only (`tube_invalid`).
+    Reserved,
+}
 pub use writer::{ScanWriter, SubmitError};
 
 /// A new round.
@@ -377,6 +390,75 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .is_some())
+    }
+
+    /// Notes why a resident of a round was not sampled yet (the sweep's
+    /// finding: bedridden, refused, nobody home…). They stay on the missed
+    /// list with the reason; an exemption they had is lifted (they are expected
+    /// again). Refused for someone outside the round or already sampled.
+    pub async fn note_missed(
+        &self,
+        actor: &Actor,
+        round: i64,
+        resident: i64,
+        reason: MissReason,
+    ) -> Result<MissNote, StoreError> {
+        if reason == MissReason::TubeInvalid {
+            // Only a lab result says a tube was invalid.
+            return Ok(MissNote::Reserved);
+        }
+        let mut tx = self.pool.begin().await?;
+        let in_scope = sqlx::query(
+            "SELECT r.id FROM residents r JOIN sampling_round_buildings rb \
+             ON rb.building_id = r.building_id AND rb.round_id = $1 WHERE r.id = $2",
+        )
+        .bind(round)
+        .bind(resident)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if in_scope.is_none() {
+            return Ok(MissNote::OutOfScope);
+        }
+        let sampled =
+            sqlx::query("SELECT tube_id FROM sampling_members WHERE round_id = $1 AND resident_id = $2 AND valid = 1")
+                .bind(round)
+                .bind(resident)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if sampled.is_some() {
+            return Ok(MissNote::AlreadySampled);
+        }
+        sqlx::query("DELETE FROM sampling_exemptions WHERE round_id = $1 AND resident_id = $2")
+            .bind(round)
+            .bind(resident)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sampling_missed_reasons (round_id, resident_id, reason, noted_by, noted_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (round_id, resident_id) DO UPDATE SET reason = excluded.reason, noted_by = excluded.noted_by, \
+             noted_at = excluded.noted_at",
+        )
+        .bind(round)
+        .bind(resident)
+        .bind(reason.code())
+        .bind(&actor.name)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Change {
+                action: "sampling.missed",
+                entity: "resident",
+                entity_id: Some(resident.to_string()),
+                before: None,
+                after: Some(json!({"round": round, "reason": reason.code()})),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(MissNote::Noted)
     }
 
     /// Exempts a resident from a round with a reason (away, hospitalised, transferred, infant, other).

@@ -78,7 +78,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sampling::get_building_coverage))
         .routes(routes!(sampling::create_scans))
         .routes(routes!(sampling::get_coverage))
-        .routes(routes!(sampling::list_missed))
+        .routes(routes!(sampling::list_missed, sampling::note_missed))
         .routes(routes!(lab::create_results))
         .routes(routes!(sampling::create_exemption))
         .routes(routes!(sampling::get_advice))

@@ -334,6 +334,54 @@ pub async fn get_building_coverage(
     Ok(Json(state.store().building_coverage_detail(id, building).await?))
 }
 
+/// Why someone on the missed list has not been sampled yet.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MissedInput {
+    /// The resident's sampling code.
+    pub resident_code: String,
+    /// `bedridden`, `refused`, `not_home`, `away`, `transferred` or `hospitalised`.
+    pub reason: String,
+}
+
+/// Notes why a resident was not sampled (the sweep's finding): they stay on the
+/// missed list, with the reason, so the re-sampling plan knows who needs a
+/// bedside visit and whom to persuade. An exemption they had is lifted.
+#[utoipa::path(post, path = "/api/v1/sampling/rounds/{id}/missed", tag = "sampling", params(("id" = i64, Path)),
+    request_body = MissedInput,
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn note_missed(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<MissedInput>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Perm::Scan)?;
+    state.store().get_sampling_round(id).await?;
+    let reason = frontline_domain::sampling::MissReason::from_code(input.reason.trim())
+        .ok_or_else(|| AppError::field("reason", "unknown"))?;
+    let resident = resident_from_code(&state, &input.resident_code).await?;
+    note_missed_reason(&state, &auth, id, resident, reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records a missed person's reason, each refusal as its field error (the API
+/// and the missed list's page share it).
+pub(crate) async fn note_missed_reason(
+    state: &AppState,
+    auth: &Auth,
+    round: i64,
+    resident: i64,
+    reason: frontline_domain::sampling::MissReason,
+) -> Result<(), AppError> {
+    use frontline_store::sampling::MissNote;
+    match state.store().note_missed(&auth.actor(), round, resident, reason).await? {
+        MissNote::Noted => Ok(()),
+        MissNote::OutOfScope => Err(AppError::field("resident_code", "out_of_scope")),
+        MissNote::AlreadySampled => Err(AppError::field("resident_code", "already_sampled")),
+        MissNote::Reserved => Err(AppError::field("reason", "reserved")),
+    }
+}
+
 /// Who is exempt, and why.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExemptionInput {

@@ -15,7 +15,7 @@ use frontline_domain::access::Perm;
 use frontline_domain::date::parse_local_datetime;
 use frontline_domain::i18n::{catalogue, Lang};
 use frontline_domain::ids::SamplingCode;
-use frontline_domain::sampling::{scan_key, RetestResult, SamplingRules};
+use frontline_domain::sampling::{scan_key, MissReason, RetestResult, SamplingRules};
 use frontline_store::now_ms;
 use frontline_store::sampling::{NewRound, Scan};
 use futures_util::stream::{self, Stream};
@@ -39,7 +39,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/sampling/rounds/{id}/coverage/stream", get(get_coverage_stream))
         .route("/sampling/rounds/{id}/scan", get(get_scan_page).post(create_scan))
         .route("/sampling/rounds/{id}/seal", axum::routing::post(create_seal))
-        .route("/sampling/rounds/{id}/missed", get(list_missed))
+        .route("/sampling/rounds/{id}/missed", get(list_missed).post(create_missed_reason))
         .route("/sampling/rounds/{id}/missed.xlsx", get(get_missed_export))
         .route("/sampling/codes", get(list_codes))
         .route("/sampling/results", get(get_results_page))
@@ -443,13 +443,56 @@ async fn list_missed(
         t.dedup();
         t
     };
-    let query =
-        filter.team.as_deref().map(|t| format!("?team={}", crate::error::percent_encode(t))).unwrap_or_default();
+    let query = missed_query(&filter);
+    // The sweep notes reasons on one building's or one team's part of the list
+    // (the district's whole list would carry a form per person).
+    let can_note = auth.can(Perm::Scan) && (filter.building.is_some() || filter.team.is_some());
+    let reasons: Vec<&str> =
+        MissReason::ALL.iter().filter(|r| **r != MissReason::TubeInvalid).map(|r| r.code()).collect();
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}/missed"), "nav.sampling"),
-        ..context! { round => round, missed => missed, buildings => buildings, teams => teams, team => filter.team, query => query }
+        ..context! {
+            round => round, missed => missed, buildings => buildings, teams => teams, team => filter.team,
+            building => filter.building, query => query, can_note => can_note, reasons => reasons,
+        }
     };
     page("sampling_missed.html", ctx)
+}
+
+/// The missed list's filter as a query string (`?team=…` or `?building=…`, or nothing).
+fn missed_query(filter: &frontline_store::sampling::MissedFilter) -> String {
+    match (&filter.team, filter.building) {
+        (Some(t), _) => format!("?team={}", crate::error::percent_encode(t)),
+        (None, Some(b)) => format!("?building={b}"),
+        (None, None) => String::new(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct MissedReasonForm {
+    csrf: String,
+    resident: i64,
+    reason: String,
+    team: Option<String>,
+    building: Option<i64>,
+}
+
+/// The sweep notes why someone on the list was not sampled; back to the same part of the list.
+async fn create_missed_reason(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<MissedReasonForm>,
+) -> Result<Response, AppError> {
+    auth.check_csrf(&f.csrf)?;
+    auth.require(Perm::Scan)?;
+    state.store().get_sampling_round(id).await?;
+    let reason = MissReason::from_code(f.reason.trim()).ok_or_else(|| AppError::field("reason", "unknown"))?;
+    crate::api::sampling::note_missed_reason(&state, &auth, id, f.resident, reason).await?;
+    let filter =
+        frontline_store::sampling::MissedFilter { building: f.building, team: f.team.filter(|t| !t.trim().is_empty()) };
+    let query = missed_query(&filter);
+    Ok(Redirect::to(&format!("/sampling/rounds/{id}/missed{query}#r{}", f.resident)).into_response())
 }
 
 /// A resident's sampling code as an SVG QR code (no external fonts or images).
@@ -601,6 +644,7 @@ async fn get_missed_export(
         "building.floor",
         "building.room",
         "residents.name",
+        "sampling.ui.miss_reason",
     ]
     .map(|k| cat.text(lang, k).to_string())
     .to_vec();
@@ -608,7 +652,9 @@ async fn get_missed_export(
         .into_iter()
         .map(|m| {
             let floor = m.floor.map(|f| f.to_string()).unwrap_or_default();
-            [m.team.unwrap_or_default(), m.compound, m.building, m.unit, floor, m.room, m.name]
+            let reason =
+                m.reason.map(|r| cat.text(lang, &format!("sampling.miss_reason.{r}")).to_string()).unwrap_or_default();
+            [m.team.unwrap_or_default(), m.compound, m.building, m.unit, floor, m.room, m.name, reason]
                 .map(frontline_import::Cell::Text)
                 .to_vec()
         })

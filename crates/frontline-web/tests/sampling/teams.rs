@@ -222,3 +222,84 @@ async fn a_round_with_teams_and_a_deadline_is_set_up_in_the_browser() {
     assert!(page.contains("已超过截止时间") && !page.contains("距截止还有"), "overdue rounds say so");
     app.finish().await;
 }
+
+/// The sweep notes why people were missed: through the API (each refusal
+/// specific), on one building's missed list in the browser (a form per
+/// person, back to the same list), and in the export; the district's whole
+/// list shows the reasons without forms.
+#[tokio::test]
+async fn the_sweep_notes_why_people_were_missed() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let staff = app.token(Role::Staff).await;
+    let lead = app.token(Role::GroupLead).await;
+    let volunteer = app.token(Role::Volunteer).await;
+    let (building, h1, h2) = app.place().await;
+    let (_, c1) = coded_resident(&app, &staff, "甲", 31, h1).await;
+    let (r2, c2) = coded_resident(&app, &staff, "乙", 33, h1).await;
+    let (_, c3) = coded_resident(&app, &staff, "丙", 35, h2).await;
+    let round = app
+        .api(
+            Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead),
+            Some(json!({"name": "R", "pool_size": 10, "buildings": [building]})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("round");
+    let scans = json!({"scans": [{"key": "a", "round": round, "tube": "ZZ0001", "resident_code": c3}]});
+    app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(scans)).await;
+
+    let missed_path = format!("/api/v1/sampling/rounds/{round}/missed");
+    let note = |code: &str, reason: &str| {
+        let body = json!({"resident_code": code, "reason": reason});
+        app.api(Method::POST, &missed_path, Some(&volunteer), Some(body))
+    };
+    assert_eq!(note(&c1, "refused").await.status, StatusCode::NO_CONTENT);
+    for (code, reason, field, expected) in [
+        (c3.as_str(), "refused", "resident_code", "already_sampled"),
+        (c2.as_str(), "tube_invalid", "reason", "reserved"),
+        (c2.as_str(), "lazy", "reason", "unknown"),
+    ] {
+        let res = note(code, reason).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text());
+        let f = &res.json()["error"]["fields"][0];
+        assert_eq!((f["field"].as_str(), f["code"].as_str()), (Some(field), Some(expected)), "{reason}");
+    }
+    let missed = app.get(&format!("/api/v1/sampling/rounds/{round}/missed"), &volunteer).await.json();
+    let reasons: Vec<(String, Value)> = missed
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap_or("").to_string(), m["reason"].clone()))
+        .collect();
+    assert_eq!(reasons, vec![("甲".to_string(), json!("refused")), ("乙".to_string(), Value::Null)]);
+
+    // In the browser, on one building's list.
+    let session = browser_login(&app, "volunteer").await;
+    let list = get_page(&app, &session, &format!("/sampling/rounds/{round}/missed?building={building}")).await.text();
+    assert!(list.contains("拒绝采样") && list.contains(&format!("name=\"resident\" value=\"{r2}\"")), "{list}");
+    let csrf = field(&list, "csrf");
+    let noted = post_form(
+        &app,
+        &session,
+        &format!("/sampling/rounds/{round}/missed"),
+        format!("csrf={csrf}&resident={r2}&reason=bedridden&building={building}"),
+    )
+    .await;
+    assert_eq!(noted.status, StatusCode::SEE_OTHER, "{}", noted.text());
+    let back = noted.header("location").expect("back to the list");
+    assert!(back.starts_with(&format!("/sampling/rounds/{round}/missed?building={building}")), "{back}");
+    let list = get_page(&app, &session, &format!("/sampling/rounds/{round}/missed?building={building}")).await.text();
+    assert!(list.contains("卧床"), "the reason is shown");
+    let whole = get_page(&app, &session, &format!("/sampling/rounds/{round}/missed")).await.text();
+    assert!(whole.contains("卧床") && !whole.contains("name=\"resident\""), "the whole list: reasons, no forms");
+    let export = get_page(&app, &session, &format!("/sampling/rounds/{round}/missed.xlsx?building={building}")).await;
+    let sheet = frontline_import::decode(&export.body, Some("m.xlsx"), &Default::default()).expect("xlsx");
+    let reason = sheet.rows[0].iter().position(|h| h == "未采原因").expect("a reason column");
+    let mut exported: Vec<&str> = sheet.rows[1..].iter().map(|r| r[reason].as_str()).collect();
+    exported.sort_unstable();
+    assert_eq!(exported, vec!["卧床", "拒绝采样"]);
+    app.finish().await;
+}
