@@ -34,6 +34,8 @@ pub struct Rules {
     pub infant_age_below: i32,
     /// The local time zone as minutes east of UTC (China: 480).
     pub utc_offset_minutes: i32,
+    /// Sampling: allowed pool sizes, the default one, result deadlines.
+    pub sampling: frontline_domain::sampling::SamplingRules,
 }
 
 impl Default for WebConfig {
@@ -53,6 +55,11 @@ impl Default for WebConfig {
 
 impl Default for Rules {
     fn default() -> Self {
-        Rules { elderly_age: 80, infant_age_below: 3, utc_offset_minutes: 480 }
+        Rules {
+            elderly_age: 80,
+            infant_age_below: 3,
+            utc_offset_minutes: 480,
+            sampling: frontline_domain::sampling::SamplingRules::default(),
+        }
     }
 }

@@ -89,6 +89,16 @@ elderly_age = 80
 infant_age_below = 3
 # Local time zone, minutes east of UTC (China Standard Time: 480).
 utc_offset_minutes = 480
+
+[web.rules.sampling]
+# Pool sizes a round may use (1 = single tube, 10 = 10-in-1 混采).
+pool_sizes = [1, 5, 10, 20]
+# The pool size a new round starts with; one of pool_sizes.
+default_pool_size = 10
+# Hours within which a single tube's result (and a retest at home) is due.
+retest_deadline_hours = 6
+# Hours within which a pooled tube's result is due; later, its tube is overdue (slow transport?).
+pooled_turnaround_hours = 24
 "#;
 
 impl Config {
@@ -100,6 +110,7 @@ impl Config {
             None => Config::default(),
         };
         cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.web.rules.sampling.validate().context("[web.rules.sampling]")?;
         Ok(cfg)
     }
 
@@ -150,6 +161,21 @@ mod tests {
         .expect("env");
         assert_eq!(cfg.listen, "127.0.0.1:7000");
         assert_eq!(cfg.web.body_limit_bytes, 10);
+    }
+
+    #[test]
+    fn sampling_rules_are_configuration() {
+        let cfg: Config =
+            toml::from_str("[web.rules.sampling]\npool_sizes = [1, 10]\ndefault_pool_size = 10\n").expect("parse");
+        assert_eq!(cfg.web.rules.sampling.pool_sizes, vec![1, 10]);
+        assert_eq!(cfg.web.rules.sampling.pooled_turnaround_hours, 24, "the rest keep their defaults");
+        let dir = std::env::temp_dir().join(format!("frontline-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("frontline.toml");
+        std::fs::write(&file, "[web.rules.sampling]\npool_sizes = [5]\n").expect("write");
+        let err = Config::load(Some(&file)).expect_err("the default pool size 10 is not allowed");
+        assert!(format!("{err:#}").contains("[web.rules.sampling]"), "{err:#}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -44,6 +44,21 @@ pub use coverage::{
 };
 pub use decide::OTHER_SCAN_STATUSES;
 
+/// A tube whose result is overdue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverdueTube {
+    /// Its barcode.
+    pub code: String,
+    /// Its pool size.
+    pub pool_size: i64,
+    /// People in it.
+    pub members: i64,
+    /// When it was sealed (or opened, if never sealed), unix ms.
+    pub since: i64,
+    /// Who opened it.
+    pub sampler: String,
+}
+
 /// What noting a missed person's reason did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MissNote {
@@ -583,6 +598,36 @@ impl Store {
         .bind(state)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// Tubes of a round still without a result past their due time — slow
+    /// transport, or a tube lost on the way: single tubes sealed (or opened,
+    /// if never sealed) before `single_before`, pooled ones before
+    /// `pooled_before` (unix ms). Oldest first, at most `limit`.
+    pub async fn overdue_tubes(
+        &self,
+        round: i64,
+        single_before: i64,
+        pooled_before: i64,
+        limit: i64,
+    ) -> Result<Vec<OverdueTube>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64, String)> = sqlx::query_as(
+            "SELECT code, pool_size, members, COALESCE(sealed_at, opened_at) AS since, sampler FROM sampling_tubes \
+             WHERE round_id = $1 AND result IS NULL \
+               AND ((pool_size <= 1 AND COALESCE(sealed_at, opened_at) < $2) \
+                 OR (pool_size > 1 AND COALESCE(sealed_at, opened_at) < $3)) \
+             ORDER BY since, code LIMIT $4",
+        )
+        .bind(round)
+        .bind(single_before)
+        .bind(pooled_before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(code, pool_size, members, since, sampler)| OverdueTube { code, pool_size, members, since, sampler })
+            .collect())
     }
 
     /// One tube by its barcode.

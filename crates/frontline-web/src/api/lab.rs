@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use frontline_domain::access::Perm;
 use frontline_domain::ids::SamplingCode;
-use frontline_domain::sampling::{LabResult, RetestResult, SamplingRules, TubeCode};
+use frontline_domain::sampling::{LabResult, RetestResult, TubeCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -71,8 +71,8 @@ pub async fn create_results(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let rules = SamplingRules::default();
-    let statuses = state.store().record_lab_results(&auth.actor(), &parsed, rules.retest_deadline_hours).await?;
+    let hours = state.config().rules.sampling.retest_deadline_hours;
+    let statuses = state.store().record_lab_results(&auth.actor(), &parsed, hours).await?;
     Ok(Json(
         parsed
             .iter()
@@ -251,9 +251,9 @@ pub async fn import_lab_sheet(
             (_, Err(e)) => out.refused.push((i + 1, e.code().to_string())),
         }
     }
-    let rules = SamplingRules::default();
+    let hours = state.config().rules.sampling.retest_deadline_hours;
     for chunk in parsed.chunks(MAX_BATCH) {
-        let statuses = state.store().record_lab_results(&auth.actor(), chunk, rules.retest_deadline_hours).await?;
+        let statuses = state.store().record_lab_results(&auth.actor(), chunk, hours).await?;
         for ((tube, _), s) in chunk.iter().zip(statuses) {
             match s {
                 "recorded" => out.recorded += 1,

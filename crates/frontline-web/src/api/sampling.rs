@@ -7,7 +7,6 @@ use axum::Json;
 use frontline_domain::access::Perm;
 use frontline_domain::ids::SamplingCode;
 use frontline_domain::places::clean_name;
-use frontline_domain::sampling::SamplingRules;
 use frontline_store::now_ms;
 use frontline_store::sampling::{
     BuildingDetail, Coverage, Missed, MissedFilter, NewRound, SamplingRound, Scan, TeamAssignment,
@@ -96,7 +95,7 @@ pub async fn create_round(
     ApiJson(input): ApiJson<RoundInput>,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
     auth.require(Perm::ManageSampling)?;
-    let rules = SamplingRules::default();
+    let rules = &state.config().rules.sampling;
     let mut errors = vec![];
     let name = input.name.as_deref().and_then(clean_name);
     if name.is_none() {
@@ -437,7 +436,7 @@ pub async fn get_advice(
     state.store().get_sampling_round(id).await?;
     let (abnormal, tubes, people) = state.store().tube_statistics(id).await?;
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
-    Ok(Json(frontline_domain::sampling::pool_advice(n(abnormal), n(tubes), n(people), &SamplingRules::default())))
+    Ok(Json(frontline_domain::sampling::pool_advice(n(abnormal), n(tubes), n(people), &state.config().rules.sampling)))
 }
 
 /// Hands scans to the writer; answers once they are committed.

@@ -15,7 +15,7 @@ use frontline_domain::access::Perm;
 use frontline_domain::date::parse_local_datetime;
 use frontline_domain::i18n::{catalogue, Lang};
 use frontline_domain::ids::SamplingCode;
-use frontline_domain::sampling::{scan_key, MissReason, RetestResult, SamplingRules};
+use frontline_domain::sampling::{scan_key, MissReason, RetestResult};
 use frontline_store::now_ms;
 use frontline_store::sampling::{NewRound, Scan};
 use futures_util::stream::{self, Stream};
@@ -53,7 +53,7 @@ async fn list_rounds(State(state): State<AppState>, auth: Auth, ReqLang(lang): R
     let buildings = state.store().list_buildings(None, None, 500).await?.items;
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, "/sampling", "nav.sampling"),
-        ..context! { rounds => rounds, buildings => buildings, pool_sizes => SamplingRules::default().pool_sizes, can_manage => auth.can(Perm::ManageSampling) }
+        ..context! { rounds => rounds, buildings => buildings, pool_sizes => state.config().rules.sampling.allowed_sizes(), default_pool_size => state.config().rules.sampling.default_pool_size, can_manage => auth.can(Perm::ManageSampling) }
     };
     page("sampling.html", ctx)
 }
@@ -71,8 +71,9 @@ async fn create_round(
         .as_deref()
         .and_then(frontline_domain::places::clean_name)
         .ok_or_else(|| AppError::field("name", "required"))?;
-    let pool_size: u32 = get("pool_size").and_then(|p| p.parse().ok()).unwrap_or(10);
-    if SamplingRules::default().check_pool_size(pool_size).is_err() {
+    let rules = &state.config().rules.sampling;
+    let pool_size: u32 = get("pool_size").and_then(|p| p.parse().ok()).unwrap_or(rules.default_pool_size);
+    if rules.check_pool_size(pool_size).is_err() {
         return Err(AppError::field("pool_size", "unknown"));
     }
     let mode = get("mode").unwrap_or_else(|| "door_to_door".into());
@@ -168,6 +169,11 @@ async fn get_round(
         flagged.extend(building);
         retests.push(row);
     }
+    // Tubes past their result deadline: transport or the lab is late, or a tube is lost.
+    let rules = &state.config().rules.sampling;
+    let now = now_ms();
+    let hours = |k: u32| now - i64::from(rules.result_due_hours(k)) * 3_600_000;
+    let overdue = state.store().overdue_tubes(id, hours(1), hours(2), 200).await?;
     // Confirmed cases stay on the page (the commander's first question), listed apart.
     let mut confirmed = Vec::new();
     for (resident, tube, due) in state.store().confirmed_cases(id).await?.into_iter().take(500) {
@@ -181,7 +187,7 @@ async fn get_round(
         ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}"), "nav.sampling"),
         ..context! {
             round => round, coverage => coverage, can_scan => auth.can(Perm::Scan), retests => retests,
-            confirmed => confirmed,
+            confirmed => confirmed, overdue => overdue,
             flagged => flagged.into_iter().collect::<Vec<_>>(), due => due, can_manage => auth.can(Perm::ManageSampling),
         }
     };

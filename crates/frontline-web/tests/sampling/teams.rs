@@ -303,3 +303,55 @@ async fn the_sweep_notes_why_people_were_missed() {
     assert_eq!(exported, vec!["卧床", "拒绝采样"]);
     app.finish().await;
 }
+
+/// A district's own sampling rules (`[web.rules.sampling]`): the pool sizes
+/// a round may use and its default, and the hours after which a tube without
+/// a result shows as overdue on the round's page (slow transport, a lost tube).
+#[tokio::test]
+async fn a_district_sets_its_pool_sizes_and_result_deadlines() {
+    let mut config = frontline_web::WebConfig::default();
+    config.rules.sampling.pool_sizes = vec![1, 3];
+    config.rules.sampling.default_pool_size = 3;
+    config.rules.sampling.pooled_turnaround_hours = 1;
+    let app = TestApp::with_config(Backend::Sqlite, config).await;
+    let staff = app.token(Role::Staff).await;
+    let lead = app.token(Role::GroupLead).await;
+    let lab = app.token(Role::Lab).await;
+    let (building, h1, h2) = app.place().await;
+    let mut codes = Vec::new();
+    for (i, name) in ["甲", "乙", "丙", "丁"].into_iter().enumerate() {
+        codes.push(coded_resident(&app, &staff, name, 40 + i as u16, if i < 2 { h1 } else { h2 }).await.1);
+    }
+    let create = |body: Value| app.api(Method::POST, "/api/v1/sampling/rounds", Some(&lead), Some(body));
+    let ten = create(json!({"name": "R", "pool_size": 10, "buildings": [building]})).await;
+    assert_eq!(ten.status, StatusCode::UNPROCESSABLE_ENTITY, "10-in-1 is not among this district's sizes");
+    let created = create(json!({"name": "R", "buildings": [building]})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let round = created.json()["id"].as_i64().expect("id");
+    let got = app.get(&format!("/api/v1/sampling/rounds/{round}"), &lead).await.json();
+    assert_eq!(got["pool_size"], 3, "the district's default pool size");
+
+    // Three people two hours ago fill and seal ZZ0001; ZZ0002 was opened just now.
+    let two_hours_ago = frontline_store::now_ms() - 2 * 3_600_000;
+    let scan = |key: &str, tube: &str, code: &str, at: i64| json!({"key": key, "round": round, "tube": tube, "resident_code": code, "at": at});
+    let now = frontline_store::now_ms();
+    let batch = json!({"scans": [
+        scan("a", "ZZ0001", &codes[0], two_hours_ago), scan("b", "ZZ0001", &codes[1], two_hours_ago),
+        scan("c", "ZZ0001", &codes[2], two_hours_ago), scan("d", "ZZ0002", &codes[3], now)]});
+    let res = app.api(Method::POST, "/api/v1/sampling/scans", Some(&staff), Some(batch)).await.json();
+    assert!(res["results"].as_array().expect("results").iter().all(|r| r["status"] == "accepted"), "{res}");
+    let overdue = |page: &str| {
+        page.split("id=\"overdue\"").nth(1).map(|t| t[..t.find("</table>").unwrap_or(t.len())].to_string())
+    };
+    let page = app.get(&format!("/sampling/rounds/{round}"), &lead).await.text();
+    let listed = overdue(&page).expect("overdue tubes are listed");
+    assert!(listed.contains("ZZ0001") && !listed.contains("ZZ0002"), "{listed}");
+    let result = json!({"results": [{"tube": "ZZ0001", "result": "negative"}]});
+    assert_eq!(
+        app.api(Method::POST, "/api/v1/sampling/results", Some(&lab), Some(result)).await.status,
+        StatusCode::OK
+    );
+    let page = app.get(&format!("/sampling/rounds/{round}"), &lead).await.text();
+    assert!(overdue(&page).is_none(), "a result takes the tube off the list");
+    app.finish().await;
+}
