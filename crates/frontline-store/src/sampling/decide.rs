@@ -193,8 +193,16 @@ pub(crate) fn interned(status: &str) -> &'static str {
 /// ([`ScanRefusal`]): the writers' own, and the refusals callers attach to a
 /// scan before it reaches them (a code that does not parse, an ID-number tail
 /// and name that match nobody).
-pub const OTHER_SCAN_STATUSES: [&str; 7] =
-    [ACCEPTED, "duplicate", "unknown_round", "malformed_tube", "malformed_code", "tail_not_found", "internal"];
+pub const OTHER_SCAN_STATUSES: [&str; 8] = [
+    ACCEPTED,
+    "duplicate",
+    "unknown_round",
+    "malformed_tube",
+    "code_in_tube_field",
+    "malformed_code",
+    "tail_not_found",
+    "internal",
+];
 
 fn decide(
     scan: &Scan,

@@ -100,6 +100,7 @@ async fn sampling_round_end_to_end(backend: Backend) {
         scan("k5", "ZZ0002", "not a code"),
         scan("k6", "ZZ0002", &outsider),
         {"key": "k7", "round": 999_999, "tube": "ZZ0003", "resident_code": c3, "at": 1},
+        scan("k8", &c2, &c3),
     ]});
     let res = app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(batch)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
@@ -113,7 +114,8 @@ async fn sampling_round_end_to_end(backend: Backend) {
             "accepted",
             "malformed_code",
             "out_of_scope",
-            "unknown_round"
+            "unknown_round",
+            "code_in_tube_field"
         ]
     );
     // Replaying the whole batch changes nothing.
