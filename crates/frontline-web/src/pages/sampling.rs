@@ -261,6 +261,15 @@ async fn get_scan_page(
         let sampled: HashMap<i64, String> = state.store().sampled_in_building(id, b).await?.into_iter().collect();
         let households = state.store().building_households(b).await?;
         let residents = state.store().building_residents(b).await?;
+        // What the sweep already learnt about who is still missing (bedridden, refused…).
+        let only_here = frontline_store::sampling::MissedFilter { building: Some(b), team: None };
+        let reasons: HashMap<i64, String> = state
+            .store()
+            .sampling_missed(id, &only_here)
+            .await?
+            .into_iter()
+            .filter_map(|m| Some((m.resident_id, m.reason?)))
+            .collect();
         let mut by_household: HashMap<i64, Vec<_>> = HashMap::new();
         for r in residents {
             if let Some(h) = r.household_id {
@@ -278,7 +287,7 @@ async fn get_scan_page(
                     }
                     // No code is shown: a person is bound by scanning the code they hold
                     // (or their ID number's tail and name), never one read off this screen.
-                    context! { name => r.name, tube => sampled.get(&r.id) }
+                    context! { name => r.name, tube => sampled.get(&r.id), reason => reasons.get(&r.id) }
                 })
                 .collect();
             if !people.is_empty() {

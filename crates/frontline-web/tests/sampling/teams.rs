@@ -301,6 +301,9 @@ async fn the_sweep_notes_why_people_were_missed() {
     let mut exported: Vec<&str> = sheet.rows[1..].iter().map(|r| r[reason].as_str()).collect();
     exported.sort_unstable();
     assert_eq!(exported, vec!["卧床", "拒绝采样"]);
+    // The sweep's floor-by-floor page shows what is known of who is missing.
+    let sweep = get_page(&app, &session, &format!("/sampling/rounds/{round}/scan?building={building}")).await.text();
+    assert!(sweep.contains("<strong>乙</strong> <span class=\"tag\">卧床</span>"), "{sweep}");
     app.finish().await;
 }
 
