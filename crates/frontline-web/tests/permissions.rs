@@ -233,7 +233,7 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
         ep(M::GET, format!("/sampling/rounds/{sround}/missed.xlsx"), None, SAMPLERS),
         ep(M::GET, "/sampling/results".into(), None, LAB),
         ep(M::GET, "/sampling".into(), None, SAMPLERS),
-        ep(M::GET, format!("/sampling/codes?building={b}"), None, SAMPLERS),
+        ep(M::GET, format!("/sampling/codes?building={b}"), None, EDITORS),
         ep(M::GET, format!("/sampling/rounds/{sround}"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}/scan"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}/missed"), None, SAMPLERS),

@@ -53,7 +53,8 @@ async fn list_rounds(State(state): State<AppState>, auth: Auth, ReqLang(lang): R
     let buildings = state.store().list_buildings(None, None, 500).await?.items;
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, "/sampling", "nav.sampling"),
-        ..context! { rounds => rounds, buildings => buildings, pool_sizes => state.config().rules.sampling.allowed_sizes(), default_pool_size => state.config().rules.sampling.default_pool_size, can_manage => auth.can(Perm::ManageSampling) }
+        ..context! { rounds => rounds, buildings => buildings, pool_sizes => state.config().rules.sampling.allowed_sizes(), default_pool_size => state.config().rules.sampling.default_pool_size, can_manage => auth.can(Perm::ManageSampling),
+            can_print_codes => auth.can(Perm::EditResidents) }
     };
     page("sampling.html", ctx)
 }
@@ -524,7 +525,10 @@ struct CodesQuery {
     building: Option<i64>,
 }
 
-/// Printable A4 sheets of residents' codes (核酸码) per household, for people without smartphones.
+/// Printable A4 sheets of residents' codes (核酸码) per household, for people
+/// without smartphones. A code binds its holder to a tube, so printing a
+/// building's sheets is for the staff who hand them out (who may edit
+/// residents), and each printing is in the audit log.
 async fn list_codes(
     State(state): State<AppState>,
     auth: Auth,
@@ -532,6 +536,7 @@ async fn list_codes(
     ApiQuery(q): ApiQuery<CodesQuery>,
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewSampling)?;
+    auth.require(Perm::EditResidents)?;
     let buildings = state.store().list_buildings(None, None, 500).await?.items;
     let mut households = Vec::new();
     if let Some(b) = q.building {
@@ -546,11 +551,20 @@ async fn list_codes(
                 .or_default()
                 .push(context! { name => r.name, code => code.as_str(), svg => svg });
         }
+        let printed: usize = by_household.values().map(Vec::len).sum();
         for h in state.store().building_households(b).await? {
             if let Some(people) = by_household.remove(&h.id) {
                 households.push(context! { label => format!("{} {} {} {}", h.compound, building.summary.name, h.unit, h.room), people => people });
             }
         }
+        let change = frontline_store::audit::Change {
+            action: "sampling.codes.print",
+            entity: "building",
+            entity_id: Some(b.to_string()),
+            before: None,
+            after: Some(serde_json::json!({"residents": printed})),
+        };
+        state.store().record_access(&auth.actor(), change).await?;
     }
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, "/sampling/codes", "nav.sampling"),

@@ -467,6 +467,11 @@ async fn a_round_runs_in_the_browser() {
         codes.contains("<svg") && codes.contains(&c1) && codes.contains("1单元 1301"),
         "printable codes per household"
     );
+    let filter =
+        frontline_store::audit::AuditFilter { action: Some("sampling.codes.print".into()), ..Default::default() };
+    let printed = app.store().list_audit(&filter, None, 10).await.expect("audit").items;
+    assert_eq!(printed.len(), 1, "printing a building's codes is audited");
+    assert_eq!(printed[0].entity_id.as_deref(), Some(building.to_string().as_str()));
     let coverage = get(round_page.clone()).await.text();
     assert!(coverage.contains("EventSource"));
     let cov = app.store().sampling_coverage(round).await.expect("coverage");
