@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use frontline_domain::sampling::{check_add_member, ScanRefusal, TubeAction, TubeCode, TubeState};
+use frontline_domain::sampling::{check_add_member, ScanRefusal, TubeAction, TubeCode, TubeCodeError, TubeState};
 
 use crate::sampling::Scan;
 use crate::{FastMap as Map, FastSet as Set};
@@ -204,6 +204,16 @@ pub const OTHER_SCAN_STATUSES: [&str; 8] = [
     "internal",
 ];
 
+/// Why a tube field did not read as a tube: a resident's code scanned there
+/// (the sampler scanned the person before the tube) is told apart. Parsed
+/// again only on this failure path.
+fn unreadable_tube(tube: &str) -> &'static str {
+    match TubeCode::parse(tube) {
+        Err(TubeCodeError::IsResidentCode) => "code_in_tube_field",
+        _ => "malformed_tube",
+    }
+}
+
 fn decide(
     scan: &Scan,
     sampler: &str,
@@ -219,7 +229,7 @@ fn decide(
     if !round.open {
         return ScanRefusal::RoundClosed.code();
     }
-    let Some(code) = code else { return "malformed_tube" };
+    let Some(code) = code else { return unreadable_tube(&scan.tube) };
     let Some(resident) = scan.resident else { return ScanRefusal::UnknownCode.code() };
     let Some(person) = facts.residents.get(&(scan.round, resident)) else { return ScanRefusal::UnknownCode.code() };
     if !person.in_scope {

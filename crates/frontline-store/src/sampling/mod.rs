@@ -59,6 +59,10 @@ pub struct OverdueTube {
     pub sampler: String,
 }
 
+/// A resident (`$2`) of a round's scope (`$1`): one row, or none.
+const IN_SCOPE: &str = "SELECT r.id FROM residents r JOIN sampling_round_buildings rb \
+     ON rb.building_id = r.building_id AND rb.round_id = $1 WHERE r.id = $2";
+
 /// What noting a missed person's reason did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MissNote {
@@ -396,15 +400,12 @@ impl Store {
 
     /// Whether a resident lives in one of a round's buildings.
     pub async fn in_round_scope(&self, round: i64, resident: i64) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar::<_, i64>(
-            "SELECT r.id FROM residents r JOIN sampling_round_buildings rb \
-             ON rb.building_id = r.building_id AND rb.round_id = $1 WHERE r.id = $2",
-        )
-        .bind(round)
-        .bind(resident)
-        .fetch_optional(self.pool())
-        .await?
-        .is_some())
+        Ok(sqlx::query_scalar::<_, i64>(IN_SCOPE)
+            .bind(round)
+            .bind(resident)
+            .fetch_optional(self.pool())
+            .await?
+            .is_some())
     }
 
     /// Notes why a resident of a round was not sampled yet (the sweep's
@@ -423,14 +424,7 @@ impl Store {
             return Ok(MissNote::Reserved);
         }
         let mut tx = self.pool.begin().await?;
-        let in_scope = sqlx::query(
-            "SELECT r.id FROM residents r JOIN sampling_round_buildings rb \
-             ON rb.building_id = r.building_id AND rb.round_id = $1 WHERE r.id = $2",
-        )
-        .bind(round)
-        .bind(resident)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let in_scope = sqlx::query(IN_SCOPE).bind(round).bind(resident).fetch_optional(&mut *tx).await?;
         if in_scope.is_none() {
             return Ok(MissNote::OutOfScope);
         }

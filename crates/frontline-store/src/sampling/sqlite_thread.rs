@@ -185,9 +185,10 @@ fn gather(
     let mut key = tx.prepare_cached(
         "INSERT INTO sampling_scan_keys (key, status, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
     )?;
-    let mut first = tx.prepare_cached("SELECT status FROM sampling_scan_keys WHERE key = ?1")?;
     for k in dedup(scans.iter().map(|s| s.key.as_str())) {
         if key.execute(params![k, CLAIMED, now])? == 0 {
+            // A replay (rare): its first outcome is read back.
+            let mut first = tx.prepare_cached("SELECT status FROM sampling_scan_keys WHERE key = ?1")?;
             let status: String = first.query_row([k], |r| r.get(0))?;
             facts.seen.insert(k.to_string(), decide::interned(&status));
         }

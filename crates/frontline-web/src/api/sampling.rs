@@ -229,7 +229,6 @@ pub async fn create_scans(
             };
             let scan_key = if s.key.trim().len() == s.key.len() { s.key } else { s.key.trim().to_string() };
             keys.push(scan_key.clone());
-            let refusal = tube_field_refusal(&s.tube).or(refusal);
             Scan { key: scan_key, round: s.round, tube: s.tube, resident, refusal, at: s.at.unwrap_or(now) }
         })
         .collect();
@@ -237,14 +236,6 @@ pub async fn create_scans(
     Ok(Json(ScanResults {
         results: keys.into_iter().zip(statuses).map(|(key, status)| ScanResult { key, status }).collect(),
     }))
-}
-
-/// A resident's code scanned into the tube field — the sampler scanned the
-/// person before the tube — is refused as such (`code_in_tube_field`), not as
-/// a tube barcode that does not read.
-pub(crate) fn tube_field_refusal(tube: &str) -> Option<&'static str> {
-    use frontline_domain::sampling::{TubeCode, TubeCodeError};
-    matches!(TubeCode::parse(tube), Err(TubeCodeError::IsResidentCode)).then_some("code_in_tube_field")
 }
 
 /// Coverage of a round, per building.

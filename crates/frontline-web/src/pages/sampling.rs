@@ -357,7 +357,6 @@ async fn create_scan(
             TailLookup::NotTyped => (None, Some("malformed_code")),
         },
     };
-    let refusal = crate::api::sampling::tube_field_refusal(&f.tube).or(refusal);
     let scan = Scan { key: f.key.clone(), round: id, tube: f.tube.clone(), resident, refusal, at: now_ms() };
     let status = crate::api::sampling::submit_scans(&state, &auth, vec![scan]).await?.pop().unwrap_or_default();
     let building = f.building.map(|b| b.to_string()).unwrap_or_default();
