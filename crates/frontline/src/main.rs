@@ -1,6 +1,5 @@
 //! The `frontline` binary: a thin shell over the library crates.
 
-mod alloc;
 mod cli;
 mod commands;
 mod config;
@@ -12,7 +11,7 @@ use clap::Parser;
 // on one thread and freed on another). Without transparent huge pages
 // (`no_thp`): the kernel zeroing fresh 2 MiB pages took 6 % of a census import.
 #[global_allocator]
-static GLOBAL: alloc::Mi = alloc::Mi;
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
