@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs Chromium and its
 # ChromeDriver for the browser tests when missing, makes sure PostgreSQL is up
-# on 127.0.0.1:5432 (user postgres, trust auth) for the conformance suite, then
-# runs every test of the workspace.
+# on 127.0.0.1:5432 (user postgres, trust auth) for the conformance suite,
+# checks formatting and lints (warnings are errors), then runs every test of
+# the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,5 +31,12 @@ if ! pg_up; then
     done
     pg_up || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
 fi
+
+# rustfmt and clippy come with rustup's default profile; add them where missing.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    rustup component add rustfmt clippy
+fi
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 cargo test --workspace --locked
