@@ -55,15 +55,17 @@ impl Batch {
         self.rows.len() >= self.per_stmt * self.cols
     }
 
-    /// Writes every waiting row, in statements of at most the batch's rows per statement.
-    pub(crate) async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+    /// Writes every waiting row, in statements of at most the batch's rows per
+    /// statement; how many rows the statements inserted or updated.
+    pub(crate) async fn flush(&mut self, conn: &mut AnyConnection) -> Result<u64, StoreError> {
+        let mut affected = 0;
         while !self.rows.is_empty() {
-            self.flush_one(conn).await?;
+            affected += self.flush_one(conn).await?;
         }
-        Ok(())
+        Ok(affected)
     }
 
-    async fn flush_one(&mut self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+    async fn flush_one(&mut self, conn: &mut AnyConnection) -> Result<u64, StoreError> {
         let n = (self.rows.len() / self.cols).min(self.per_stmt);
         let mut sql = String::with_capacity(self.head.len() + n * self.cols * 6);
         sql.push_str(self.head);
@@ -95,8 +97,7 @@ impl Batch {
                 V::OptS(s) => q.bind(s),
             };
         }
-        q.execute(&mut *conn).await?;
-        Ok(())
+        Ok(q.execute(&mut *conn).await?.rows_affected())
     }
 }
 

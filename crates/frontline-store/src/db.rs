@@ -96,6 +96,12 @@ impl Store {
             Backend::Sqlite => sqlite_url(url),
             Backend::Postgres => url.to_string(),
         };
+        if backend == Backend::Sqlite && sqlite_file(&url).is_none() {
+            // The scan writer opens the file with a connection of its own.
+            return Err(StoreError::Corrupt(format!(
+                "Frontline keeps its SQLite database in a file (sqlite://PATH), not in memory: {url}"
+            )));
+        }
         let opts = AnyConnectOptions::from_str(&url)?
             .log_statements(log::LevelFilter::Trace)
             // Bulk statements carry thousands of parameters: sqlx would log them whole.

@@ -362,7 +362,127 @@ conformance!(
     each_key_keeps_the_outcome_it_was_answered_with,
     a_restarted_writer_knows_the_rounds_members,
     a_member_written_behind_the_writers_back_is_seen,
+    a_crashed_writer_is_started_again,
+    two_writers_on_one_database_lose_no_count_and_bind_nobody_twice,
 );
+
+/// The writer panics (the test hook): the group it held is answered
+/// `Unavailable` and nothing of it stays; while it is held down, scans are
+/// refused at once and it says it is down; released, it starts again and
+/// still knows who is in which tube.
+async fn a_crashed_writer_is_started_again(db: TestDb) {
+    use frontline_store::sampling::SubmitError;
+    let store = db.store.clone();
+    let round = seeded_round(&store, 20).await;
+    let residents = store.list_residents(&Default::default(), None, 3).await.expect("residents").items;
+    let writer = ScanWriter::spawn(store.clone(), 10);
+    assert!(writer.wait_up(std::time::Duration::from_secs(10)).await, "the writer starts");
+    let first = writer
+        .submit("phone".into(), vec![scan("w1".into(), round.id, "ZZ0001".into(), residents[0].id, 1)])
+        .await
+        .expect("written");
+    assert_eq!(first, vec!["accepted"]);
+
+    writer.crash(true).await;
+    assert!(!writer.is_up(), "a crashed writer held down says so");
+    let refused =
+        writer.submit("phone".into(), vec![scan("w2".into(), round.id, "ZZ0001".into(), residents[1].id, 2)]).await;
+    assert_eq!(refused, Err(SubmitError::Unavailable));
+    writer.release();
+    assert!(writer.wait_up(std::time::Duration::from_secs(10)).await, "released, it starts again");
+    let after = writer
+        .submit(
+            "phone".into(),
+            vec![
+                scan("w2".into(), round.id, "ZZ0001".into(), residents[1].id, 3),
+                scan("w3".into(), round.id, "ZZ0002".into(), residents[0].id, 4),
+            ],
+        )
+        .await
+        .expect("written");
+    assert_eq!(after, vec!["accepted", "already_in_tube"], "the refused scan was not kept; the tube is remembered");
+
+    // A crash nobody holds: the supervisor starts the writer again by itself.
+    writer.crash(false).await;
+    assert!(writer.wait_up(std::time::Duration::from_secs(10)).await, "started again");
+    let later = writer
+        .submit("phone".into(), vec![scan("w4".into(), round.id, "ZZ0001".into(), residents[2].id, 5)])
+        .await
+        .expect("written");
+    assert_eq!(later, vec!["accepted"]);
+    assert_eq!(store.get_tube("ZZ0001").await.expect("tube").members, 3);
+}
+
+/// Two server instances (two stores, two writers) on one database scan the
+/// same tubes and the same people at once. No tube loses a count or takes
+/// more than its pool; each person ends up in exactly one tube, the other
+/// instance's scan refused, and every other scan of that group committed.
+async fn two_writers_on_one_database_lose_no_count_and_bind_nobody_twice(db: TestDb) {
+    let store = db.store.clone();
+    let round = seeded_round(&store, 120).await;
+    let residents = store.list_residents(&Default::default(), None, 60).await.expect("residents").items;
+    let other = Store::connect(&db.url).await.expect("second instance");
+    let writers = [ScanWriter::spawn(store.clone(), 1_000), ScanWriter::spawn(other.clone(), 1_000)];
+    let mut tasks = Vec::new();
+    for (w, writer) in writers.iter().enumerate() {
+        // Each instance's phones scan everyone, five to a request, into tubes
+        // the other instance fills too (offset by two people).
+        for (phone, chunk) in residents.chunks(5).enumerate() {
+            let scans: Vec<Scan> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let tube = (phone * 5 + i + 2 * w) / 5 % 12;
+                    scan(format!("i{w}-{phone}-{i}"), round.id, format!("ZZ{tube:04}"), r.id, 1_000)
+                })
+                .collect();
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move { writer.submit(format!("instance-{w}"), scans).await }));
+        }
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        let statuses = t.await.expect("task").expect("written");
+        for s in &statuses {
+            assert!(
+                ["accepted", "already_in_tube", "duplicate", "tube_full", "tube_sealed"].contains(s),
+                "unexpected {s}"
+            );
+        }
+        accepted += statuses.iter().filter(|s| **s == "accepted").count();
+    }
+    let per_resident: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT resident_id, COUNT(*) FROM sampling_members WHERE round_id = $1 AND valid = 1 GROUP BY resident_id \
+         HAVING COUNT(*) > 1",
+    )
+    .bind(round.id)
+    .fetch_all(store.pool())
+    .await
+    .expect("members");
+    assert_eq!(per_resident, vec![], "nobody is in two tubes");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sampling_members WHERE round_id = $1 AND valid = 1")
+        .bind(round.id)
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(usize::try_from(rows).expect("rows"), accepted, "every accepted scan is one member row");
+    let tubes: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT t.code, t.members, t.pool_size, (SELECT COUNT(*) FROM sampling_members m WHERE m.tube_id = t.id) \
+         FROM sampling_tubes t WHERE t.round_id = $1 ORDER BY t.code",
+    )
+    .bind(round.id)
+    .fetch_all(store.pool())
+    .await
+    .expect("tubes");
+    assert!(!tubes.is_empty());
+    for (code, members, pool, counted) in &tubes {
+        assert_eq!(members, counted, "tube {code} keeps every member's count");
+        assert!(members <= pool, "tube {code} holds no more than its pool");
+    }
+    let coverage = store.sampling_coverage(round.id).await.expect("coverage");
+    assert_eq!(coverage.sampled, rows, "the buildings' counters agree");
+    other.close().await;
+}
 
 /// A census import holds SQLite's write lock for its whole transaction: scans
 /// arriving meanwhile are answered "busy, retry" (503), not a server error.

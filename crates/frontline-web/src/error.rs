@@ -93,6 +93,25 @@ pub enum AppError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// The scan writer is down, restarting after a failure (503): try again
+    /// after `retry_after` seconds; a phone keeps its queue meanwhile.
+    #[error("scan writer unavailable")]
+    WriterDown {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// The scan writer has stopped for good: the server is shutting down (503).
+    #[error("scan writer stopped")]
+    WriterStopped {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// The database cannot be reached (503): try again after `retry_after` seconds.
+    #[error("database unavailable")]
+    DatabaseDown {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// Anything else (500); the cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -115,7 +134,10 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable { .. }
+            | AppError::WriterDown { .. }
+            | AppError::WriterStopped { .. }
+            | AppError::DatabaseDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -135,6 +157,9 @@ impl AppError {
             AppError::TooLarge => "payload_too_large",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Unavailable { .. } => "unavailable",
+            AppError::WriterDown { .. } => "writer_unavailable",
+            AppError::WriterStopped { .. } => "writer_stopped",
+            AppError::DatabaseDown { .. } => "database_unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -152,6 +177,10 @@ impl From<StoreError> for AppError {
                     _ => "",
                 };
                 AppError::Conflict(vec![FieldError::new(field, "taken")])
+            }
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                AppError::DatabaseDown { retry_after: 5 }
             }
             other => AppError::Internal(anyhow::Error::new(other)),
         }
@@ -173,7 +202,12 @@ impl IntoResponse for AppError {
             tracing::error!(error.chain = format!("{e:#}"), "request failed");
         }
         let mut res = status.into_response();
-        if let AppError::TooManyRequests { retry_after } | AppError::Unavailable { retry_after } = &self {
+        if let AppError::TooManyRequests { retry_after }
+        | AppError::Unavailable { retry_after }
+        | AppError::WriterDown { retry_after }
+        | AppError::WriterStopped { retry_after }
+        | AppError::DatabaseDown { retry_after } = &self
+        {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -393,10 +393,12 @@ async fn health_and_readiness() {
     app.store().close().await;
     let down = app.api(Method::GET, "/readyz", None, None).await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
-    // A failing database is a 500 whose body says nothing of the cause.
+    // A database that cannot be reached is a 503 to retry later, whose body
+    // says nothing of the cause.
     let broken = app.get("/api/v1/buildings", &token).await;
-    assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(broken.error_code(), "internal");
+    assert_eq!(broken.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(broken.error_code(), "database_unavailable");
+    assert!(broken.header("retry-after").is_some(), "{:?}", broken.headers);
     let text = broken.text().to_lowercase();
     assert!(!text.contains("pool") && !text.contains("sqlx") && !text.contains("closed"), "{text}");
     app.finish().await;

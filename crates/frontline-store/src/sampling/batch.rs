@@ -1,14 +1,26 @@
-//! Scans in bulk through sqlx, on either backend: a group's facts are read
-//! with a fixed number of `IN (…)` lookups, decided in memory
-//! ([`super::decide`]), and written with multi-row statements — so a thousand
-//! scans cost about as many round trips as one.
+//! The scan writer on PostgreSQL: a group's facts are read with a fixed
+//! number of `IN (…)` lookups, decided in memory ([`super::decide`]), and
+//! written with multi-row statements — so a thousand scans cost about as many
+//! round trips as one.
+//!
+//! Several `frontline serve` instances may share one database. Each group
+//! takes one transaction-scoped advisory lock before it reads anything, so the
+//! instances' groups run one after the other: each reads what the others
+//! committed (tubes' counts, who is in which tube) and decides on that. Two
+//! instances scanning the same tube never lose a count, and one person
+//! scanned into two tubes through two instances ends up in one of them; the
+//! other scan is refused as `already_in_tube` and the rest of its group
+//! commits.
 
 use frontline_domain::sampling::TubeCode;
 use sqlx::AnyConnection;
 
 use super::decide::{self, dedup, Facts, Resident, Round, Tube, Writes};
 use crate::bulk::{Batch, V};
-use crate::db::{push_param, reserve_ids, Backend};
+use crate::db::{push_param, reserve_ids, Backend, Store};
+
+/// This writer's dialect.
+const BACKEND: Backend = Backend::Postgres;
 use crate::error::StoreError;
 use crate::sampling::Scan;
 
@@ -25,7 +37,6 @@ fn padded_len(n: usize) -> usize {
 /// (in text order), `values` in chunks of at most 1,024 padded to a fixed size.
 async fn lookup<T, P>(
     conn: &mut AnyConnection,
-    backend: Backend,
     head: &str,
     prefix: &[i64],
     tail: &str,
@@ -45,7 +56,7 @@ where
             if i > 0 {
                 sql.push(',');
             }
-            push_param(&mut sql, backend, prefix.len() + i + 1);
+            push_param(&mut sql, BACKEND, prefix.len() + i + 1);
         }
         sql.push_str(") ");
         sql.push_str(tail);
@@ -61,36 +72,47 @@ where
     Ok(out)
 }
 
-/// Records `scans` on `conn` (inside the caller's transaction); statuses in order.
+/// The advisory lock every instance's scan writer takes for one group (an
+/// arbitrary constant: "FLscan" in ASCII).
+const SCAN_LOCK: i64 = 0x464c_7363_616e;
+
+/// Records scans of several samplers (`samplers[i]` made `scans[i]`, whose
+/// parsed tube code is `codes[i]`) in one transaction; statuses in order.
 ///
-/// A group costs a fixed number of statements whatever its size: four lookups
-/// (keys, rounds, residents with their scope and current tube per round, tubes)
-/// and three multi-row writes (tubes upserted, members, keys).
-pub(crate) async fn record(
-    conn: &mut AnyConnection,
-    backend: Backend,
+/// A group costs a fixed number of statements whatever its size: the lock,
+/// four lookups (keys, rounds, residents with their scope and current tube per
+/// round, tubes) and three multi-row writes (tubes upserted, members, keys).
+/// A member row that appeared behind the lock's back (written by something
+/// other than a scan writer) makes the group's decisions unsound: it is rolled
+/// back and decided once more on fresh facts.
+pub(crate) async fn record_group(
+    store: &Store,
     samplers: &[&str],
     scans: &[Scan],
     codes: &[Option<TubeCode>],
     now: i64,
 ) -> Result<Vec<&'static str>, StoreError> {
-    let facts = gather(conn, backend, scans, codes).await?;
-    let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
-    write(conn, backend, writes, now).await?;
-    Ok(out)
+    debug_assert_eq!(samplers.len(), scans.len());
+    for _ in 0..2 {
+        let mut tx = store.pool().begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SCAN_LOCK).execute(&mut *tx).await?;
+        let facts = gather(&mut tx, scans, codes).await?;
+        let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
+        if write(&mut tx, writes, now).await? {
+            tx.commit().await?;
+            return Ok(out);
+        }
+        tx.rollback().await?;
+        tracing::warn!("the scan writer met a member it did not know of; it decides the group again");
+    }
+    Err(StoreError::Corrupt("a scanned resident is already in a tube the writer cannot see".into()))
 }
 
-async fn gather(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    scans: &[Scan],
-    codes: &[Option<TubeCode>],
-) -> Result<Facts, StoreError> {
+async fn gather(conn: &mut AnyConnection, scans: &[Scan], codes: &[Option<TubeCode>]) -> Result<Facts, StoreError> {
     let mut facts = Facts::default();
     let keys = dedup(scans.iter().map(|s| s.key.clone()));
     facts.seen = lookup::<(String, String), String>(
         conn,
-        backend,
         "SELECT key, status FROM sampling_scan_keys WHERE key IN",
         &[],
         "",
@@ -103,7 +125,6 @@ async fn gather(
     let round_ids = dedup(scans.iter().map(|s| s.round));
     for (id, pool_size, status) in lookup::<(i64, i64, String), i64>(
         conn,
-        backend,
         "SELECT id, pool_size, status FROM sampling_rounds WHERE id IN",
         &[],
         "",
@@ -114,15 +135,12 @@ async fn gather(
         facts.rounds.insert(id, Round { pool_size, open: status == "open" });
     }
     // Per round (a group nearly always has one): each resident's building, scope and tube.
-    let head = match backend {
-        Backend::Sqlite => RESIDENTS_IN_ROUND.replace("$1", "?").replace("$2", "?"),
-        Backend::Postgres => RESIDENTS_IN_ROUND.to_string(),
-    };
     let round_ids: Vec<i64> = facts.rounds.keys().copied().collect();
     for round in round_ids {
         let ids = dedup(scans.iter().filter(|s| s.round == round).filter_map(|s| s.resident));
         for (id, building, in_scope, tube) in
-            lookup::<(i64, Option<i64>, i64, Option<i64>), i64>(conn, backend, &head, &[round, round], "", &ids).await?
+            lookup::<(i64, Option<i64>, i64, Option<i64>), i64>(conn, RESIDENTS_IN_ROUND, &[round, round], "", &ids)
+                .await?
         {
             facts.residents.insert((round, id), Resident { building, in_scope: in_scope != 0 });
             if let Some(tube) = tube {
@@ -133,7 +151,6 @@ async fn gather(
     let codes = decide::tube_codes(codes);
     for (id, code, round, pool_size, members, sealed) in lookup::<(i64, String, i64, i64, i64, i64), String>(
         conn,
-        backend,
         "SELECT id, code, round_id, pool_size, members, sealed FROM sampling_tubes WHERE code IN",
         &[],
         "",
@@ -144,7 +161,7 @@ async fn gather(
         facts.tubes.insert(code, Tube::found(id, round, pool_size, members, sealed != 0));
     }
     let new_tubes = decide::new_tube_count(&codes, &facts);
-    facts.fresh_ids = reserve_ids(conn, backend, "sampling_tubes", new_tubes).await?;
+    facts.fresh_ids = reserve_ids(conn, BACKEND, "sampling_tubes", new_tubes).await?;
     Ok(facts)
 }
 
@@ -155,14 +172,18 @@ const RESIDENTS_IN_ROUND: &str = "SELECT r.id, r.building_id, \
        (SELECT m.tube_id FROM sampling_members m WHERE m.round_id = $2 AND m.resident_id = r.id AND m.valid = 1) \
      FROM residents r WHERE r.id IN";
 
-/// Upserts a tube by id: new tubes are inserted, changed ones take their new count and seal.
+/// Upserts a tube by id: new tubes are inserted, changed ones take their new
+/// count (read under the lock, so no other writer changed it meanwhile) and
+/// seal. A tube sealed meanwhile by hand or by its lab result stays sealed.
 const TUBE_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET members = excluded.members, \
-     sealed = excluded.sealed, sealed_at = COALESCE(sampling_tubes.sealed_at, excluded.sealed_at)";
+     sealed = GREATEST(sampling_tubes.sealed, excluded.sealed), sealed_at = COALESCE(sampling_tubes.sealed_at, excluded.sealed_at)";
 
-async fn write(conn: &mut AnyConnection, backend: Backend, writes: Writes, now: i64) -> Result<(), StoreError> {
+/// Writes a group's rows; `false` when a member turned out to be in a valid
+/// tube already (nothing was rebound: the caller rolls back).
+async fn write(conn: &mut AnyConnection, writes: Writes, now: i64) -> Result<bool, StoreError> {
     let counts = writes.building_counts();
     let mut tube_rows = Batch::new(
-        backend,
+        BACKEND,
         "INSERT INTO sampling_tubes (id, round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler)",
         9,
     )
@@ -185,22 +206,27 @@ async fn write(conn: &mut AnyConnection, backend: Backend, writes: Writes, now: 
     }
     tube_rows.flush(conn).await?;
     let mut member_rows = Batch::new(
-        backend,
+        BACKEND,
         "INSERT INTO sampling_members (round_id, tube_id, resident_id, building_id, scanned_at, valid)",
         6,
     )
     .with_tail(member_rebind!());
+    let expected = writes.members.len() as u64;
+    let mut written = 0;
     for m in writes.members {
         member_rows.push([V::I(m.round), V::I(m.tube), V::I(m.resident), V::OptI(m.building), V::I(m.at), V::I(1)]);
         if member_rows.full() {
-            member_rows.flush(conn).await?;
+            written += member_rows.flush(conn).await?;
         }
     }
-    member_rows.flush(conn).await?;
+    written += member_rows.flush(conn).await?;
+    if written != expected {
+        return Ok(false);
+    }
     for ((round, building), n) in counts {
         sqlx::query(super::COUNT_SAMPLED).bind(n).bind(round).bind(building).execute(&mut *conn).await?;
     }
-    let mut key_rows = Batch::new(backend, "INSERT INTO sampling_scan_keys (key, status, created_at)", 3);
+    let mut key_rows = Batch::new(BACKEND, "INSERT INTO sampling_scan_keys (key, status, created_at)", 3);
     for (key, status) in writes.keys {
         key_rows.push([V::S(key), V::S(status.to_string()), V::I(now)]);
         if key_rows.full() {
@@ -208,5 +234,5 @@ async fn write(conn: &mut AnyConnection, backend: Backend, writes: Writes, now: 
         }
     }
     key_rows.flush(conn).await?;
-    Ok(())
+    Ok(true)
 }

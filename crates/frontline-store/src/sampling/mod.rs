@@ -32,7 +32,6 @@ const COUNT_SAMPLED: &str =
     "UPDATE sampling_round_buildings SET sampled = sampled + $1 WHERE round_id = $2 AND building_id = $3";
 
 mod batch;
-mod coalesce_vfs;
 mod coverage;
 mod decide;
 mod sqlite_thread;
@@ -287,31 +286,6 @@ impl Store {
     /// One round.
     pub async fn get_sampling_round(&self, id: i64) -> Result<SamplingRound, StoreError> {
         fetch_round(&mut *self.pool.acquire().await?, id).await
-    }
-
-    /// Records a batch of scans in one transaction; returns each scan's status
-    /// (`accepted`, `duplicate`, or a refusal code), in order. Lookups are a
-    /// fixed number of `IN (…)` queries and the writes multi-row statements,
-    /// whatever the batch's size, so the scan writer can group-commit.
-    pub async fn record_scans(&self, actor: &Actor, scans: &[Scan]) -> Result<Vec<&'static str>, StoreError> {
-        let codes = decide::parse_codes(scans);
-        self.record_group(&vec![actor.name.as_str(); scans.len()], scans, &codes).await
-    }
-
-    /// Records scans of several samplers (`samplers[i]` made `scans[i]`, whose parsed
-    /// tube code is `codes[i]`) in one transaction.
-    pub(crate) async fn record_group(
-        &self,
-        samplers: &[&str],
-        scans: &[Scan],
-        codes: &[Option<TubeCode>],
-    ) -> Result<Vec<&'static str>, StoreError> {
-        debug_assert_eq!(samplers.len(), scans.len());
-        let mut tx = self.pool.begin().await?;
-        crate::db::take_write_lock(&mut tx, self.backend()).await?;
-        let out = batch::record(&mut tx, self.backend(), samplers, scans, codes, now_ms()).await?;
-        tx.commit().await?;
-        Ok(out)
     }
 
     /// Records lab results per tube; returns each tube's status (`recorded`, `unknown_tube`, `already_recorded`).

@@ -443,6 +443,8 @@ pub async fn get_advice(
 pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Result<Vec<&'static str>, AppError> {
     state.scans().submit(auth.user.username.clone(), scans).await.map_err(|e| match e {
         frontline_store::sampling::SubmitError::Busy => AppError::Unavailable { retry_after: 1 },
+        frontline_store::sampling::SubmitError::Unavailable => AppError::WriterDown { retry_after: 2 },
+        frontline_store::sampling::SubmitError::Stopped => AppError::WriterStopped { retry_after: 5 },
         frontline_store::sampling::SubmitError::Failed(why) => AppError::Internal(anyhow::anyhow!(why)),
     })
 }

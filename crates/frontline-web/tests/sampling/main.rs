@@ -10,3 +10,4 @@ mod lab;
 mod rounds;
 mod seal;
 mod teams;
+mod writer;
