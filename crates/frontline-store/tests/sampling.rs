@@ -364,7 +364,68 @@ conformance!(
     a_member_written_behind_the_writers_back_is_seen,
     a_crashed_writer_is_started_again,
     two_writers_on_one_database_lose_no_count_and_bind_nobody_twice,
+    retest_results_follow_the_domains_state_machine,
 );
+
+/// Retest results go through the domain's transitions: a result for someone
+/// waiting for a retest moves them; an invalid one leaves them waiting; a
+/// cleared person has no retest due; a confirmed case takes no more results;
+/// someone never in an abnormal pool has none due. Each outcome is what
+/// `frontline_domain::sampling::apply` says for the person's state.
+async fn retest_results_follow_the_domains_state_machine(db: TestDb) {
+    use frontline_domain::sampling::{apply, Event, LabResult, PersonStatus, RetestResult, TubeCode};
+    let store = db.store.clone();
+    let round = seeded_round(&store, 20).await;
+    let residents = store.list_residents(&Default::default(), None, 6).await.expect("residents").items;
+    let writer = ScanWriter::spawn(store.clone(), 10);
+    // Three people in an abnormal pool, three in a negative one.
+    let scans: Vec<Scan> = residents
+        .iter()
+        .enumerate()
+        .map(|(i, r)| scan(format!("r{i}"), round.id, format!("ZZ000{}", 1 + i / 3), r.id, 1))
+        .collect();
+    writer.submit("phone".into(), scans).await.expect("written");
+    let system = Actor::system("lab");
+    let tube = |c: &str| TubeCode::parse(c).expect("tube");
+    store
+        .record_lab_results(
+            &system,
+            &[(tube("ZZ0001"), LabResult::Abnormal), (tube("ZZ0002"), LabResult::Negative)],
+            24,
+        )
+        .await
+        .expect("lab");
+    let (a, b, c, clear) = (residents[0].id, residents[1].id, residents[2].id, residents[3].id);
+    let record = |who: i64, result: RetestResult| {
+        let store = store.clone();
+        let system = system.clone();
+        async move { store.record_retests(&system, round.id, &[(who, result)]).await.expect("retest")[0] }
+    };
+    // Each step's expected outcome is the domain's, from the person's status.
+    let steps = [
+        (a, PersonStatus::RetestPending, RetestResult::Negative, "cleared"),
+        (a, PersonStatus::Cleared, RetestResult::Negative, "no_retest_due"),
+        (b, PersonStatus::RetestPending, RetestResult::Invalid, "pending"),
+        (b, PersonStatus::RetestPending, RetestResult::Positive, "confirmed"),
+        (b, PersonStatus::Confirmed, RetestResult::Negative, "already_confirmed"),
+    ];
+    for (who, status, result, answered) in steps {
+        let domain = match apply(&status, &Event::RetestResult(result)) {
+            Ok(PersonStatus::RetestPending) => "pending".to_string(),
+            Ok(s) => s.code().to_string(),
+            Err(e) if e.code() == "not_awaiting_retest_result" => "no_retest_due".to_string(),
+            Err(e) => e.code().to_string(),
+        };
+        assert_eq!(domain, answered, "the domain's word for {status:?} + {result:?}");
+        assert_eq!(record(who, result).await, answered, "the store's for {status:?} + {result:?}");
+    }
+    assert_eq!(record(clear, RetestResult::Positive).await, "no_retest_due", "never in an abnormal pool");
+    assert_eq!(
+        store.pending_retests(round.id).await.expect("pending").iter().map(|p| p.0).collect::<Vec<_>>(),
+        vec![c]
+    );
+    assert_eq!(store.confirmed_cases(round.id).await.expect("cases").iter().map(|p| p.0).collect::<Vec<_>>(), vec![b]);
+}
 
 /// The writer panics (the test hook): the group it held is answered
 /// `Unavailable` and nothing of it stays; while it is held down, scans are

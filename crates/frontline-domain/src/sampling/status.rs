@@ -7,11 +7,17 @@
 //! | Sampled | TubeResult(abnormal) | RetestPending (stay put) |
 //! | Sampled | TubeResult(invalid) | Missed { tube_invalid } (back on the missed list) |
 //! | RetestPending | RetestScanned(tube) | RetestSampled { tube } |
-//! | RetestSampled | RetestResult(negative) | Cleared |
-//! | RetestSampled | RetestResult(positive) | Confirmed |
-//! | RetestSampled | RetestResult(invalid) | RetestPending (retest again) |
+//! | RetestPending, RetestSampled | RetestResult(negative) | Cleared |
+//! | RetestPending, RetestSampled | RetestResult(positive) | Confirmed |
+//! | RetestPending, RetestSampled | RetestResult(invalid) | RetestPending (retest again) |
 //! | Expected, Missed, Exempt | MarkMissed(reason) | Missed { reason } |
 //! | Expected, Missed, Exempt | Exempt(reason) | Exempt { reason } |
+//!
+//! A single retest's result may reach the lab's page before, or without, a
+//! scan of its tube: the lab reports a single tube against the person it was
+//! taken from (the home visit labels it with the person's code), so a result
+//! applies to someone waiting for a retest as to someone whose retest tube
+//! was scanned.
 //!
 //! Replaying the scan that produced `Sampled` or `RetestSampled` (same tube) changes nothing.
 //! Every other pair of state and event is refused with a specific [`TransitionError`].
@@ -245,9 +251,9 @@ pub fn apply(status: &PersonStatus, event: &Event) -> Result<PersonStatus, Trans
             _ => Err(TransitionError::NoRetestDue),
         },
         Event::RetestResult(result) => match (status, result) {
-            (S::RetestSampled { .. }, RetestResult::Negative) => Ok(S::Cleared),
-            (S::RetestSampled { .. }, RetestResult::Positive) => Ok(S::Confirmed),
-            (S::RetestSampled { .. }, RetestResult::Invalid) => Ok(S::RetestPending),
+            (S::RetestPending | S::RetestSampled { .. }, RetestResult::Negative) => Ok(S::Cleared),
+            (S::RetestPending | S::RetestSampled { .. }, RetestResult::Positive) => Ok(S::Confirmed),
+            (S::RetestPending | S::RetestSampled { .. }, RetestResult::Invalid) => Ok(S::RetestPending),
             _ => Err(TransitionError::NotAwaitingRetestResult),
         },
         Event::MarkMissed(MissReason::TubeInvalid) => {

@@ -2,7 +2,8 @@
 //! pooled tubes (idempotent by the client's key), coverage, the missed list
 //! (补采名单), and lab results that open retests or send people back to the list.
 
-use frontline_domain::sampling::{LabResult, MissReason, TubeCode};
+use frontline_domain::sampling::{apply as transition, Event, PersonStatus, TransitionError};
+use frontline_domain::sampling::{LabResult, MissReason, RetestResult, TubeCode};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
@@ -492,17 +493,21 @@ impl Store {
         Ok((row.0.unwrap_or(0), row.1, row.2))
     }
 
-    /// Records single-tube retest results of a round, all in one transaction:
-    /// for each (resident, `negative` | `positive` | `invalid`), the retest's new
-    /// state (`cleared`, `confirmed`, `pending`), or `no_retest_due` when none was
-    /// pending. [`StoreError::NotFound`] when the round does not exist.
+    /// Records single-tube retest results of a round, all in one transaction,
+    /// each through the domain's state machine
+    /// ([`frontline_domain::sampling::apply`]): for each (resident, result),
+    /// the retest's new state (`cleared`, `confirmed`, `pending`), or why none
+    /// was recorded: `no_retest_due` (nobody is waiting for this person's
+    /// retest result), `already_confirmed`. [`StoreError::NotFound`] when the
+    /// round does not exist.
     pub async fn record_retests(
         &self,
         actor: &Actor,
         round: i64,
-        results: &[(i64, &str)],
+        results: &[(i64, RetestResult)],
     ) -> Result<Vec<&'static str>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        crate::db::take_write_lock(&mut tx, self.backend()).await?;
         sqlx::query("SELECT id FROM sampling_rounds WHERE id = $1")
             .bind(round)
             .fetch_optional(&mut *tx)
@@ -510,24 +515,33 @@ impl Store {
             .ok_or(StoreError::NotFound)?;
         let mut out = Vec::with_capacity(results.len());
         for &(resident, result) in results {
-            let state = match result {
-                "negative" => "cleared",
-                "positive" => "confirmed",
-                _ => "pending",
-            };
-            let n = sqlx::query(
-                "UPDATE sampling_retests SET state = $1 WHERE round_id = $2 AND resident_id = $3 AND state = 'pending'",
-            )
-            .bind(state)
-            .bind(round)
-            .bind(resident)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 0 {
-                out.push("no_retest_due");
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT state FROM sampling_retests WHERE round_id = $1 AND resident_id = $2")
+                    .bind(round)
+                    .bind(resident)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            // Without a retest row the person was never in an abnormal pool: no
+            // retest result applies to them, whatever else they are in the round.
+            let Some(stored) = stored else {
+                out.push(retest_refusal(&TransitionError::NotAwaitingRetestResult));
                 continue;
-            }
+            };
+            let before = retest_status(&stored)?;
+            let after = match transition(&before, &Event::RetestResult(result)) {
+                Ok(after) => after,
+                Err(refusal) => {
+                    out.push(retest_refusal(&refusal));
+                    continue;
+                }
+            };
+            let state = retest_state(&after)?;
+            sqlx::query("UPDATE sampling_retests SET state = $1 WHERE round_id = $2 AND resident_id = $3")
+                .bind(state)
+                .bind(round)
+                .bind(resident)
+                .execute(&mut *tx)
+                .await?;
             audit::record(
                 &mut tx,
                 actor,
@@ -535,8 +549,8 @@ impl Store {
                     action: "sampling.retest",
                     entity: "resident",
                     entity_id: Some(resident.to_string()),
-                    before: None,
-                    after: Some(json!({"round": round, "result": result, "state": state})),
+                    before: Some(json!({"round": round, "state": stored})),
+                    after: Some(json!({"round": round, "result": result.code(), "state": state})),
                 },
             )
             .await?;
@@ -622,6 +636,37 @@ impl Store {
             out.extend(q.fetch_all(self.pool()).await?);
         }
         Ok(out)
+    }
+}
+
+/// A retest's stored state as the domain's person status. A retest row
+/// exists only for a member of an abnormal pool, so these are the only
+/// states it can hold.
+fn retest_status(state: &str) -> Result<PersonStatus, StoreError> {
+    match state {
+        "pending" => Ok(PersonStatus::RetestPending),
+        "cleared" => Ok(PersonStatus::Cleared),
+        "confirmed" => Ok(PersonStatus::Confirmed),
+        other => Err(StoreError::Corrupt(format!("unknown retest state {other:?}"))),
+    }
+}
+
+/// The stored state of a retest the domain moved to `status`.
+fn retest_state(status: &PersonStatus) -> Result<&'static str, StoreError> {
+    match status {
+        PersonStatus::RetestPending => Ok("pending"),
+        PersonStatus::Cleared => Ok("cleared"),
+        PersonStatus::Confirmed => Ok("confirmed"),
+        other => Err(StoreError::Corrupt(format!("a retest result cannot lead to {}", other.code()))),
+    }
+}
+
+/// How a refused retest result is answered (`no_retest_due` is the API's
+/// name for the domain's `not_awaiting_retest_result`).
+fn retest_refusal(refusal: &TransitionError) -> &'static str {
+    match refusal {
+        TransitionError::NotAwaitingRetestResult => "no_retest_due",
+        other => other.code(),
     }
 }
 

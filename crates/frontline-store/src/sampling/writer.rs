@@ -189,7 +189,9 @@ impl ScanWriter {
     /// runtime writing through the store's pool.
     pub fn spawn(store: Store, queue_jobs: usize) -> ScanWriter {
         let (tx, rx) = tokio::sync::mpsc::channel::<Job>(queue_jobs.max(1));
-        let health = Arc::new(Health::default());
+        // Up from the start: scans submitted while the writer opens its
+        // connection wait in the queue; it is down only once it has failed.
+        let health = Arc::new(Health { up: AtomicBool::new(true), ..Health::default() });
         match store.sqlite_path().map(std::path::Path::to_path_buf) {
             Some(path) => {
                 let h = health.clone();

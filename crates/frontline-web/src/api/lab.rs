@@ -177,8 +177,8 @@ async fn record_retests(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let checked: Vec<(i64, &str)> =
-        parsed.into_iter().filter_map(|(resident, result)| Some((resident?, result?.code()))).collect();
+    let checked: Vec<(i64, RetestResult)> =
+        parsed.into_iter().filter_map(|(resident, result)| Some((resident?, result?))).collect();
     Ok(state.store().record_retests(&auth.actor(), round, &checked).await?)
 }
 
