@@ -153,6 +153,12 @@ impl From<StoreError> for AppError {
                 };
                 AppError::Conflict(vec![FieldError::new(field, "taken")])
             }
+            StoreError::MergeRefused { code, names } => AppError::Conflict(vec![FieldError::keyed(
+                "review",
+                code,
+                format!("census.merge.{code}"),
+                vec![("names", names.join(", "))],
+            )]),
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }
