@@ -15,6 +15,16 @@ pub enum StoreError {
     /// A referenced row does not exist (a foreign key refused the write).
     #[error("referenced row does not exist")]
     MissingReference,
+    /// Two residents cannot be merged as their records stand (see `merge`):
+    /// `code` says why (`sampled_in_same_round`), `names` names what is in the
+    /// way (the rounds). Nothing was written.
+    #[error("merge refused: {code}")]
+    MergeRefused {
+        /// A stable code.
+        code: &'static str,
+        /// The names of what is in the way, in id order.
+        names: Vec<String>,
+    },
     /// The database holds something the code cannot read.
     #[error("corrupt data: {0}")]
     Corrupt(String),

@@ -12,6 +12,7 @@ mod bulk;
 pub mod census;
 pub mod db;
 pub mod error;
+mod merge;
 pub mod migrate;
 pub mod overview;
 pub mod page;

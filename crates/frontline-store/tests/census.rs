@@ -9,6 +9,8 @@ use frontline_store::census::{ImportOptions, ImportOutcome};
 use frontline_store::testing::TestDb;
 use frontline_store::{conformance, Actor, Store};
 
+mod merge;
+
 fn id(y: i32, seq: u16) -> String {
     IdNumber::from_parts("350602", Date::new(y, 3, 4).expect("date"), seq).as_str().to_string()
 }

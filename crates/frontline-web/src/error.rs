@@ -182,6 +182,12 @@ impl From<StoreError> for AppError {
                 tracing::warn!(error = %why, "database unavailable");
                 AppError::DatabaseDown { retry_after: 5 }
             }
+            StoreError::MergeRefused { code, names } => AppError::Conflict(vec![FieldError::keyed(
+                "review",
+                code,
+                format!("census.merge.{code}"),
+                vec![("names", names.join(", "))],
+            )]),
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }

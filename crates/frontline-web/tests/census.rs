@@ -300,3 +300,77 @@ async fn bodies_are_limited_everywhere_but_uploads_take_more() {
     assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
     app.finish().await;
 }
+
+/// Two likely duplicates both sampled in the same round cannot be merged: the
+/// API answers 409 with a specific code and the round named in the message (in
+/// the request's language), the page shows the same refusal, and nothing changes.
+#[tokio::test]
+async fn merging_two_people_sampled_in_the_same_round_is_a_specific_conflict() {
+    use frontline_store::sampling::{NewRound, Scan};
+    let app = TestApp::new(Backend::Sqlite).await;
+    let lead = app.token(Role::GroupLead).await;
+    let (one, two) = (support::id_number("350602", 1950, 3, 4, 11), support::id_number("350602", 1950, 3, 4, 31));
+    let sheet = format!(
+        "姓名,身份证号码,联系电话,楼栋,单元,房号\n陈建国,{one},13800000001,3号楼,1单元,1301\n陈建国,{two},13800000001,3号楼,1单元,1302\n"
+    );
+    let imported =
+        post_import(&app, &lead, &format!("round=R1&compound={}", enc("海月花园")), sheet.into_bytes()).await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.text());
+    let reviews = app.get("/api/v1/census/reviews?status=open", &lead).await.json();
+    let review = &reviews[0];
+    let (id, a, b) = (review["id"].as_i64().expect("id"), review["resident_a"].as_i64(), review["resident_b"].as_i64());
+    let store = app.store();
+    let system = frontline_store::Actor::system("test");
+    let buildings = store.list_buildings(None, None, 10).await.expect("buildings").items.iter().map(|b| b.id).collect();
+    let new = NewRound {
+        name: "六月十三日全员核酸".into(),
+        pool_size: 5,
+        mode: "door_to_door".into(),
+        deadline: None,
+        buildings,
+        teams: vec![],
+    };
+    let round = store.create_sampling_round(&system, &new).await.expect("round").id;
+    let scans: Vec<Scan> = [(a, "ZZ0001"), (b, "ZZ0002")]
+        .iter()
+        .enumerate()
+        .map(|(i, (resident, tube))| Scan {
+            key: format!("k{i}"),
+            round,
+            tube: (*tube).into(),
+            resident: *resident,
+            refusal: None,
+            at: 1_000,
+        })
+        .collect();
+    assert_eq!(store.record_scans(&system, &scans).await.expect("scans"), vec!["accepted", "accepted"]);
+
+    let req = Request::post(format!("/api/v1/census/reviews/{id}/merge"))
+        .header(header::AUTHORIZATION, format!("Bearer {lead}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .body(Body::from(serde_json::json!({ "keep": a }).to_string()))
+        .expect("request");
+    let refused = app.send(req).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], "conflict");
+    let field = &error["fields"][0];
+    assert_eq!((field["field"].as_str(), field["code"].as_str()), (Some("review"), Some("sampled_in_same_round")));
+    let message = field["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("Both residents were sampled") && message.contains("六月十三日全员核酸"), "{message}");
+
+    let (session, csrf) = login(&app, "group_lead").await;
+    let page = post_form(
+        &app,
+        &session,
+        format!("/census/reviews/{id}/merge"),
+        format!("csrf={csrf}&keep={}", b.unwrap_or(0)),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.text().contains("两人在同一采样轮次（六月十三日全员核酸）都有采样记录"), "{}", page.text());
+    assert_eq!(app.get("/api/v1/census/reviews?status=open", &lead).await.json().as_array().map(Vec::len), Some(1));
+    assert_eq!(app.get("/api/v1/census/merges", &lead).await.json().as_array().map(Vec::len), Some(0));
+    app.finish().await;
+}

@@ -16,6 +16,7 @@ mod review;
 pub use base::{BaseNumbers, BaseRow};
 pub use import::{ImportOptions, ImportOutcome, ImportSummary, RowBatches, RowIssue};
 pub use reconcile::{ReconcileCounts, ReconcilePerson, Reconciliation};
+pub(crate) use review::MERGE;
 pub use review::{Merge, Review};
 
 use serde::Serialize;

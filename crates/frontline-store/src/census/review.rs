@@ -1,5 +1,6 @@
 //! Likely duplicates (same name and phone, different documents) for a person
-//! to merge or keep apart. Merges are audited and can be undone.
+//! to merge or keep apart. Merges carry every capability's rows (see
+//! `crate::merge`), are audited and can be undone.
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -9,7 +10,22 @@ use sqlx::{AnyConnection, Row};
 use crate::audit::{self, Actor, Change};
 use crate::db::Store;
 use crate::error::StoreError;
+use crate::merge::{self, Carried, Mover, Pair, Record, Rows};
 use crate::now_ms;
+
+/// What a merge carries of the census and the register: the merged resident's
+/// census rows (so both trace to the kept one), address history, and earlier
+/// merges into them (so undoing those still finds their rows, now the kept
+/// resident's). All have their own ids: nothing can be in the way.
+pub(crate) const MERGE: Mover = Mover {
+    capability: "census",
+    tables: &[
+        Carried { table: "census_rows", column: "resident_id", rows: Rows::Many },
+        Carried { table: "resident_addresses", column: "resident_id", rows: Rows::Many },
+        Carried { table: "resident_merges", column: "kept_id", rows: Rows::Many },
+    ],
+    adjust: None,
+};
 
 /// A pair of residents to look at.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -132,10 +148,15 @@ impl Store {
         Ok(())
     }
 
-    /// Merges the other resident of an open review into `keep`: their census rows
-    /// and address history move to `keep`, and the merged row is kept in a snapshot.
+    /// Merges the other resident of an open review into `keep`: every row
+    /// pointing at them moves to `keep` (each capability's rules in
+    /// `crate::merge`), and the merged row is kept in a snapshot.
+    /// [`StoreError::MergeRefused`] when their records cannot be merged (both
+    /// sampled in the same round); nothing changes then.
     pub async fn merge_review(&self, actor: &Actor, review_id: i64, keep: i64) -> Result<Merge, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The merge reads, then moves rows the scan writer also writes.
+        crate::db::take_write_lock(&mut tx, self.backend()).await?;
         let row = sqlx::query(
             "SELECT id, kind, resident_a, resident_b, status, decided_by FROM census_reviews WHERE id = $1",
         )
@@ -150,24 +171,9 @@ impl Store {
         let merged = if keep == r.resident_a { r.resident_b } else { r.resident_a };
         let gone = snapshot(&mut tx, merged).await?;
         let kept_before = snapshot(&mut tx, keep).await?;
-        let rows: Vec<i64> = sqlx::query_scalar("SELECT id FROM census_rows WHERE resident_id = $1")
-            .bind(merged)
-            .fetch_all(&mut *tx)
-            .await?;
-        let addresses: Vec<i64> = sqlx::query_scalar("SELECT id FROM resident_addresses WHERE resident_id = $1")
-            .bind(merged)
-            .fetch_all(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE census_rows SET resident_id = $1 WHERE resident_id = $2")
-            .bind(keep)
-            .bind(merged)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE resident_addresses SET resident_id = $1 WHERE resident_id = $2")
-            .bind(keep)
-            .bind(merged)
-            .execute(&mut *tx)
-            .await?;
+        let pair = Pair { kept: keep, merged };
+        merge::check(&mut tx, pair).await?;
+        let carried = merge::carry(&mut tx, pair).await?;
         let needs = gone["needs"].as_i64().unwrap_or(0) | kept_before["needs"].as_i64().unwrap_or(0);
         sqlx::query("UPDATE residents SET needs = $1, updated_at = $2 WHERE id = $3")
             .bind(needs)
@@ -176,7 +182,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM residents WHERE id = $1").bind(merged).execute(&mut *tx).await?;
-        let snap = json!({"merged": gone, "kept_before": kept_before, "census_rows": rows, "addresses": addresses, "review": review_id});
+        let summary = carried.summary();
+        let carried = serde_json::to_value(&carried).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let snap = json!({"merged": gone, "kept_before": kept_before, "carried": carried, "review": review_id});
         let now = now_ms();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO resident_merges (kept_id, merged_id, snapshot, merged_by, merged_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -199,7 +207,7 @@ impl Store {
             entity: "resident",
             entity_id: Some(keep.to_string()),
             before: Some(json!({"kept": kept_before, "merged": gone})),
-            after: Some(json!({"kept_id": keep, "merge_id": id})),
+            after: Some(json!({"kept_id": keep, "merge_id": id, "carried": summary})),
         };
         audit::record(&mut tx, actor, change).await?;
         tx.commit().await?;
@@ -232,9 +240,11 @@ impl Store {
             .collect()
     }
 
-    /// Undoes a merge: the merged resident comes back with their id, rows and history.
+    /// Undoes a merge: the merged resident comes back with their id, and every
+    /// row the merge carried (or dropped) is theirs again.
     pub async fn undo_merge(&self, actor: &Actor, merge_id: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        crate::db::take_write_lock(&mut tx, self.backend()).await?;
         let row: Option<(i64, i64, String, Option<String>)> =
             sqlx::query_as("SELECT kept_id, merged_id, snapshot, undone_by FROM resident_merges WHERE id = $1")
                 .bind(merge_id)
@@ -259,23 +269,11 @@ impl Store {
             };
         }
         insert.execute(&mut *tx).await?;
-        let ids = |key: &str| -> Vec<i64> {
-            snap[key].as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default()
+        let record: Record = match snap.get("carried") {
+            Some(c) => serde_json::from_value(c.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            None => Record::legacy(&snap),
         };
-        for id in ids("census_rows") {
-            sqlx::query("UPDATE census_rows SET resident_id = $1 WHERE id = $2")
-                .bind(merged)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for id in ids("addresses") {
-            sqlx::query("UPDATE resident_addresses SET resident_id = $1 WHERE id = $2")
-                .bind(merged)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        merge::restore(&mut tx, Pair { kept, merged }, &record).await?;
         sqlx::query("UPDATE residents SET needs = $1 WHERE id = $2")
             .bind(snap["kept_before"]["needs"].as_i64())
             .bind(kept)
@@ -299,7 +297,7 @@ impl Store {
             action: "resident.unmerge",
             entity: "resident",
             entity_id: Some(merged.to_string()),
-            before: None,
+            before: Some(json!({"kept_id": kept, "merge_id": merge_id, "carried": record.summary()})),
             after: Some(gone.clone()),
         };
         audit::record(&mut tx, actor, change).await?;

@@ -35,6 +35,7 @@ const COUNT_SAMPLED: &str =
 mod batch;
 mod coverage;
 mod decide;
+mod merge;
 mod sqlite_thread;
 mod tubes;
 mod writer;
@@ -43,6 +44,7 @@ pub use coverage::{
     BuildingCoverage, BuildingDetail, CompoundCoverage, Coverage, HouseholdCoverage, Missed, MissedFilter, UnitCoverage,
 };
 pub use decide::OTHER_SCAN_STATUSES;
+pub(crate) use merge::MERGE;
 
 /// A tube whose result is overdue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
