@@ -6,18 +6,14 @@
 //! uploads its result sheet with an abnormal pool, the round's page lists the
 //! pool's people for single retests, and the lab records their results.
 
-mod support;
-#[path = "support/webdriver.rs"]
-mod webdriver;
-
 use std::path::Path;
 
+use crate::support::webdriver::{Browser, ENTER};
+use crate::support::{coded_resident, id_number, TestApp, PASSWORD};
 use axum::http::Method;
 use frontline_domain::access::Role;
 use frontline_store::Backend;
 use serde_json::{json, Value};
-use support::{coded_resident, id_number, TestApp, PASSWORD};
-use webdriver::{Browser, ENTER};
 
 /// A Y4M video (what Chromium's fake camera plays) of `text` as a QR code,
 /// dark modules on white, as a printed code sheet looks to a phone.
