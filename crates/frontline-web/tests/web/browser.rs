@@ -8,9 +8,10 @@
 
 use std::path::Path;
 
-use crate::support::webdriver::{Browser, ENTER};
+use crate::support::webdriver::Browser;
 use crate::support::{coded_resident, id_number, TestApp, PASSWORD};
 use axum::http::Method;
+use fantoccini::key::Key;
 use frontline_domain::access::Role;
 use frontline_store::Backend;
 use serde_json::{json, Value};
@@ -41,13 +42,13 @@ fn qr_video(text: &str, path: &Path) {
     std::fs::write(path, video).expect("video");
 }
 
-fn path_of(b: &Browser) -> String {
-    b.eval("return location.pathname + location.search;").as_str().unwrap_or_default().to_string()
+async fn path_of(b: &Browser) -> String {
+    b.eval("return location.pathname + location.search;").await.as_str().unwrap_or_default().to_string()
 }
 
-fn text_of(b: &Browser, css: &str) -> String {
+async fn text_of(b: &Browser, css: &str) -> String {
     let script = format!("var e = document.querySelector({css:?}); return e ? e.textContent.trim() : null;");
-    b.eval(&script).as_str().unwrap_or_default().to_string()
+    b.eval(&script).await.as_str().unwrap_or_default().to_string()
 }
 
 /// The application served on a loopback port: its base URL and a stop switch.
@@ -63,11 +64,11 @@ async fn serve(
     (base, stop, server)
 }
 
-fn log_in(b: &Browser, base: &str, user: &str) {
-    b.goto(&format!("{base}/login"));
-    b.type_into("input[name=username]", user);
-    b.type_into("input[name=password]", &format!("{PASSWORD}{ENTER}"));
-    b.wait_until(10, "the login to finish", |b| !path_of(b).starts_with("/login"));
+async fn log_in(b: &Browser, base: &str, user: &str) {
+    b.goto(&format!("{base}/login")).await;
+    b.type_into("input[name=username]", user).await;
+    b.type_into("input[name=password]", &format!("{PASSWORD}{}", Key::Enter)).await;
+    b.wait_until(10, "the login to finish", async |b| !path_of(b).await.starts_with("/login")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,105 +87,108 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
     std::fs::write(&sheet, "试管编号,检测结果\nZZ8001,异常\nZZ8002,阴性\n").expect("lab sheet");
 
     let (base, stop, server) = serve(&app).await;
-    let handle = tokio::runtime::Handle::current();
     let volunteer = app.token(Role::Volunteer).await;
 
-    tokio::task::block_in_place(|| {
-        let b = Browser::start(&[
-            "--use-fake-ui-for-media-stream".into(),
-            "--use-fake-device-for-media-stream".into(),
-            format!("--use-file-for-fake-video-capture={}", video.display()),
-        ]);
-        log_in(&b, &base, "group_lead");
+    let b = Browser::start(&[
+        "--use-fake-ui-for-media-stream".into(),
+        "--use-fake-device-for-media-stream".into(),
+        format!("--use-file-for-fake-video-capture={}", video.display()),
+    ])
+    .await;
+    log_in(&b, &base, "group_lead").await;
 
-        // Start a round over the district (every building is ticked by default).
-        b.goto(&format!("{base}/sampling"));
-        b.type_into("input[name=name]", "早筛");
-        b.click("form[action='/sampling'] button[type=submit]");
-        b.wait_until(10, "the round's page", |b| path_of(b).starts_with("/sampling/rounds/"));
-        let round: i64 = path_of(&b).rsplit('/').next().and_then(|r| r.parse().ok()).expect("round id");
+    // Start a round over the district (every building is ticked by default).
+    b.goto(&format!("{base}/sampling")).await;
+    b.type_into("input[name=name]", "早筛").await;
+    b.click("form[action='/sampling'] button[type=submit]").await;
+    b.wait_until(10, "the round's page", async |b| path_of(b).await.starts_with("/sampling/rounds/")).await;
+    let round: i64 = path_of(&b).await.rsplit('/').next().and_then(|r| r.parse().ok()).expect("round id");
 
-        // A barcode scanner in keyboard mode types the tube and Enter: the form is
-        // not sent with the member missing, and the cursor is in the member's field.
-        b.goto(&format!("{base}/sampling/rounds/{round}/scan?building={building}"));
-        b.type_into("input[name=tube]", &format!("ZZ8001{ENTER}"));
-        b.wait_until(5, "the member's field to take the cursor", |b| {
-            b.eval("return document.activeElement && document.activeElement.name;") == "code"
-        });
-        assert!(path_of(&b).contains("/scan?building="), "nothing was sent yet");
-        b.type_into("input[name=code]", &format!("{c1}{ENTER}"));
-        b.wait_until(10, "the first member to be bound", |b| path_of(b).contains("status=accepted"));
-        assert!(!text_of(&b, "[role=status]").is_empty(), "the sampler is told");
-        assert_eq!(
-            b.eval("return document.querySelector('input[name=tube]').value;"),
-            Value::from("ZZ8001"),
-            "the tube stays for its next member"
-        );
+    // A barcode scanner in keyboard mode types the tube and Enter: the form is
+    // not sent with the member missing, and the cursor is in the member's field.
+    b.goto(&format!("{base}/sampling/rounds/{round}/scan?building={building}")).await;
+    b.type_into("input[name=tube]", &format!("ZZ8001{}", Key::Enter)).await;
+    b.wait_until(5, "the member's field to take the cursor", async |b| {
+        b.eval("return document.activeElement && document.activeElement.name;").await == "code"
+    })
+    .await;
+    assert!(path_of(&b).await.contains("/scan?building="), "nothing was sent yet");
+    b.type_into("input[name=code]", &format!("{c1}{}", Key::Enter)).await;
+    b.wait_until(10, "the first member to be bound", async |b| path_of(b).await.contains("status=accepted")).await;
+    assert!(!text_of(&b, "[role=status]").await.is_empty(), "the sampler is told");
+    assert_eq!(
+        b.eval("return document.querySelector('input[name=tube]').value;").await,
+        Value::from("ZZ8001"),
+        "the tube stays for its next member"
+    );
 
-        // The camera reads 丙's printed code and the form goes by itself.
-        b.click("#camera");
-        b.wait_until(20, "the camera to read the code", |_| {
-            let tubes = handle.block_on(app.store().get_tube("ZZ8001"));
-            tubes.is_ok_and(|t| t.members == 2)
-        });
-        // The household is done: the sampler seals the tube early and the page is
-        // ready for a new one.
-        b.wait_until(10, "the page to show both members bound", |b| {
-            b.eval("return document.querySelectorAll('.person .tag').length;") == 2
-        });
-        b.click("#seal");
-        b.wait_until(10, "the tube to be sealed", |b| path_of(b).contains("sealed=ZZ8001"));
-        assert_eq!(b.eval("return document.querySelector('input[name=tube]').value;"), Value::from(""));
-        assert!(handle.block_on(app.store().get_tube("ZZ8001")).expect("tube").sealed);
-        let missed = handle.block_on(app.store().sampling_missed(round, &Default::default())).expect("missed");
-        assert_eq!(missed.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["乙"]);
+    // The camera reads 丙's printed code and the form goes by itself.
+    b.click("#camera").await;
+    b.wait_until(20, "the camera to read the code", async |_| {
+        app.store().get_tube("ZZ8001").await.is_ok_and(|t| t.members == 2)
+    })
+    .await;
+    // The household is done: the sampler seals the tube early and the page is
+    // ready for a new one.
+    b.wait_until(10, "the page to show both members bound", async |b| {
+        b.eval("return document.querySelectorAll('.person .tag').length;").await == 2
+    })
+    .await;
+    b.click("#seal").await;
+    b.wait_until(10, "the tube to be sealed", async |b| path_of(b).await.contains("sealed=ZZ8001")).await;
+    assert_eq!(b.eval("return document.querySelector('input[name=tube]').value;").await, Value::from(""));
+    assert!(app.store().get_tube("ZZ8001").await.expect("tube").sealed);
+    let missed = app.store().sampling_missed(round, &Default::default()).await.expect("missed");
+    assert_eq!(missed.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["乙"]);
 
-        // The missed list as the group leader prints it.
-        b.goto(&format!("{base}/sampling/rounds/{round}/missed"));
-        let page = b.body_text();
-        assert!(page.contains("乙") && !page.contains("甲") && !page.contains("丙"), "{page}");
+    // The missed list as the group leader prints it.
+    b.goto(&format!("{base}/sampling/rounds/{round}/missed")).await;
+    let page = b.body_text().await;
+    assert!(page.contains("乙") && !page.contains("甲") && !page.contains("丙"), "{page}");
 
-        // The round's page follows a scan from another phone without a reload.
-        b.goto(&format!("{base}/sampling/rounds/{round}"));
-        b.wait_until(10, "the page's figures", |b| text_of(b, "#totals [data-k=sampled]") == "2");
-        b.eval("window.notReloaded = true; return null;");
-        let scan = json!({"scans": [{"key": "other-phone-1", "round": round, "tube": "ZZ8002", "resident_code": c2}]});
-        let sent = handle.block_on(app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(scan)));
-        assert_eq!(sent.json()["results"][0]["status"], "accepted", "{}", sent.text());
-        b.wait_until(15, "the live figures to follow", |b| text_of(b, "#totals [data-k=sampled]") == "3");
-        assert_eq!(text_of(&b, "#totals [data-k=missed]"), "0");
-        assert_eq!(b.eval("return window.notReloaded === true;"), Value::from(true));
+    // The round's page follows a scan from another phone without a reload.
+    b.goto(&format!("{base}/sampling/rounds/{round}")).await;
+    b.wait_until(10, "the page's figures", async |b| text_of(b, "#totals [data-k=sampled]").await == "2").await;
+    b.eval("window.notReloaded = true; return null;").await;
+    let scan = json!({"scans": [{"key": "other-phone-1", "round": round, "tube": "ZZ8002", "resident_code": c2}]});
+    let sent = app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(scan)).await;
+    assert_eq!(sent.json()["results"][0]["status"], "accepted", "{}", sent.text());
+    b.wait_until(15, "the live figures to follow", async |b| text_of(b, "#totals [data-k=sampled]").await == "3").await;
+    assert_eq!(text_of(&b, "#totals [data-k=missed]").await, "0");
+    assert_eq!(b.eval("return window.notReloaded === true;").await, Value::from(true));
 
-        // The lab uploads its sheet: 甲 and 丙's pool is abnormal, 乙's negative.
-        let lab = Browser::start(&[]);
-        log_in(&lab, &base, "lab");
-        lab.goto(&format!("{base}/sampling/results"));
-        lab.type_into("input[type=file]", &sheet.display().to_string());
-        lab.click("form[action='/sampling/results'] button[type=submit]");
-        lab.wait_until(20, "the sheet's outcome", |b| text_of(b, ".cards .card .n") == "2");
+    // The lab uploads its sheet: 甲 and 丙's pool is abnormal, 乙's negative.
+    let lab = Browser::start(&[]).await;
+    log_in(&lab, &base, "lab").await;
+    lab.goto(&format!("{base}/sampling/results")).await;
+    lab.type_into("input[type=file]", &sheet.display().to_string()).await;
+    lab.click("form[action='/sampling/results'] button[type=submit]").await;
+    lab.wait_until(20, "the sheet's outcome", async |b| text_of(b, ".cards .card .n").await == "2").await;
 
-        // The round's page lists both for a single retest at home, their building flagged.
-        b.goto(&format!("{base}/sampling/rounds/{round}"));
-        let retests = text_of(&b, "#retests tbody");
-        assert!(retests.contains("甲") && retests.contains("丙") && !retests.contains("乙"), "{retests}");
-        assert!(!text_of(&b, "#coverage .tag").is_empty(), "the building is flagged");
+    // The round's page lists both for a single retest at home, their building flagged.
+    b.goto(&format!("{base}/sampling/rounds/{round}")).await;
+    let retests = text_of(&b, "#retests tbody").await;
+    assert!(retests.contains("甲") && retests.contains("丙") && !retests.contains("乙"), "{retests}");
+    assert!(!text_of(&b, "#coverage .tag").await.is_empty(), "the building is flagged");
 
-        // Each is retested alone at home; the lab records the results by their codes.
-        for code in [&c1, &c3] {
-            lab.goto(&format!("{base}/sampling/results"));
-            lab.type_into("input[name=code]", code);
-            lab.click("form[action='/sampling/retests'] button[type=submit]");
-            lab.wait_until(10, "the retest to be recorded", |b| {
-                b.eval("var e = document.getElementById('retest-outcome'); return e ? e.dataset.status : null;")
-                    == "cleared"
-            });
-        }
-        assert!(handle.block_on(app.store().pending_retests(round)).expect("retests").is_empty());
-        b.goto(&format!("{base}/sampling/rounds/{round}"));
-        b.wait_until(10, "the page's figures", |b| text_of(b, "#totals [data-k=sampled]") == "3");
-        assert_eq!(b.eval("return document.querySelectorAll('#retests, #coverage .tag').length;"), Value::from(0));
-        assert_eq!(text_of(&b, "#totals [data-k=missed]"), "0", "coverage stays at 100 %");
-    });
+    // Each is retested alone at home; the lab records the results by their codes.
+    for code in [&c1, &c3] {
+        lab.goto(&format!("{base}/sampling/results")).await;
+        lab.type_into("input[name=code]", code).await;
+        lab.click("form[action='/sampling/retests'] button[type=submit]").await;
+        lab.wait_until(10, "the retest to be recorded", async |b| {
+            b.eval("var e = document.getElementById('retest-outcome'); return e ? e.dataset.status : null;").await
+                == "cleared"
+        })
+        .await;
+    }
+    assert!(app.store().pending_retests(round).await.expect("retests").is_empty());
+    b.goto(&format!("{base}/sampling/rounds/{round}")).await;
+    b.wait_until(10, "the page's figures", async |b| text_of(b, "#totals [data-k=sampled]").await == "3").await;
+    assert_eq!(b.eval("return document.querySelectorAll('#retests, #coverage .tag').length;").await, Value::from(0));
+    assert_eq!(text_of(&b, "#totals [data-k=missed]").await, "0", "coverage stays at 100 %");
+    lab.close().await;
+    b.close().await;
     let _ = stop.send(());
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -212,37 +216,35 @@ async fn a_census_sheet_is_picked_checked_and_committed_in_the_browser() {
     std::fs::write(&file, csv).expect("sheet");
     let (base, stop, server) = serve(&app).await;
 
-    tokio::task::block_in_place(|| {
-        let b = Browser::start(&[]);
-        log_in(&b, &base, "staff");
-        b.goto(&format!("{base}/census"));
-        // The file picker takes the file's path, as a person choosing it would.
-        b.type_into("input[type=file]", &file.display().to_string());
-        b.type_into("input[name=round]", "第一轮");
-        b.type_into("input[name=compound]", "海月花园");
-        b.click("form[action='/census/upload'] button[type=submit]");
-        b.wait_until(20, "the check's preview", |b| path_of(b).starts_with("/census/uploads/"));
-        let preview = b.body_text();
-        // The refused row is listed with its row number and value; the count per
-        // reason reads as a title (it once showed the message's unfilled {parameters}).
-        assert!(preview.contains(&bad), "the refused row is shown: {preview}");
-        assert!(!preview.contains('{'), "no unfilled parameter: {preview}");
-        assert!(app_residents(&app) == 0, "nothing is written before the commit");
-        // One row is refused: the button commits the valid rows.
-        b.click("form[action$='/commit'] button[type=submit]");
-        b.wait_until(20, "the round's page", |b| path_of(b).starts_with("/census/rounds/"));
-        assert_eq!(app_residents(&app), 2);
-        let round_page = b.body_text();
-        assert!(round_page.contains("3号楼"), "{round_page}");
-    });
+    let b = Browser::start(&[]).await;
+    log_in(&b, &base, "staff").await;
+    b.goto(&format!("{base}/census")).await;
+    // The file picker takes the file's path, as a person choosing it would.
+    b.type_into("input[type=file]", &file.display().to_string()).await;
+    b.type_into("input[name=round]", "第一轮").await;
+    b.type_into("input[name=compound]", "海月花园").await;
+    b.click("form[action='/census/upload'] button[type=submit]").await;
+    b.wait_until(20, "the check's preview", async |b| path_of(b).await.starts_with("/census/uploads/")).await;
+    let preview = b.body_text().await;
+    // The refused row is listed with its row number and value; the count per
+    // reason reads as a title (it once showed the message's unfilled {parameters}).
+    assert!(preview.contains(&bad), "the refused row is shown: {preview}");
+    assert!(!preview.contains('{'), "no unfilled parameter: {preview}");
+    assert!(app_residents(&app).await == 0, "nothing is written before the commit");
+    // One row is refused: the button commits the valid rows.
+    b.click("form[action$='/commit'] button[type=submit]").await;
+    b.wait_until(20, "the round's page", async |b| path_of(b).await.starts_with("/census/rounds/")).await;
+    assert_eq!(app_residents(&app).await, 2);
+    let round_page = b.body_text().await;
+    assert!(round_page.contains("3号楼"), "{round_page}");
+    b.close().await;
     let _ = stop.send(());
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&dir);
     app.finish().await;
 }
 
-/// Residents in the database (read from a blocking section).
-fn app_residents(app: &TestApp) -> usize {
-    let handle = tokio::runtime::Handle::current();
-    handle.block_on(app.store().list_residents(&Default::default(), None, 100)).expect("residents").items.len()
+/// Residents in the database.
+async fn app_residents(app: &TestApp) -> usize {
+    app.store().list_residents(&Default::default(), None, 100).await.expect("residents").items.len()
 }

@@ -1,162 +1,162 @@
-//! A small W3C WebDriver client for browser tests: Debian's `chromedriver`
-//! driving Debian's `chromium`, headless, over plain HTTP/1.0 on loopback.
-//! Blocking on purpose: call it from `tokio::task::block_in_place`.
+//! Browser tests' WebDriver session: Debian's `chromedriver`, started here for
+//! each browser, driving Debian's `chromium` headless, through `fantoccini`
+//! over plain HTTP on loopback.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
-/// WebDriver's key for an element reference.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-/// The Enter key, as WebDriver types it.
-pub const ENTER: &str = "\u{E007}";
-
-/// A headless Chromium session.
+/// A headless Chromium session, with the chromedriver that runs it.
 pub struct Browser {
+    /// `None` once the session is closed.
+    client: Option<Client>,
     driver: Child,
-    port: u16,
-    session: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-/// One request; the status and the body (read to its `Content-Length`:
-/// chromedriver answers HTTP/1.1 only, and keeps the connection open a while).
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut raw = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    let (head_len, length) = loop {
-        let n = stream.read(&mut chunk)?;
-        if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no answer"));
+/// Starts chromedriver on a port of its choosing and returns it with that port,
+/// read from the line it prints once it listens (no guessed port, no polling).
+/// Its output keeps being read (and dropped) so it never blocks on a full pipe.
+async fn start_driver() -> (Child, u16) {
+    let mut driver = Command::new("chromedriver")
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (apt-get install chromium chromium-driver)");
+    let stdout = driver.stdout.take().expect("chromedriver's output");
+    let (tell, port) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            // "ChromeDriver was started successfully on port 39011."
+            let port = line
+                .trim_end()
+                .split_once("started successfully on port ")
+                .and_then(|(_, p)| p.trim_end_matches('.').parse::<u16>().ok());
+            if let Some(port) = port {
+                let _ = tell.send(port);
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
+                return;
+            }
+            line.clear();
         }
-        raw.extend_from_slice(&chunk[..n]);
-        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-            let length = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            break (end + 4, length);
+    });
+    match tokio::time::timeout(Duration::from_secs(30), port).await {
+        Ok(Ok(port)) => (driver, port),
+        Ok(Err(_)) => {
+            let _ = driver.kill();
+            panic!("chromedriver stopped before it listened ({:?})", driver.wait());
         }
-    };
-    while raw.len() < head_len + length {
-        let n = stream.read(&mut chunk)?;
-        if n == 0 {
-            break;
+        Err(_) => {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            panic!("chromedriver did not say it listened within 30 s");
         }
-        raw.extend_from_slice(&chunk[..n]);
     }
-    let head = String::from_utf8_lossy(&raw[..head_len]).into_owned();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok((status, String::from_utf8_lossy(&raw[head_len..]).into_owned()))
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium with `extra_args`.
-    pub fn start(extra_args: &[String]) -> Browser {
-        let port = free_port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (apt-get install chromium chromium-driver)");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok((200, body)) = http(port, "GET", "/status", None) {
-                if serde_json::from_str::<Value>(&body).is_ok_and(|v| v["value"]["ready"] == true) {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    /// Starts chromedriver and a headless Chromium, phone-sized, with `extra_args`.
+    pub async fn start(extra_args: &[String]) -> Browser {
+        let (mut driver, port) = start_driver().await;
         let mut args: Vec<String> = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
             .iter()
             .map(|s| s.to_string())
             .collect();
         args.push("--window-size=412,915".into());
         args.extend(extra_args.iter().cloned());
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args},
-        }}});
-        let (status, body) = http(port, "POST", "/session", Some(&caps)).expect("new session");
-        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-        let session = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session ({status}): {body}"));
-        Browser { driver, port, session: session.to_string() }
+        let mut caps = Capabilities::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("goog:chromeOptions".into(), json!({"binary": "/usr/bin/chromium", "args": args}));
+        let connected = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await;
+        match connected {
+            Ok(client) => Browser { client: Some(client), driver },
+            Err(e) => {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                panic!("no browser session: {e}");
+            }
+        }
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let full = format!("/session/{}{path}", self.session);
-        let (status, text) = http(self.port, method, &full, body.as_ref()).expect("webdriver request");
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        assert!(status == 200, "{method} {path}: {status} {text}");
-        v["value"].clone()
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("an open session")
     }
 
     /// Opens `url` and waits for the page to load.
-    pub fn goto(&self, url: &str) {
-        self.call("POST", "/url", Some(json!({ "url": url })));
+    pub async fn goto(&self, url: &str) {
+        self.client().goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
     /// The element matching a CSS selector (fails the test if there is none).
-    pub fn find(&self, css: &str) -> String {
-        let v = self.call("POST", "/element", Some(json!({"using": "css selector", "value": css})));
-        v[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {v}; page: {}", self.body_text())).to_string()
+    pub async fn find(&self, css: &str) -> Element {
+        match self.client().find(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(e) => panic!("no element {css}: {e}; page: {}", self.body_text().await),
+        }
     }
 
     /// Types `text` into the element (as a keyboard, or a barcode scanner in keyboard mode, would).
-    pub fn type_into(&self, css: &str, text: &str) {
-        let id = self.find(css);
-        self.call("POST", &format!("/element/{id}/value"), Some(json!({ "text": text })));
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.find(css).await.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     /// Clicks the element.
-    pub fn click(&self, css: &str) {
-        let id = self.find(css);
-        self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     /// Runs a script in the page and returns its result.
-    pub fn eval(&self, script: &str) -> Value {
-        self.call("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
+    pub async fn eval(&self, script: &str) -> Value {
+        self.client().execute(script, Vec::new()).await.unwrap_or_else(|e| panic!("script {script}: {e}"))
     }
 
     /// The page's visible text.
-    pub fn body_text(&self) -> String {
-        self.eval("return document.body.innerText;").as_str().unwrap_or_default().to_string()
+    pub async fn body_text(&self) -> String {
+        self.eval("return document.body.innerText;").await.as_str().unwrap_or_default().to_string()
     }
 
-    /// Waits up to `secs` for `ready` to hold; fails the test with `what` otherwise.
-    pub fn wait_until(&self, secs: u64, what: &str, ready: impl Fn(&Browser) -> bool) {
+    /// Waits up to `secs` for `ready` to hold, checking it every tenth of a
+    /// second; fails the test with `what` otherwise.
+    pub async fn wait_until(&self, secs: u64, what: &str, ready: impl AsyncFn(&Browser) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(secs);
-        while !ready(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; page: {}", self.body_text());
-            std::thread::sleep(Duration::from_millis(100));
+        while !ready(self).await {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; page: {}", self.body_text().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Ends the session (closing Chromium), then chromedriver.
+    pub async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            client.close().await.expect("close the browser session");
+        }
+        // Drop stops chromedriver.
     }
 }
 
 impl Drop for Browser {
+    /// A test that fails before `close` still ends its session, so that no
+    /// Chromium outlives its chromedriver: the session is closed on the
+    /// multi-threaded test runtime from a blocking section.
     fn drop(&mut self) {
-        let _ = http(self.port, "DELETE", &format!("/session/{}", self.session), None);
+        if let Some(client) = self.client.take() {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+                    let _ = tokio::task::block_in_place(|| handle.block_on(client.close()));
+                }
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
