@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use frontline_domain::date::Date;
 use frontline_domain::i18n::{catalogue, Lang};
 use minijinja::value::{Kwargs, Value};
-use minijinja::{Environment, State};
+use minijinja::{Environment, State, UndefinedBehavior};
 
 use crate::error::ErrorBody;
 
@@ -61,12 +61,19 @@ fn datetime(state: &State, ms: i64) -> String {
     format!("{date} {:02}:{:02}", mins / 60, mins % 60)
 }
 
+/// How a template treats a variable its context lacks. Debug builds (the
+/// tests) fail on any use of one, so a handler that forgets a variable or a
+/// template that misspells one is caught; release builds render it as empty
+/// rather than failing a page in front of a user.
+const UNDEFINED: UndefinedBehavior =
+    if cfg!(debug_assertions) { UndefinedBehavior::Strict } else { UndefinedBehavior::Chainable };
+
 fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        env.set_undefined_behavior(UNDEFINED);
         for (name, source) in TEMPLATES {
             if let Err(e) = env.add_template(name, source) {
                 tracing::error!(template = name, error = %e, "template does not compile");
@@ -93,6 +100,9 @@ pub fn render_error(lang: Lang, status: StatusCode, error: &ErrorBody) -> String
         message => error.message,
         fields => error.fields.iter().map(|f| minijinja::context! { field => f.field, message => f.message }).collect::<Vec<_>>(),
         nav => Vec::<Value>::new(),
+        // No request here: no account, and the language switch leads home.
+        user => (),
+        path => "/",
     };
     render("error.html", ctx).unwrap_or_else(|e| {
         tracing::error!(error = %e, "error page failed to render");
@@ -117,13 +127,37 @@ mod tests {
     #[test]
     fn error_page_renders() {
         let body = ErrorBody { code: "not_found".into(), message: "找不到".into(), fields: vec![] };
-        let ctx = minijinja::context! { lang => "zh", html_lang => "zh-CN", status => 404, code => "x", message => "m", fields => Vec::<Value>::new(), nav => Vec::<Value>::new() };
+        let ctx = minijinja::context! { lang => "zh", html_lang => "zh-CN", status => 404, code => "x", message => "m", fields => Vec::<Value>::new(), nav => Vec::<Value>::new(), user => (), path => "/" };
         if let Err(e) = render("error.html", ctx) {
             panic!("{e:#}");
         }
         let html = render_error(Lang::Zh, StatusCode::NOT_FOUND, &body);
         assert!(html.contains("找不到"), "{html}");
         assert!(html.contains("<html lang=\"zh-CN\">"), "{html}");
+    }
+
+    /// A variable the context lacks fails the page in debug builds (the
+    /// tests), however the template uses it: printed, tested, looped over or
+    /// looked into. Release builds render it as empty.
+    #[test]
+    fn an_undefined_variable_fails_the_render_in_debug_builds() {
+        let ctx = minijinja::context! { user => minijinja::context! { name => "x" }, nothing => () };
+        for source in [
+            "{{ missing }}",
+            "{% if missing %}x{% endif %}",
+            "{% for m in missing %}{{ m }}{% endfor %}",
+            "{{ user.missing }}",
+            "{{ missing.name }}",
+        ] {
+            let rendered = env().render_str(source, &ctx);
+            assert_eq!(rendered.is_err(), cfg!(debug_assertions), "{source}: {rendered:?}");
+        }
+        // A variable given as none is defined: optional parts are passed, not left out.
+        assert_eq!(env().render_str("{% if nothing %}x{% endif %}{{ user.name }}", &ctx).expect("renders"), "x");
+        // The same holds for the real templates: the error page without the
+        // `user` its header tests.
+        let ctx = minijinja::context! { lang => "zh", html_lang => "zh-CN", path => "/", status => 404, message => "m", fields => Vec::<Value>::new(), nav => Vec::<Value>::new() };
+        assert_eq!(render("error.html", ctx).is_err(), cfg!(debug_assertions));
     }
 
     /// Removes `{# … #}`, `{% … %}` and `{{ … }}`, returning the template's literal text.

@@ -162,7 +162,7 @@ async fn get_preview(
             let issues: Vec<_> = o.issues.iter().take(500).map(|i| issue_view(i, lang)).collect();
             context! {
                 ..page_ctx(&state, &auth, lang, "/census", "nav.census"),
-                ..context! { ..base, ..context! { summary => o.summary, issues => issues, more_issues => o.issues.len().saturating_sub(500) } }
+                ..context! { ..base, ..context! { header_error => (), summary => o.summary, issues => issues, more_issues => o.issues.len().saturating_sub(500) } }
             }
         }
         Err(ImportError::Header { code, sample }) => {

@@ -143,7 +143,7 @@ fn login_page(
     let login_csrf = auth::random_token()?;
     let ctx = context! {
         lang => lang.code(), html_lang => lang.html_lang(), path => "/login",
-        login_csrf => login_csrf, next => next, username => username, failed => failed,
+        login_csrf => login_csrf, next => next, username => username, failed => failed, user => (), nav => (),
     };
     let mut res = page("login.html", ctx)?;
     *res.status_mut() = status;

@@ -579,7 +579,7 @@ async fn get_results_page(
     ReqLang(lang): ReqLang,
 ) -> Result<Response, AppError> {
     auth.require(Perm::LabResults)?;
-    results_page(&state, &auth, lang, minijinja::Value::UNDEFINED, minijinja::Value::UNDEFINED).await
+    results_page(&state, &auth, lang, None, None).await
 }
 
 /// The lab's page, with what the last sheet or retest did.
@@ -587,8 +587,8 @@ async fn results_page(
     state: &AppState,
     auth: &Auth,
     lang: Lang,
-    outcome: minijinja::Value,
-    retest: minijinja::Value,
+    outcome: Option<minijinja::Value>,
+    retest: Option<minijinja::Value>,
 ) -> Result<Response, AppError> {
     let rounds: Vec<_> =
         state.store().list_sampling_rounds().await?.into_iter().filter(|r| r.status == "open").collect();
@@ -619,7 +619,7 @@ async fn create_retest(
     auth.require(Perm::LabResults)?;
     let status = crate::api::lab::record_retest_result(&state, &auth, f.round, &f.code, &f.result).await?;
     let retest = context! { status => status, code => f.code.trim(), round => f.round };
-    results_page(&state, &auth, lang, minijinja::Value::UNDEFINED, retest).await
+    results_page(&state, &auth, lang, None, Some(retest)).await
 }
 
 /// Receives a lab's result sheet from the upload form.
@@ -645,7 +645,7 @@ async fn create_results_upload(
     auth.check_csrf(&csrf)?;
     let (name, bytes) = file.ok_or_else(|| AppError::field("file", "required"))?;
     let outcome = crate::api::lab::import_lab_sheet(&state, &auth, bytes, &name).await?;
-    results_page(&state, &auth, lang, minijinja::Value::from_serialize(&outcome), minijinja::Value::UNDEFINED).await
+    results_page(&state, &auth, lang, Some(minijinja::Value::from_serialize(&outcome)), None).await
 }
 
 /// The lab's upload route, under the larger body limit.

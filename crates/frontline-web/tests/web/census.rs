@@ -2,10 +2,9 @@
 //! hostile files refused with specific errors and nothing written, the upload →
 //! preview → commit path, column mapping saved per source, two rounds reconciled.
 
-mod support;
-
 use std::time::Instant;
 
+use crate::support::{get_page, post_form, Answer, TestApp};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use frontline_domain::access::Role;
@@ -13,7 +12,6 @@ use frontline_import::generate::{
     census_csv, census_xlsx, random_bytes, wide_csv, zip_bomb_xlsx, CensusFileSpec, GeneratedStats, OutEncoding,
 };
 use frontline_store::Backend;
-use support::{get_page, post_form, Answer, TestApp};
 
 fn spec(rows: usize, encoding: OutEncoding, messy: bool) -> CensusFileSpec {
     CensusFileSpec { rows, seed: 7, encoding, title_row: messy, messy, residents: Vec::new() }
@@ -150,8 +148,8 @@ async fn hostile_files_get_specific_errors_within_seconds_and_write_nothing() {
 }
 
 async fn login(app: &TestApp, user: &str) -> (String, String) {
-    let session = support::browser_login(app, user).await;
-    let csrf = support::field(&get_page(app, &session, "/census").await.text(), "csrf");
+    let session = crate::support::browser_login(app, user).await;
+    let csrf = crate::support::field(&get_page(app, &session, "/census").await.text(), "csrf");
     (session, csrf)
 }
 
@@ -241,7 +239,7 @@ async fn upload_preview_commit_and_reconcile_in_the_browser() {
 async fn unknown_headers_are_mapped_once_per_source() {
     let app = TestApp::new(Backend::Sqlite).await;
     let (session, csrf) = login(&app, "staff").await;
-    let id = support::id_number("350602", 1970, 1, 2, 33);
+    let id = crate::support::id_number("350602", 1970, 1, 2, 33);
     let sheet = format!("住户,号,手机尾\n王五,{id},13800000000\n");
     let preview = upload(&app, &session, &csrf, "第一轮", "网格员老郑", sheet.as_bytes()).await;
     let page = get_page(&app, &session, &preview).await.text();

@@ -1,15 +1,13 @@
 //! The browser's path: login form with CSRF, session cookie, pages in both
 //! languages, forms guarded by CSRF, masked data revealed only with a trace.
 
-mod support;
-
+use crate::support::{id_number, Answer, TestApp, PASSWORD};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use frontline_domain::access::Role;
 use frontline_store::audit::AuditFilter;
 use frontline_store::Backend;
 use serde_json::json;
-use support::{id_number, Answer, TestApp, PASSWORD};
 
 fn cookie_value(res: &Answer, name: &str) -> Option<String> {
     res.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {

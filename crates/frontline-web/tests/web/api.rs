@@ -1,14 +1,12 @@
 //! The JSON API through the real router: auth, envelope, validation, masking,
 //! audit, pagination, limits.
 
-mod support;
-
+use crate::support::{id_number, TestApp, PASSWORD};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use frontline_domain::access::Role;
 use frontline_store::Backend;
 use serde_json::{json, Value};
-use support::{id_number, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn login_gives_a_token_that_works_and_logout_ends_it() {

@@ -1,11 +1,9 @@
 //! The OpenAPI document: valid OpenAPI 3, generated from the code, listing every route.
 
-mod support;
-
+use crate::support::TestApp;
 use axum::http::{Method, StatusCode};
 use frontline_store::Backend;
 use serde_json::Value;
-use support::TestApp;
 
 fn refs(v: &Value, out: &mut Vec<String>) {
     match v {

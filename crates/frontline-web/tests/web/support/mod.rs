@@ -1,7 +1,7 @@
 //! A test application: a fresh database, one account per role, and helpers
 //! to send requests through the real router (no network, no mocks).
 
-#![allow(dead_code)]
+pub mod webdriver;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;

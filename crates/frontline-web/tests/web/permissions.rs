@@ -1,16 +1,14 @@
 //! The matrix of roles × endpoints: every route answers 401 without a login,
 //! its work to the roles allowed, and 403 to everyone else. Runs on both backends.
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::{id_number, TestApp};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use frontline_domain::access::Role;
 use frontline_store::Backend;
 use serde_json::{json, Value};
-use support::{id_number, TestApp};
 
 const ALL: &[Role] = &Role::ALL;
 const PLACES: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead, Role::Staff, Role::Volunteer];

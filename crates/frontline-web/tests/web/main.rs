@@ -1,0 +1,13 @@
+//! The web crate's integration tests, one binary: each test binary links the
+//! whole application, so the API, pages, census, sampling, permissions, OpenAPI
+//! and browser tests live here as modules rather than as seven binaries.
+
+mod support;
+
+mod api;
+mod browser;
+mod census;
+mod openapi;
+mod pages;
+mod permissions;
+mod sampling;
