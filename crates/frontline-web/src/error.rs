@@ -12,7 +12,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use frontline_domain::i18n::{catalogue, Lang};
 use frontline_store::StoreError;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
+use tower_http::catch_panic::{CatchPanic, ResponseForPanic, ResponseFuture as CatchPanicFuture};
 use utoipa::ToSchema;
 
 /// One invalid field of a request.
@@ -306,9 +308,10 @@ impl Asked {
 /// 404/405/413 from the router or the body limit) as the JSON envelope or the
 /// HTML page, and answers a handler's panic with the rendered 500.
 ///
-/// Written as a plain service rather than `middleware::from_fn` and
-/// `CatchPanicLayer`: those box the inner service, its future and the response
-/// body on every request, and single-scan ingest measured the difference.
+/// Panics are caught by tower-http's [`CatchPanic`], inside this layer so
+/// that its 500 is rendered like any other error. The layer itself is a plain
+/// service rather than `middleware::from_fn`, which would box the inner
+/// service and its future on every request.
 ///
 /// Being outermost, it also sets the request body limit that routes without
 /// one of their own get ([`RenderErrorsLayer::with_body_limit`]); routes that
@@ -329,15 +332,33 @@ impl<S> tower::Layer<S> for RenderErrorsLayer {
     type Service = RenderErrors<S>;
 
     fn layer(&self, inner: S) -> RenderErrors<S> {
-        RenderErrors { inner, body_limit: self.body_limit }
+        RenderErrors { inner: CatchPanic::custom(inner, PanicTo500), body_limit: self.body_limit }
     }
 }
 
 /// The service of [`RenderErrorsLayer`].
 #[derive(Debug, Clone)]
 pub struct RenderErrors<S> {
-    inner: S,
+    inner: CatchPanic<S, PanicTo500>,
     body_limit: Option<usize>,
+}
+
+/// Turns a caught panic into [`AppError::Internal`]: logged with the panic's
+/// message, rendered by [`RenderErrors`] as the 500 of the request's kind.
+#[derive(Debug, Clone, Copy)]
+pub struct PanicTo500;
+
+impl ResponseForPanic for PanicTo500 {
+    type ResponseBody = axum::body::Body;
+
+    fn response_for_panic(&mut self, err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+        let message = err
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| err.downcast_ref::<&str>().copied())
+            .unwrap_or("(no message)");
+        AppError::Internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+    }
 }
 
 impl<S> tower::Service<Request> for RenderErrors<S>
@@ -346,7 +367,7 @@ where
 {
     type Response = Response;
     type Error = std::convert::Infallible;
-    type Future = Rendered<S::Future>;
+    type Future = Rendered<CatchPanicFuture<S::Future, PanicTo500>>;
 
     fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -357,49 +378,38 @@ where
             axum::extract::DefaultBodyLimit::max(bytes).apply(&mut req);
         }
         let asked = Asked::of(&req);
-        let inner = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.call(req))).ok();
-        Rendered { inner, asked: Some(asked) }
+        Rendered { inner: self.inner.call(req), asked: Some(asked) }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The future of [`RenderErrors`]: the handler's, then the rendering.
+    /// The future of [`RenderErrors`]: the handler's (panics caught), then the rendering.
     pub struct Rendered<F> {
-        // `None` when calling the handler panicked.
         #[pin]
-        inner: Option<F>,
+        inner: F,
         asked: Option<Asked>,
     }
 }
 
-impl<F> std::future::Future for Rendered<F>
+impl<F, B> std::future::Future for Rendered<F>
 where
-    F: std::future::Future<Output = Result<Response, std::convert::Infallible>>,
+    F: std::future::Future<Output = Result<axum::http::Response<B>, std::convert::Infallible>>,
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
     type Output = Result<Response, std::convert::Infallible>;
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        use std::task::Poll;
         let this = self.project();
-        let res = match this.inner.as_pin_mut() {
-            Some(future) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
-                Ok(Poll::Pending) => return Poll::Pending,
-                Ok(Poll::Ready(Ok(res))) => res,
-                Ok(Poll::Ready(Err(never))) => match never {},
-                Err(_) => panicked(),
-            },
-            None => panicked(),
+        let res = match std::task::ready!(this.inner.poll(cx)) {
+            Ok(res) => res.map(axum::body::Body::new),
+            Err(never) => match never {},
         };
         match this.asked.take() {
-            Some(asked) => Poll::Ready(Ok(render(asked, res))),
-            None => Poll::Ready(Ok(res)),
+            Some(asked) => std::task::Poll::Ready(Ok(render(asked, res))),
+            None => std::task::Poll::Ready(Ok(res)),
         }
     }
-}
-
-/// A handler panicked: a 500, logged (the panic message went to the log already).
-fn panicked() -> Response {
-    AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
 }
 
 /// Writes a parked error (or a bare 404/405/413/500) for the request `asked` about.
@@ -468,14 +478,13 @@ impl From<PathRejection> for AppError {
     }
 }
 
-/// Percent-encodes everything but unreserved characters (for a `next=` parameter).
+/// What a query parameter's value keeps as is: unreserved characters and `/`
+/// (so that a `next=` path stays readable).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+
+/// Percent-encodes a query parameter's value (UTF-8, everything but [`QUERY_VALUE`]).
 pub fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 #[cfg(test)]
@@ -510,10 +519,13 @@ mod tests {
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let json: serde_json::Value = serde_json::from_str(&body(res).await).unwrap_or_default();
         assert_eq!(json["error"]["code"], "internal", "{json}");
-        // A page gets the HTML error page instead.
+        assert_eq!(json["error"]["message"], catalogue().text(Lang::En, "error.internal"), "{json}");
+        // A page gets the HTML error page instead; the panic's message stays in the log.
         let res = app.clone().oneshot(get_req("/boom")).await.unwrap_or_default();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(res.headers()[header::CONTENT_TYPE].as_bytes().starts_with(b"text/html"));
+        let page = body(res).await;
+        assert!(page.contains(catalogue().text(Lang::En, "error.internal")) && !page.contains("boom"), "{page}");
         // A parked error, and the router's own 404, in the request's language.
         for path in ["/api/v1/gone", "/api/v1/nowhere"] {
             let res = app.clone().oneshot(get_req(path)).await.unwrap_or_default();

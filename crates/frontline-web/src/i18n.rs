@@ -4,22 +4,15 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+use axum_extra::extract::CookieJar;
 use frontline_domain::i18n::Lang;
 
 /// The name of the cookie that remembers the chosen language.
 pub const LANG_COOKIE: &str = "frontline_lang";
 
-/// Reads one cookie's value from the request headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == name).then_some(v)
-    })
-}
-
 /// The language to answer in.
 pub fn request_lang(headers: &HeaderMap) -> Lang {
-    if let Some(lang) = cookie(headers, LANG_COOKIE).and_then(Lang::from_code) {
+    if let Some(lang) = CookieJar::from_headers(headers).get(LANG_COOKIE).and_then(|c| Lang::from_code(c.value())) {
         return lang;
     }
     headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map_or(Lang::Zh, Lang::from_accept_language)

@@ -136,18 +136,3 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
 }
-
-/// A bare axum handler on the same stack (no state, no database): the baseline
-/// the benchmarks compare request rates against.
-pub fn bare_hello_router() -> Router {
-    Router::new().route("/hello", axum::routing::get(|| async { "hello" }))
-}
-
-/// Serves `router` on `listener` until `shutdown` completes (for benchmarks).
-pub async fn serve_plain(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
-}

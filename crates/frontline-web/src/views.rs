@@ -268,11 +268,11 @@ pub struct AuditView {
     pub entity: String,
     /// The entity's id.
     pub entity_id: Option<String>,
-    /// Before the change.
-    #[schema(value_type = Option<Object>)]
+    /// Before the change: the entity's fields, which vary by entity.
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub before: Option<serde_json::Value>,
-    /// After the change.
-    #[schema(value_type = Option<Object>)]
+    /// After the change: the entity's fields, which vary by entity.
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub after: Option<serde_json::Value>,
 }
 

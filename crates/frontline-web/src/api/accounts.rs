@@ -23,10 +23,35 @@ pub async fn list_groups(State(state): State<AppState>, auth: Auth) -> Result<Js
     Ok(Json(state.store().list_groups().await?.into_iter().map(Into::into).collect()))
 }
 
-/// A working group to create or change.
+/// A working group to create.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct NewGroupInput {
+    /// A stable code: up to 40 letters, digits or `_`.
+    #[schema(value_type = String)]
+    pub code: Option<String>,
+    /// Chinese name.
+    #[schema(value_type = String)]
+    pub name: Option<String>,
+    /// English name (default: the Chinese name).
+    pub name_en: Option<String>,
+    /// Duty.
+    pub duty: Option<String>,
+    /// Display order (default 100).
+    pub sort: Option<i64>,
+}
+
+impl From<NewGroupInput> for GroupInput {
+    fn from(g: NewGroupInput) -> Self {
+        GroupInput { code: g.code, name: g.name, name_en: g.name_en, duty: g.duty, sort: g.sort }
+    }
+}
+
+/// Changes to a working group (absent fields stay as they are), or, from the
+/// groups page, a group to create.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct GroupInput {
-    /// A stable code (letters, digits, `_`); only on creation.
+    /// A stable code; only on creation (a change ignores it).
+    #[schema(ignore)]
     pub code: Option<String>,
     /// Chinese name.
     pub name: Option<String>,
@@ -90,16 +115,16 @@ pub fn parse_group(input: GroupInput, base: Option<Group>) -> Result<Group, AppE
 }
 
 /// Creates a working group.
-#[utoipa::path(post, path = "/api/v1/groups", tag = "accounts", request_body = GroupInput,
+#[utoipa::path(post, path = "/api/v1/groups", tag = "accounts", request_body = NewGroupInput,
     responses((status = 201, body = GroupView), (status = 403, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn create_group(
     State(state): State<AppState>,
     auth: Auth,
-    ApiJson(input): ApiJson<GroupInput>,
+    ApiJson(input): ApiJson<NewGroupInput>,
 ) -> Result<(StatusCode, Json<GroupView>), AppError> {
     auth.require(Perm::ManageGroups)?;
-    let g = parse_group(input, None)?;
+    let g = parse_group(input.into(), None)?;
     let created = state.store().create_group(&auth.actor(), &g).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
@@ -132,12 +157,15 @@ pub async fn list_users(State(state): State<AppState>, auth: Auth) -> Result<Jso
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UserInput {
     /// Login name: 3–40 letters, digits, `_`, `.` or `-`.
+    #[schema(value_type = String)]
     pub username: Option<String>,
-    /// Display name.
+    /// Display name (default: the login name).
     pub display_name: Option<String>,
     /// Password, at least 8 characters.
+    #[schema(value_type = String)]
     pub password: Option<String>,
     /// Role code.
+    #[schema(value_type = String)]
     pub role: Option<String>,
     /// Working group id.
     pub group_id: Option<i64>,

@@ -17,8 +17,10 @@ use crate::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// Login name.
+    #[schema(value_type = String)]
     pub username: Option<String>,
     /// Password.
+    #[schema(value_type = String)]
     pub password: Option<String>,
 }
 

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::api::schemas;
 use crate::auth::Auth;
 use crate::census::{run_import, ImportError};
 use crate::error::{AppError, ErrorEnvelope, FieldError};
@@ -106,10 +107,10 @@ pub struct ImportResult {
     /// Counts: `rows_read`, `rows_skipped`, `residents_created`, `residents_matched`,
     /// `duplicates_in_file`, `refused` and `warnings` by reason, `committed`, `round_id`, …
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = schemas::ImportSummary)]
     pub summary: Value,
     /// Every refusal and warning, by row.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<schemas::RowIssue>)]
     pub issues: Vec<Value>,
 }
 
@@ -149,7 +150,7 @@ pub async fn create_import(
 
 /// Census rounds, newest first.
 #[utoipa::path(get, path = "/api/v1/census/rounds", tag = "census",
-    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<schemas::CensusRound>), (status = 403, body = ErrorEnvelope)))]
 pub async fn list_rounds(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, AppError> {
     auth.require(Perm::ViewCensus)?;
     Ok(Json(json!(state.store().list_rounds().await?)))
@@ -157,7 +158,7 @@ pub async fn list_rounds(State(state): State<AppState>, auth: Auth) -> Result<Js
 
 /// One round with its summary.
 #[utoipa::path(get, path = "/api/v1/census/rounds/{id}", tag = "census", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = schemas::CensusRound), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_round(
     State(state): State<AppState>,
     auth: Auth,
@@ -169,7 +170,7 @@ pub async fn get_round(
 
 /// A round reconciled with the one before it: still present, gone, new, moved, changed phone — per building.
 #[utoipa::path(get, path = "/api/v1/census/rounds/{id}/reconcile", tag = "census", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = schemas::Reconciliation), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_reconciliation(
     State(state): State<AppState>,
     auth: Auth,
@@ -193,7 +194,7 @@ pub fn age_cutoffs(state: &AppState) -> (String, String) {
 
 /// Base numbers (底数) per building, compound and the district.
 #[utoipa::path(get, path = "/api/v1/census/base", tag = "census",
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = schemas::BaseNumbers), (status = 403, body = ErrorEnvelope)))]
 pub async fn get_base_numbers(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, AppError> {
     auth.require(Perm::ViewCensus)?;
     let (elderly, infant) = age_cutoffs(&state);
@@ -210,7 +211,7 @@ pub struct ReviewQuery {
 
 /// Likely duplicates to merge or keep apart.
 #[utoipa::path(get, path = "/api/v1/census/reviews", tag = "census", params(ReviewQuery),
-    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<schemas::Review>), (status = 403, body = ErrorEnvelope)))]
 pub async fn list_reviews(
     State(state): State<AppState>,
     auth: Auth,
@@ -224,12 +225,13 @@ pub async fn list_reviews(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MergeRequest {
     /// The resident kept; the other is merged into it.
+    #[schema(value_type = i64)]
     pub keep: Option<i64>,
 }
 
 /// Merges a likely duplicate (audited; undoable).
 #[utoipa::path(post, path = "/api/v1/census/reviews/{id}/merge", tag = "census", params(("id" = i64, Path)), request_body = MergeRequest,
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = schemas::Merge), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn merge_review(
     State(state): State<AppState>,
     auth: Auth,
@@ -264,7 +266,7 @@ pub async fn keep_apart(
 
 /// Merges, newest first.
 #[utoipa::path(get, path = "/api/v1/census/merges", tag = "census",
-    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<schemas::Merge>), (status = 403, body = ErrorEnvelope)))]
 pub async fn list_merges(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, AppError> {
     auth.require(Perm::ViewCensus)?;
     Ok(Json(json!(state.store().list_merges().await?)))
@@ -285,7 +287,7 @@ pub async fn undo_merge(
 
 /// The census rows that made or changed a resident (有章可循).
 #[utoipa::path(get, path = "/api/v1/residents/{id}/trace", tag = "census", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<schemas::TraceRow>), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_resident_trace(
     State(state): State<AppState>,
     auth: Auth,

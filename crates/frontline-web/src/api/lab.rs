@@ -100,17 +100,27 @@ pub struct RetestBatch {
     pub results: Vec<RetestInput>,
 }
 
+/// What happened to one retest result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetestOutcome {
+    /// The resident's sampling code, as sent.
+    pub resident_code: String,
+    /// The retest's new state: `cleared`, `confirmed` or `pending`; `no_retest_due`
+    /// when none was pending.
+    pub status: &'static str,
+}
+
 /// Records single-tube retest results: negative releases the person, positive
 /// confirms a case. Every line is checked before any is written, and all are
 /// written in one transaction: a batch with a bad line writes nothing.
 #[utoipa::path(post, path = "/api/v1/sampling/retests", tag = "sampling", request_body = RetestBatch,
-    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+    responses((status = 200, body = Vec<RetestOutcome>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn create_retest_results(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(batch): ApiJson<RetestBatch>,
-) -> Result<Json<Vec<serde_json::Value>>, AppError> {
+) -> Result<Json<Vec<RetestOutcome>>, AppError> {
     auth.require(Perm::LabResults)?;
     if batch.results.len() > MAX_BATCH {
         return Err(AppError::field("results", "too_long"));
@@ -124,7 +134,7 @@ pub async fn create_retest_results(
             .results
             .iter()
             .zip(statuses)
-            .map(|(r, status)| serde_json::json!({"resident_code": r.resident_code, "status": status}))
+            .map(|(r, status)| RetestOutcome { resident_code: r.resident_code.clone(), status })
             .collect(),
     ))
 }

@@ -11,6 +11,7 @@ pub mod lab;
 pub mod places;
 pub mod residents;
 pub mod sampling;
+pub mod schemas;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -94,7 +95,7 @@ pub fn upload_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3 document of this API.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()),
-    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+    responses((status = 200, description = "The OpenAPI document", body = schemas::OpenApiDocument)))]
 async fn get_openapi() -> Response {
     match OPENAPI.get() {
         Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc.clone()).into_response(),

@@ -71,8 +71,10 @@ pub async fn list_zone_decisions(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ZoneRequest {
     /// `sealed`, `controlled` or `precaution`.
+    #[schema(value_type = String)]
     pub level: Option<String>,
     /// Why (required: every decision records its reason).
+    #[schema(value_type = String)]
     pub reason: Option<String>,
     /// From when (unix ms); now when absent.
     pub effective_from: Option<i64>,

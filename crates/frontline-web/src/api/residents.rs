@@ -103,19 +103,19 @@ fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// A resident to create, or the fields to change (absent fields stay as they are; `"phone": null` removes the phone).
+/// A resident to create.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ResidentInput {
     /// The name.
+    #[schema(value_type = String)]
     pub name: Option<String>,
     /// `cn_id` (default), `passport` or `none`.
     pub doc_kind: Option<String>,
-    /// The ID number (GB 11643, 18 or 15 digits) or passport number.
+    /// The ID number (GB 11643, 18 or 15 digits) or passport number; required
+    /// unless `doc_kind` is `none`.
     pub id_number: Option<String>,
     /// The mobile number.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
+    pub phone: Option<String>,
     /// The household's id.
     pub household: Option<i64>,
     /// Birth date `YYYY-MM-DD`, for people without a Chinese ID number.
@@ -123,6 +123,26 @@ pub struct ResidentInput {
     /// `male` or `female`, for people without a Chinese ID number.
     pub sex: Option<String>,
     /// Special-needs codes (`living_alone`, `pregnant`, `dialysis`, …).
+    pub special_needs: Option<Vec<String>>,
+}
+
+/// The fields of a resident to change: absent fields stay as they are;
+/// `"phone": null` removes the phone.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ResidentPatchInput {
+    /// The name.
+    pub name: Option<String>,
+    /// `cn_id` (default), `passport` or `none`; changed together with `id_number`.
+    pub doc_kind: Option<String>,
+    /// The ID number (GB 11643, 18 or 15 digits) or passport number.
+    pub id_number: Option<String>,
+    /// The mobile number (null or empty removes it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// The household's id.
+    pub household: Option<i64>,
+    /// Special-needs codes (`living_alone`, `pregnant`, `dialysis`, …); replaces them all.
     pub special_needs: Option<Vec<String>>,
 }
 
@@ -226,7 +246,7 @@ pub fn parse_new(input: ResidentInput) -> Result<(NewResident, Vec<FieldError>),
     let name = parse_name(input.name.as_deref(), &mut errors);
     let kind = input.doc_kind.as_deref().unwrap_or("cn_id");
     let document = parse_document(kind, input.id_number.as_deref(), &mut errors, &mut warnings);
-    let phone = match input.phone.flatten().as_deref().map(str::trim) {
+    let phone = match input.phone.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(p) => parse_phone(p, &mut errors),
     };
@@ -260,7 +280,7 @@ pub fn parse_new(input: ResidentInput) -> Result<(NewResident, Vec<FieldError>),
 }
 
 /// Parses a patch; only present fields are checked.
-pub fn parse_patch(input: ResidentInput) -> Result<(ResidentPatch, Vec<FieldError>), AppError> {
+pub fn parse_patch(input: ResidentPatchInput) -> Result<(ResidentPatch, Vec<FieldError>), AppError> {
     let mut errors = vec![];
     let mut warnings = vec![];
     let name = input.name.as_deref().and_then(|n| parse_name(Some(n), &mut errors));
@@ -325,7 +345,7 @@ pub async fn create_resident(
 
 /// Changes a resident; a new household is recorded in the address history.
 #[utoipa::path(patch, path = "/api/v1/residents/{id}", tag = "residents", params(("id" = i64, Path)),
-    request_body = ResidentInput,
+    request_body = ResidentPatchInput,
     responses((status = 200, body = CreatedResident), (status = 404, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn update_resident(
@@ -333,7 +353,7 @@ pub async fn update_resident(
     auth: Auth,
     ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(input): ApiJson<ResidentInput>,
+    ApiJson(input): ApiJson<ResidentPatchInput>,
 ) -> Result<Json<CreatedResident>, AppError> {
     auth.require(Perm::EditResidents)?;
     let (patch, warnings) = parse_patch(input)?;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::api::schemas;
 use crate::auth::Auth;
 use crate::error::{AppError, ErrorEnvelope, FieldError};
 use crate::AppState;
@@ -33,6 +34,7 @@ const MAX_CLOCK_AHEAD_MS: i64 = 86_400_000;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoundInput {
     /// Its name.
+    #[schema(value_type = String)]
     pub name: Option<String>,
     /// People per tube: one of the allowed sizes (1, 5, 10, 20 by default).
     pub pool_size: Option<u32>,
@@ -40,7 +42,8 @@ pub struct RoundInput {
     pub mode: Option<String>,
     /// Deadline (unix ms).
     pub deadline: Option<i64>,
-    /// The buildings in scope.
+    /// The buildings in scope (at least one).
+    #[schema(value_type = Vec<i64>, min_items = 1)]
     pub buildings: Option<Vec<i64>>,
     /// Teams assigned to buildings of the scope.
     pub teams: Option<Vec<TeamInput>>,
@@ -156,7 +159,8 @@ pub struct ScanInput {
 /// A batch of scans (an offline phone sends its whole queue).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ScanBatch {
-    /// The scans, in order.
+    /// The scans, in order (at least one).
+    #[schema(min_items = 1)]
     pub scans: Vec<ScanInput>,
 }
 
@@ -240,7 +244,7 @@ pub async fn create_scans(
 
 /// Coverage of a round, per building.
 #[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/coverage", tag = "sampling", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = schemas::Coverage), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_coverage(
     State(state): State<AppState>,
     auth: Auth,
@@ -269,7 +273,7 @@ impl MissedQuery {
 
 /// The missed list (补采名单) of a round, by address; `?building=` or `?team=` for one part of it.
 #[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/missed", tag = "sampling", params(("id" = i64, Path), MissedQuery),
-    responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<schemas::Missed>), (status = 404, body = ErrorEnvelope)))]
 pub async fn list_missed(
     State(state): State<AppState>,
     auth: Auth,
@@ -282,7 +286,7 @@ pub async fn list_missed(
 
 /// Recent rounds, newest first.
 #[utoipa::path(get, path = "/api/v1/sampling/rounds", tag = "sampling",
-    responses((status = 200, body = Vec<Object>)))]
+    responses((status = 200, body = Vec<schemas::SamplingRound>), (status = 403, body = ErrorEnvelope)))]
 pub async fn list_sampling_rounds(
     State(state): State<AppState>,
     auth: Auth,
@@ -293,7 +297,7 @@ pub async fn list_sampling_rounds(
 
 /// One round: name, pool size, mode, deadline, status, scope and teams.
 #[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}", tag = "sampling", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = schemas::SamplingRound), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_sampling_round(
     State(state): State<AppState>,
     auth: Auth,
@@ -306,7 +310,7 @@ pub async fn get_sampling_round(
 /// Assigns (or clears) teams of a round's buildings; answers the round.
 #[utoipa::path(put, path = "/api/v1/sampling/rounds/{id}/teams", tag = "sampling", params(("id" = i64, Path)),
     request_body = TeamsInput,
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+    responses((status = 200, body = schemas::SamplingRound), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn update_teams(
     State(state): State<AppState>,
@@ -323,7 +327,7 @@ pub async fn update_teams(
 /// One building's coverage in a round, per unit and household.
 #[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/buildings/{building}/coverage", tag = "sampling",
     params(("id" = i64, Path), ("building" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = schemas::BuildingDetail), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_building_coverage(
     State(state): State<AppState>,
     auth: Auth,
@@ -426,7 +430,7 @@ pub(crate) async fn resident_from_code(state: &AppState, code: &str) -> Result<i
 
 /// Pool-size advice from the round's observed abnormal-tube rate: Dorfman's expected tests per person for k = 1…30.
 #[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/advice", tag = "sampling", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = schemas::PoolAdvice), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_advice(
     State(state): State<AppState>,
     auth: Auth,
@@ -465,7 +469,7 @@ pub async fn close_round(
 /// Seals a tube before it is full (the sampler closes it early); later scans into
 /// it are refused as `tube_sealed`. Sealing a sealed tube changes nothing.
 #[utoipa::path(post, path = "/api/v1/sampling/tubes/{code}/seal", tag = "sampling", params(("code" = String, Path)),
-    responses((status = 200, description = "The tube, sealed", body = Object), (status = 403, body = ErrorEnvelope),
+    responses((status = 200, description = "The tube, sealed", body = schemas::TubeView), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
 pub async fn seal_tube(
     State(state): State<AppState>,

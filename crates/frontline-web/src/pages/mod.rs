@@ -9,10 +9,11 @@ mod residents;
 mod sampling;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
 use frontline_domain::access::Perm;
 use frontline_domain::i18n::Lang;
 use frontline_store::now_ms;
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::extract::ApiPath;
 use crate::auth::{self, Auth, ClientIp, SESSION_COOKIE};
 use crate::error::AppError;
-use crate::i18n::{cookie, ReqLang, LANG_COOKIE};
+use crate::i18n::{ReqLang, LANG_COOKIE};
 use crate::templates::render;
 use crate::AppState;
 
@@ -173,12 +174,12 @@ async fn post_login(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    cookies: CookieJar,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(form) = form?;
     let next = safe_next(form.next.as_deref());
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    let expected = cookies.get(LOGIN_CSRF_COOKIE).map_or("", |c| c.value());
     if expected.is_empty() || !auth::same_token(expected, &form.csrf) {
         return Err(AppError::Csrf);
     }

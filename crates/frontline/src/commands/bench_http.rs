@@ -12,7 +12,7 @@
 use std::process::Command;
 
 use anyhow::Context;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use frontline_domain::ids::SamplingCode;
 use frontline_store::Actor;
@@ -44,11 +44,12 @@ fn wrk_figures(out: &str) -> Figures {
     Figures { rps, p99, requests }
 }
 
-/// The bare baselines: `GET /hello`, and `POST /api/v1/sampling/scans` that
+/// The bare baselines, on the same axum stack as the application but with no
+/// state and no database: `GET /hello`, and `POST /api/v1/sampling/scans` that
 /// reads the body and answers a constant result.
 fn bare_router() -> Router {
     const ANSWER: &str = r#"{"results":[{"key":"k","status":"accepted"}]}"#;
-    frontline_web::bare_hello_router().route(
+    Router::new().route("/hello", get(|| async { "hello" })).route(
         "/api/v1/sampling/scans",
         post(|_body: axum::body::Bytes| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], ANSWER) }),
     )
@@ -234,9 +235,13 @@ pub async fn http_scans(residents: usize, seconds: u32, connections: u32, rounds
     let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let bare_addr = bare_listener.local_addr()?;
     let mut rx2 = stop_rx.clone();
-    let bare = tokio::spawn(frontline_web::serve_plain(bare_listener, bare_router(), async move {
-        let _ = rx2.changed().await;
-    }));
+    let bare = tokio::spawn(async move {
+        axum::serve(bare_listener, bare_router())
+            .with_graceful_shutdown(async move {
+                let _ = rx2.changed().await;
+            })
+            .await
+    });
     let common = ["-t2".to_string(), format!("-c{connections}"), format!("-d{seconds}s"), "--latency".to_string()];
     let scripted = |addr: std::net::SocketAddr, run: u32| {
         let script = &scripts[(run % runs) as usize];
