@@ -7,6 +7,7 @@
 mod support;
 
 mod lab;
+mod reads;
 mod rounds;
 mod seal;
 mod teams;
