@@ -147,6 +147,37 @@ const BUILDING_COUNTS: &str = "SELECT b.id, b.name, b.compound_id, c.name AS com
      FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id \
      JOIN compounds c ON c.id = b.compound_id WHERE rb.round_id = $1";
 
+/// One building's counts (round `$1`, building `$2`), as [`BUILDING_COUNTS`]
+/// has them, read from the building's residents: each is looked up in the
+/// round's exemptions, and an exempted one in its members, by primary key —
+/// a cost that follows the building's size, not the round's. (The left joins
+/// keep the residents the outer loop: SQLite does not reorder them.)
+/// Expected = residents − exempted + exempted and sampled all the same.
+const ONE_BUILDING_COUNTS: &str = "SELECT b.id, b.name, b.compound_id, c.name AS compound_name, rb.team, \
+       (SELECT COUNT(*) - COUNT(e.resident_id) + COUNT(m.resident_id) FROM residents r \
+          LEFT JOIN sampling_exemptions e ON e.round_id = rb.round_id AND e.resident_id = r.id \
+          LEFT JOIN sampling_members m ON m.round_id = e.round_id AND m.resident_id = e.resident_id AND m.valid = 1 \
+          WHERE r.building_id = b.id) AS expected, \
+       rb.sampled \
+     FROM sampling_round_buildings rb JOIN buildings b ON b.id = rb.building_id \
+     JOIN compounds c ON c.id = b.compound_id WHERE rb.round_id = $1 AND rb.building_id = $2";
+
+/// Per household of a building (round `$1`, building `$2`): its residents,
+/// each with their exemption and member row looked up by primary key, counted
+/// in one pass. Expected as in [`ONE_BUILDING_COUNTS`]; sampled is the
+/// residents bound to a valid tube.
+const HOUSEHOLD_COUNTS: &str = "SELECT h.id, h.floor, h.room, u.id AS unit_id, u.name AS unit_name, \
+       COUNT(r.id) - COUNT(e.resident_id) \
+         + COUNT(CASE WHEN e.resident_id IS NOT NULL AND m.valid = 1 THEN 1 END) AS expected, \
+       COUNT(CASE WHEN m.valid = 1 THEN 1 END) AS sampled \
+     FROM households h JOIN units u ON u.id = h.unit_id \
+     LEFT JOIN residents r ON r.household_id = h.id \
+     LEFT JOIN sampling_exemptions e ON e.round_id = $1 AND e.resident_id = r.id \
+     LEFT JOIN sampling_members m ON m.round_id = $1 AND m.resident_id = r.id \
+     WHERE h.building_id = $2 \
+     GROUP BY h.id, h.floor, h.room, u.id, u.name, u.number \
+     ORDER BY u.number, u.name, u.id, h.floor, h.room, h.id";
+
 fn building_row(r: &sqlx::any::AnyRow) -> Result<BuildingCoverage, sqlx::Error> {
     Ok(BuildingCoverage {
         building: r.try_get("id")?,
@@ -192,9 +223,10 @@ impl Store {
         Ok(Coverage { expected, sampled, missed: (expected - sampled).max(0), compounds, buildings })
     }
 
-    /// One building's coverage in a round (the sampler's and the building leader's view).
+    /// One building's coverage in a round (the sampler's and the building leader's view):
+    /// one query, whose cost follows the building's size.
     pub async fn building_coverage(&self, round: i64, building: i64) -> Result<BuildingCoverage, StoreError> {
-        let row = sqlx::query(&format!("{BUILDING_COUNTS} AND b.id = $2"))
+        let row = sqlx::query(ONE_BUILDING_COUNTS)
             .bind(round)
             .bind(building)
             .fetch_optional(self.pool())
@@ -203,23 +235,11 @@ impl Store {
         Ok(building_row(&row)?)
     }
 
-    /// One building's coverage per unit and household.
+    /// One building's coverage per unit and household: two queries, whatever the
+    /// building's size, each following the building's residents (not the round's members).
     pub async fn building_coverage_detail(&self, round: i64, building: i64) -> Result<BuildingDetail, StoreError> {
         let totals = self.building_coverage(round, building).await?;
-        let rows = sqlx::query(
-            "SELECT h.id, h.floor, h.room, u.id AS unit_id, u.name AS unit_name, \
-               (SELECT COUNT(*) FROM residents r WHERE r.household_id = h.id \
-                  AND (NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id) \
-                       OR EXISTS (SELECT 1 FROM sampling_members m WHERE m.round_id = $1 AND m.resident_id = r.id AND m.valid = 1))) AS expected, \
-               (SELECT COUNT(*) FROM residents r JOIN sampling_members m ON m.resident_id = r.id AND m.round_id = $1 AND m.valid = 1 \
-                  WHERE r.household_id = h.id) AS sampled \
-             FROM households h JOIN units u ON u.id = h.unit_id WHERE h.building_id = $2 \
-             ORDER BY u.number, u.name, u.id, h.floor, h.room",
-        )
-        .bind(round)
-        .bind(building)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(HOUSEHOLD_COUNTS).bind(round).bind(building).fetch_all(self.pool()).await?;
         let mut units: Vec<UnitCoverage> = Vec::new();
         for r in rows {
             let unit: i64 = r.try_get("unit_id")?;

@@ -2,10 +2,13 @@
 //! pooled tubes (idempotent by the client's key), coverage, the missed list
 //! (补采名单), and lab results that open retests or send people back to the list.
 
+use std::collections::HashMap;
+
 use frontline_domain::sampling::{apply as transition, Event, PersonStatus, TransitionError};
 use frontline_domain::sampling::{LabResult, MissReason, RetestResult, TubeCode};
 use serde::Serialize;
 use serde_json::json;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Actor, Change};
@@ -203,17 +206,34 @@ impl Store {
         Ok(round)
     }
 
-    /// Every round, newest first.
+    /// Every round, newest first (the latest 200): two queries, the rounds and then
+    /// the scopes of all of them, whatever their number.
     pub async fn list_sampling_rounds(&self) -> Result<Vec<SamplingRound>, StoreError> {
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM sampling_rounds ORDER BY id DESC LIMIT 200")
-            .fetch_all(self.pool())
-            .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        let mut conn = self.pool.acquire().await?;
-        for id in ids {
-            out.push(fetch_round(&mut conn, id).await?);
+        let rows = sqlx::query(&format!("{ROUND_SELECT} ORDER BY id DESC LIMIT 200")).fetch_all(self.pool()).await?;
+        let (Some(newest), Some(oldest)) = (rows.first(), rows.last()) else {
+            return Ok(Vec::new());
+        };
+        let (newest, oldest): (i64, i64) = (newest.try_get("id")?, oldest.try_get("id")?);
+        // Ids between the oldest and the newest listed are exactly the rounds listed:
+        // one range of the scope's primary key.
+        let scope: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT round_id, building_id, team FROM sampling_round_buildings \
+             WHERE round_id >= $1 AND round_id <= $2 ORDER BY round_id, building_id",
+        )
+        .bind(oldest)
+        .bind(newest)
+        .fetch_all(self.pool())
+        .await?;
+        let mut by_round: HashMap<i64, Vec<(i64, Option<String>)>> = HashMap::new();
+        for (round, building, team) in scope {
+            by_round.entry(round).or_default().push((building, team));
         }
-        Ok(out)
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.try_get("id")?;
+                round_from(row, by_round.remove(&id).unwrap_or_default())
+            })
+            .collect()
     }
 
     /// The residents of a building already bound to a valid tube in a round, with their tube codes.
@@ -672,8 +692,11 @@ fn retest_refusal(refusal: &TransitionError) -> &'static str {
     }
 }
 
+/// A round's own columns (without its scope).
+const ROUND_SELECT: &str = "SELECT id, name, pool_size, mode, deadline, status FROM sampling_rounds";
+
 async fn fetch_round(conn: &mut AnyConnection, id: i64) -> Result<SamplingRound, StoreError> {
-    let row = sqlx::query("SELECT id, name, pool_size, mode, deadline, status FROM sampling_rounds WHERE id = $1")
+    let row = sqlx::query(&format!("{ROUND_SELECT} WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
@@ -684,6 +707,11 @@ async fn fetch_round(conn: &mut AnyConnection, id: i64) -> Result<SamplingRound,
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
+    round_from(&row, scope)
+}
+
+/// A round from its row ([`ROUND_SELECT`]) and its scope: (building, team), by building.
+fn round_from(row: &AnyRow, scope: Vec<(i64, Option<String>)>) -> Result<SamplingRound, StoreError> {
     let buildings = scope.iter().map(|(b, _)| *b).collect();
     let teams = scope
         .into_iter()

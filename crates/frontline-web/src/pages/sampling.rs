@@ -17,6 +17,7 @@ use frontline_domain::i18n::{catalogue, Lang};
 use frontline_domain::ids::SamplingCode;
 use frontline_domain::sampling::{scan_key, MissReason, RetestResult};
 use frontline_store::now_ms;
+use frontline_store::residents::Resident;
 use frontline_store::sampling::{NewRound, Scan};
 use futures_util::stream::{self, Stream};
 use minijinja::context;
@@ -163,23 +164,29 @@ async fn get_round(
     let round = state.store().get_sampling_round(id).await?;
     let coverage = state.store().sampling_coverage(id).await?;
     // Retests at home, due soonest first; their buildings are flagged in the table.
-    let mut retests = Vec::new();
-    let mut flagged: HashSet<i64> = HashSet::new();
-    for (resident, tube, due) in state.store().pending_retests(id).await?.into_iter().take(500) {
-        let (row, building) = retest_row(&state, resident, tube, due).await?;
-        flagged.extend(building);
-        retests.push(row);
-    }
+    let pending: Vec<_> = state.store().pending_retests(id).await?.into_iter().take(500).collect();
     // Tubes past their result deadline: transport or the lab is late, or a tube is lost.
     let rules = &state.config().rules.sampling;
     let now = now_ms();
     let hours = |k: u32| now - i64::from(rules.result_due_hours(k)) * 3_600_000;
     let overdue = state.store().overdue_tubes(id, hours(1), hours(2), 200).await?;
     // Confirmed cases stay on the page (the commander's first question), listed apart.
-    let mut confirmed = Vec::new();
-    for (resident, tube, due) in state.store().confirmed_cases(id).await?.into_iter().take(500) {
-        confirmed.push(retest_row(&state, resident, tube, due).await?.0);
+    let confirmed: Vec<_> = state.store().confirmed_cases(id).await?.into_iter().take(500).collect();
+    // Everyone listed, read at once.
+    let ids: Vec<i64> = pending.iter().chain(&confirmed).map(|(resident, _, _)| *resident).collect();
+    let people: HashMap<i64, Resident> =
+        state.store().get_residents(&ids).await?.into_iter().map(|r| (r.id, r)).collect();
+    let mut retests = Vec::new();
+    let mut flagged: HashSet<i64> = HashSet::new();
+    for (resident, tube, due) in pending {
+        let (row, building) = retest_row(&people, resident, tube, due)?;
+        flagged.extend(building);
+        retests.push(row);
     }
+    let confirmed = confirmed
+        .into_iter()
+        .map(|(resident, tube, due)| Ok(retest_row(&people, resident, tube, due)?.0))
+        .collect::<Result<Vec<_>, AppError>>()?;
     let due = round.deadline.map(|d| {
         let (overdue, h, m) = time_left(d, now_ms());
         context! { at => d, overdue => overdue, h => h, m => m }
@@ -196,15 +203,16 @@ async fn get_round(
 }
 
 /// A retest's row on the round page (who, where, which pooled tube, when it is
-/// due), and the person's building.
-async fn retest_row(
-    state: &AppState,
+/// due), and the person's building; `people` holds the residents listed.
+fn retest_row(
+    people: &HashMap<i64, Resident>,
     resident: i64,
     tube: String,
     due: i64,
 ) -> Result<(minijinja::Value, Option<i64>), AppError> {
-    let r = state.store().get_resident(resident).await?;
-    let address = r.address.map(|a| format!("{} {} {} {}", a.compound, a.building, a.unit, a.room)).unwrap_or_default();
+    let r = people.get(&resident).ok_or(frontline_store::StoreError::NotFound)?;
+    let address =
+        r.address.as_ref().map(|a| format!("{} {} {} {}", a.compound, a.building, a.unit, a.room)).unwrap_or_default();
     Ok((context! { resident => resident, name => r.name, address => address, tube => tube, due => due }, r.building_id))
 }
 
@@ -255,8 +263,10 @@ async fn get_scan_page(
     let mut floors: BTreeMap<i64, Vec<minijinja::Value>> = BTreeMap::new();
     let mut building_names = Vec::new();
     let mut bound_name = None;
+    let names: HashMap<i64, String> = state.store().building_names(&round.buildings).await?.into_iter().collect();
     for b in &round.buildings {
-        building_names.push(context! { id => b, name => state.store().get_building(*b).await?.summary.name });
+        let name = names.get(b).ok_or(frontline_store::StoreError::NotFound)?;
+        building_names.push(context! { id => b, name => name });
     }
     if let Some(b) = building {
         let sampled: HashMap<i64, String> = state.store().sampled_in_building(id, b).await?.into_iter().collect();

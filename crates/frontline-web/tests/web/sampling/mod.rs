@@ -6,3 +6,4 @@ mod rounds;
 mod seal;
 mod teams;
 mod writer;
+mod reads;
