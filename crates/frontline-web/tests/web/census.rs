@@ -307,7 +307,8 @@ async fn merging_two_people_sampled_in_the_same_round_is_a_specific_conflict() {
     use frontline_store::sampling::{NewRound, Scan};
     let app = TestApp::new(Backend::Sqlite).await;
     let lead = app.token(Role::GroupLead).await;
-    let (one, two) = (support::id_number("350602", 1950, 3, 4, 11), support::id_number("350602", 1950, 3, 4, 31));
+    let (one, two) =
+        (crate::support::id_number("350602", 1950, 3, 4, 11), crate::support::id_number("350602", 1950, 3, 4, 31));
     let sheet = format!(
         "姓名,身份证号码,联系电话,楼栋,单元,房号\n陈建国,{one},13800000001,3号楼,1单元,1301\n陈建国,{two},13800000001,3号楼,1单元,1302\n"
     );
@@ -341,7 +342,7 @@ async fn merging_two_people_sampled_in_the_same_round_is_a_specific_conflict() {
             at: 1_000,
         })
         .collect();
-    assert_eq!(store.record_scans(&system, &scans).await.expect("scans"), vec!["accepted", "accepted"]);
+    assert_eq!(app.state.scans().submit("test".into(), scans).await.expect("scans"), vec!["accepted", "accepted"]);
 
     let req = Request::post(format!("/api/v1/census/reviews/{id}/merge"))
         .header(header::AUTHORIZATION, format!("Bearer {lead}"))

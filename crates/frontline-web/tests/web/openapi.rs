@@ -260,7 +260,7 @@ async fn required_request_fields_are_required_in_the_schema() {
     let doc = openapi_doc(&app).await;
     let token = app.token(Role::Commander).await;
     let (building, _, household) = app.place().await;
-    let (resident, _) = support::coded_resident(&app, &token, "陈建国", 1, household).await;
+    let (resident, _) = crate::support::coded_resident(&app, &token, "陈建国", 1, household).await;
     let round = app
         .api(
             Method::POST,
@@ -421,7 +421,7 @@ fn conform_part(doc: &Value, s: &Value, v: &Value, at: &str, errs: &mut Vec<Stri
 }
 
 /// Checks an answer's body against the schema its operation documents for its status.
-fn check_answer(doc: &Value, method: &str, path: &str, res: &support::Answer, errs: &mut Vec<String>) {
+fn check_answer(doc: &Value, method: &str, path: &str, res: &crate::support::Answer, errs: &mut Vec<String>) {
     let op = &doc["paths"][path][method];
     let status = res.status.as_u16().to_string();
     let at = format!("{method} {path} {status}");
@@ -457,8 +457,8 @@ async fn answers_match_their_documented_schemas() {
     // And a sheet of another compound naming one person twice: a review to merge.
     let twice = format!(
         "姓名,身份证号,手机号,楼栋,单元,房号\n陈建国,{},13800000001,3号楼,1单元,1301\n陈建国,{},13800000001,3号楼,1单元,1301\n",
-        support::id_number("350602", 1950, 1, 1, 11),
-        support::id_number("350602", 1950, 1, 1, 31)
+        crate::support::id_number("350602", 1950, 1, 1, 11),
+        crate::support::id_number("350602", 1950, 1, 1, 31)
     );
     let mut census_round = 0;
     for (compound, round, seed) in [("C", "R1", Some(7)), ("C", "R2", Some(8)), ("D", "R1", None)] {
@@ -497,8 +497,8 @@ async fn answers_match_their_documented_schemas() {
     send(Method::POST, "/api/v1/census/reviews/{id}/merge", &merge, &token, Some(json!({"keep": keep}))).await;
     let census_resident = keep.as_i64().expect("resident");
     let (building, _, household) = app.place().await;
-    let (resident, code) = support::coded_resident(&app, &token, "陈建国", 1, household).await;
-    support::coded_resident(&app, &token, "林秀英", 2, household).await;
+    let (resident, code) = crate::support::coded_resident(&app, &token, "陈建国", 1, household).await;
+    crate::support::coded_resident(&app, &token, "林秀英", 2, household).await;
     let zone = json!({"level": "controlled", "reason": "密接"});
     let zones = format!("/api/v1/buildings/{building}/zones");
     send(Method::POST, "/api/v1/buildings/{id}/zones", &zones, &token, Some(zone)).await;

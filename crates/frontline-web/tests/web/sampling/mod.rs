@@ -2,8 +2,8 @@
 //! lab's results and retests, sealed tubes, teams and coverage by household.
 
 mod lab;
+mod reads;
 mod rounds;
 mod seal;
 mod teams;
 mod writer;
-mod reads;

@@ -5,7 +5,7 @@
 use crate::support::TestApp;
 use frontline_domain::access::Role;
 use frontline_domain::date::Date;
-use frontline_domain::sampling::{LabResult, TubeCode};
+use frontline_domain::sampling::{LabResult, RetestResult, TubeCode};
 use frontline_domain::synth::SynthOptions;
 use frontline_store::sampling::{NewRound, Scan};
 use frontline_store::{Actor, Backend};
@@ -56,14 +56,14 @@ async fn round_and_scan_pages_list_everyone(backend: Backend) {
             at: 1_000,
         })
         .collect();
-    let answered = store.record_scans(&system, &scans).await.expect("scans");
+    let answered = app.state.scans().submit("test".into(), scans).await.expect("scans");
     assert!(answered.iter().all(|s| *s == "accepted"), "{answered:?}");
     let tubes: Vec<(TubeCode, LabResult)> = (0..picked.len().div_ceil(5))
         .map(|t| (TubeCode::parse(&format!("AB{t:04}")).expect("code"), LabResult::Abnormal))
         .collect();
     store.record_lab_results(&system, &tubes, 24).await.expect("lab");
     let confirmed = [picked[0], picked[4]];
-    let results: Vec<(i64, &str)> = confirmed.iter().map(|r| (*r, "positive")).collect();
+    let results: Vec<(i64, RetestResult)> = confirmed.iter().map(|r| (*r, RetestResult::Positive)).collect();
     store.record_retests(&system, round.id, &results).await.expect("retests");
 
     let page = app.get(&format!("/sampling/rounds/{}", round.id), &lead).await.text();
