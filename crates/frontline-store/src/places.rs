@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Actor, Change};
-use crate::db::{param_list, Store};
+use crate::db::{rows_by_ids, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 use crate::page::{self, Page};
@@ -200,22 +200,9 @@ impl Store {
     /// in one query per 1,000 distinct ids (under both backends' bind-parameter
     /// limits); ordered by id, and an id that names no building is left out.
     pub async fn building_names(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(1_000) {
-            let sql = format!(
-                "SELECT id, name FROM buildings WHERE id IN ({}) ORDER BY id",
-                param_list(self.backend(), chunk.len())
-            );
-            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            out.extend(q.fetch_all(&self.pool).await?);
-        }
-        Ok(out)
+        let sql = "SELECT id, name FROM buildings WHERE id IN ({ids}) ORDER BY id";
+        let rows = rows_by_ids(&self.pool, self.backend(), sql, ids).await?;
+        Ok(rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("name")?))).collect::<Result<_, sqlx::Error>>()?)
     }
 
     /// The units of a building, in order.

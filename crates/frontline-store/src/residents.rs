@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, escape_like, Actor, Change};
-use crate::db::{param_list, Store};
+use crate::db::{rows_by_ids, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 use crate::page::{self, Page};
@@ -280,22 +280,8 @@ impl Store {
     /// 1,000 distinct ids (under both backends' bind-parameter limits); ordered
     /// by id, and an id that names no one is left out.
     pub async fn get_residents(&self, ids: &[i64]) -> Result<Vec<Resident>, StoreError> {
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(1_000) {
-            let sql =
-                format!("{RESIDENT_SELECT} WHERE r.id IN ({}) ORDER BY r.id", param_list(self.backend(), chunk.len()));
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for row in q.fetch_all(&self.pool).await? {
-                out.push(resident(&row)?);
-            }
-        }
-        Ok(out)
+        let sql = format!("{RESIDENT_SELECT} WHERE r.id IN ({{ids}}) ORDER BY r.id");
+        rows_by_ids(&self.pool, self.backend(), &sql, ids).await?.iter().map(|r| Ok(resident(r)?)).collect()
     }
 
     /// Every resident of a building, by household (for the building page).
