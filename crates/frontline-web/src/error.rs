@@ -89,34 +89,49 @@ pub enum AppError {
         /// Seconds to wait.
         retry_after: u64,
     },
-    /// The server is saturated (503): try again after `retry_after` seconds.
-    #[error("unavailable")]
-    Unavailable {
-        /// Seconds to wait.
-        retry_after: u64,
-    },
-    /// The scan writer is down, restarting after a failure (503): try again
-    /// after `retry_after` seconds; a phone keeps its queue meanwhile.
-    #[error("scan writer unavailable")]
-    WriterDown {
-        /// Seconds to wait.
-        retry_after: u64,
-    },
-    /// The scan writer has stopped for good: the server is shutting down (503).
-    #[error("scan writer stopped")]
-    WriterStopped {
-        /// Seconds to wait.
-        retry_after: u64,
-    },
-    /// The database cannot be reached (503): try again after `retry_after` seconds.
-    #[error("database unavailable")]
-    DatabaseDown {
-        /// Seconds to wait.
-        retry_after: u64,
-    },
+    /// The request cannot be served now (503), for the reason given; the
+    /// answer says when to try again.
+    #[error("unavailable: {}", .0.code())]
+    Unavailable(Unavailability),
     /// Anything else (500); the cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// Why a request cannot be served now (503). Each reason has its own code in
+/// the envelope (and so its own message) and its own `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailability {
+    /// The server is saturated (the scan queue is full, or another writer
+    /// held the database too long).
+    Busy,
+    /// The scan writer is down, restarting after a failure; a phone keeps its queue meanwhile.
+    WriterDown,
+    /// The scan writer has stopped for good: the server is shutting down.
+    WriterStopped,
+    /// The database cannot be reached.
+    DatabaseDown,
+}
+
+impl Unavailability {
+    /// The stable code in the envelope.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Unavailability::Busy => "unavailable",
+            Unavailability::WriterDown => "writer_unavailable",
+            Unavailability::WriterStopped => "writer_stopped",
+            Unavailability::DatabaseDown => "database_unavailable",
+        }
+    }
+
+    /// Seconds to wait before trying again.
+    pub const fn retry_after(self) -> u64 {
+        match self {
+            Unavailability::Busy => 1,
+            Unavailability::WriterDown => 2,
+            Unavailability::WriterStopped | Unavailability::DatabaseDown => 5,
+        }
+    }
 }
 
 impl AppError {
@@ -136,10 +151,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable { .. }
-            | AppError::WriterDown { .. }
-            | AppError::WriterStopped { .. }
-            | AppError::DatabaseDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -158,10 +170,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge => "payload_too_large",
             AppError::TooManyRequests { .. } => "too_many_requests",
-            AppError::Unavailable { .. } => "unavailable",
-            AppError::WriterDown { .. } => "writer_unavailable",
-            AppError::WriterStopped { .. } => "writer_stopped",
-            AppError::DatabaseDown { .. } => "database_unavailable",
+            AppError::Unavailable(why) => why.code(),
             AppError::Internal(_) => "internal",
         }
     }
@@ -182,7 +191,7 @@ impl From<StoreError> for AppError {
             }
             StoreError::Unavailable(why) => {
                 tracing::warn!(error = %why, "database unavailable");
-                AppError::DatabaseDown { retry_after: 5 }
+                AppError::Unavailable(Unavailability::DatabaseDown)
             }
             StoreError::MergeRefused { code, names } => AppError::Conflict(vec![FieldError::keyed(
                 "review",
@@ -210,15 +219,13 @@ impl IntoResponse for AppError {
             tracing::error!(error.chain = format!("{e:#}"), "request failed");
         }
         let mut res = status.into_response();
-        if let AppError::TooManyRequests { retry_after }
-        | AppError::Unavailable { retry_after }
-        | AppError::WriterDown { retry_after }
-        | AppError::WriterStopped { retry_after }
-        | AppError::DatabaseDown { retry_after } = &self
-        {
-            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        let retry_after = match &self {
+            AppError::TooManyRequests { retry_after } => Some(*retry_after),
+            AppError::Unavailable(why) => Some(why.retry_after()),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         let code = self.code();
         let (fields, detail) = match self {

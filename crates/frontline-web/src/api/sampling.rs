@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::api::schemas;
 use crate::auth::Auth;
-use crate::error::{AppError, ErrorEnvelope, FieldError};
+use crate::error::{AppError, ErrorEnvelope, FieldError, Unavailability};
 use crate::AppState;
 
 /// The most scans one request may carry (an offline phone's queue).
@@ -446,9 +446,9 @@ pub async fn get_advice(
 /// Hands scans to the writer; answers once they are committed.
 pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Result<Vec<&'static str>, AppError> {
     state.scans().submit(auth.user.username.clone(), scans).await.map_err(|e| match e {
-        frontline_store::sampling::SubmitError::Busy => AppError::Unavailable { retry_after: 1 },
-        frontline_store::sampling::SubmitError::Unavailable => AppError::WriterDown { retry_after: 2 },
-        frontline_store::sampling::SubmitError::Stopped => AppError::WriterStopped { retry_after: 5 },
+        frontline_store::sampling::SubmitError::Busy => AppError::Unavailable(Unavailability::Busy),
+        frontline_store::sampling::SubmitError::Unavailable => AppError::Unavailable(Unavailability::WriterDown),
+        frontline_store::sampling::SubmitError::Stopped => AppError::Unavailable(Unavailability::WriterStopped),
         frontline_store::sampling::SubmitError::Failed(why) => AppError::Internal(anyhow::anyhow!(why)),
     })
 }
