@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod ids;
 pub mod people;
 pub mod places;
+pub mod privacy;
 pub mod regions;
 pub mod rng;
 pub mod sampling;

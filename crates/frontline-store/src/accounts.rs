@@ -24,6 +24,9 @@ pub struct User {
     pub role: Role,
     /// The working group the account belongs to.
     pub group_id: Option<i64>,
+    /// The team (小队) the account works in; a volunteer's work reaches the
+    /// buildings assigned to it.
+    pub team: Option<String>,
     /// A disabled account cannot log in and its sessions stop working.
     pub disabled: bool,
     /// When it was created (unix ms).
@@ -85,7 +88,7 @@ pub const DEFAULT_GROUPS: [(&str, &str, &str); 6] = [
     ("special_groups", "特殊群体服务", "Special groups' services"),
 ];
 
-const USER_COLUMNS: &str = "id, username, display_name, role, group_id, disabled, created_at";
+const USER_COLUMNS: &str = "id, username, display_name, role, group_id, team, disabled, created_at";
 
 fn user(row: &AnyRow) -> Result<User, StoreError> {
     let role: String = row.try_get("role")?;
@@ -95,6 +98,7 @@ fn user(row: &AnyRow) -> Result<User, StoreError> {
         display_name: row.try_get("display_name")?,
         role: Role::from_code(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
         group_id: row.try_get("group_id")?,
+        team: row.try_get("team")?,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         created_at: row.try_get("created_at")?,
     })
@@ -204,6 +208,46 @@ impl Store {
         Ok(after)
     }
 
+    /// Puts an account in a team (`None`: in none); audited.
+    pub async fn set_user_team(&self, actor: &Actor, username: &str, team: Option<&str>) -> Result<User, StoreError> {
+        let before = self.user_by_name(username).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET team = $1, updated_at = $2 WHERE id = $3")
+            .bind(team)
+            .bind(now_ms())
+            .bind(before.id)
+            .execute(&mut *tx)
+            .await?;
+        let after = User { team: team.map(str::to_string), ..before.clone() };
+        audit::record(
+            &mut tx,
+            actor,
+            Change {
+                action: "user.team",
+                entity: "user",
+                entity_id: Some(before.id.to_string()),
+                before: Some(json!(before)),
+                after: Some(json!(after)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// The buildings a team is assigned to in the open sampling rounds, by id.
+    pub async fn team_buildings(&self, team: &str) -> Result<Vec<i64>, StoreError> {
+        let ids = sqlx::query_scalar(
+            "SELECT DISTINCT rb.building_id FROM sampling_round_buildings rb \
+             JOIN sampling_rounds r ON r.id = rb.round_id \
+             WHERE rb.team = $1 AND r.status = 'open' ORDER BY rb.building_id",
+        )
+        .bind(team)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+
     /// Replaces an account's password hash and ends its sessions.
     pub async fn set_password(&self, actor: &Actor, username: &str, password_hash: &str) -> Result<(), StoreError> {
         let target = self.user_by_name(username).await?;
@@ -257,7 +301,7 @@ impl Store {
     /// The account and session behind a token hash, if the session is live and the account enabled.
     pub async fn session_user(&self, token_hash: &str, now: i64) -> Result<Option<(User, Session)>, StoreError> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.role, u.group_id, u.disabled, u.created_at, \
+            "SELECT u.id, u.username, u.display_name, u.role, u.group_id, u.team, u.disabled, u.created_at, \
                     s.id AS session_id, s.kind, s.csrf, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",

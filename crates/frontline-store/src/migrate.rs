@@ -44,6 +44,7 @@ migrations! {
     6 => "0006_members_clustered",
     7 => "0007_building_counters",
     8 => "0008_missed_reasons",
+    11 => "0011_user_teams",
 }
 
 /// The migrations for a backend.

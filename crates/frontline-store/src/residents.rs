@@ -130,6 +130,46 @@ pub struct ResidentFilter {
     pub household: Option<i64>,
     /// Free search: a name (prefix), a phone or ID tail (digits), or an address like `3-1-1302`.
     pub query: Option<String>,
+    /// Only residents of these buildings (a volunteer's assignment); `None`: anywhere.
+    pub within: Option<Vec<i64>>,
+    /// Which number tails a digit search may match (none by default).
+    pub tails: Tails,
+}
+
+/// Which number tails a digit search may match: each is allowed only to
+/// readers who see that number (masked), and only as long as the mask shows,
+/// so a search never tells more than the mask does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tails {
+    /// The last 4 digits of a phone.
+    pub phone: bool,
+    /// The last 4 to 6 characters of an ID number.
+    pub id: bool,
+}
+
+/// Why a search by number was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberSearchError {
+    /// Numbers are searched by their last 4 (phone) or 4–6 (ID number) characters only.
+    Length,
+    /// This reader may not search by numbers.
+    NotAllowed,
+}
+
+/// Whether `query` searches by a number, and if so whether `tails` allows it:
+/// `Ok(true)` for an allowed number search, `Ok(false)` for a name or address.
+pub fn check_number_search(query: &str, tails: Tails) -> Result<bool, NumberSearchError> {
+    let Some(Search::Digits(d)) = classify(query) else { return Ok(false) };
+    if !tails.phone && !tails.id {
+        return Err(NumberSearchError::NotAllowed);
+    }
+    let phone = tails.phone && d.len() == 4 && d.bytes().all(|b| b.is_ascii_digit());
+    let id = tails.id && (4..=6).contains(&d.len());
+    if phone || id {
+        Ok(true)
+    } else {
+        Err(NumberSearchError::Length)
+    }
 }
 
 const RESIDENT_SELECT: &str = "SELECT r.id, r.household_id, r.building_id, r.name, r.doc_kind, r.id_number, \
@@ -200,7 +240,7 @@ fn classify(query: &str) -> Option<Search> {
     if q.is_empty() {
         return None;
     }
-    if q.len() >= 3 && q.chars().all(|c| c.is_ascii_digit() || c == 'X' || c == 'x') {
+    if q.chars().all(|c| c.is_ascii_digit() || c == 'X' || c == 'x') && q.chars().any(|c| c.is_ascii_digit()) {
         return Some(Search::Digits(q.to_ascii_uppercase()));
     }
     // "3-1-1302", "3号楼1单元1302", "3栋1302": digits separated by markers.
@@ -234,37 +274,58 @@ impl Store {
         limit: i64,
     ) -> Result<Page<Resident>, StoreError> {
         let search = filter.query.as_deref().and_then(classify);
-        let (digits_rev, digits_rev_end, name_prefix, addr_building, addr_unit, addr_room) = match &search {
+        let (mut phone_rev, mut id_rev, mut name_prefix, mut address) = (None, None, None, (None, None, None));
+        match search {
             Some(Search::Digits(d)) => {
-                let rev = reversed(d);
-                let end = format!("{rev}~");
-                (Some(rev), Some(end), None, None, None, None)
+                match check_number_search(&d, filter.tails) {
+                    Ok(true) => {}
+                    // Refused searches find nobody (the web layer answers them with an error first).
+                    _ => return Ok(Page { items: vec![], next: None }),
+                }
+                if filter.tails.phone && d.len() == 4 {
+                    phone_rev = Some(reversed(&d));
+                }
+                if filter.tails.id {
+                    id_rev = Some(reversed(&d));
+                }
             }
-            Some(Search::Name(n)) => (None, None, Some(format!("{}%", escape_like(n))), None, None, None),
-            Some(Search::Address { building, unit, room }) => {
-                (None, None, None, Some(building.clone()), unit.clone(), room.clone())
+            Some(Search::Name(n)) => name_prefix = Some(format!("{}%", escape_like(&n))),
+            Some(Search::Address { building, unit, room }) => address = (Some(building), unit, room),
+            None => {}
+        }
+        let range_end = |p: &Option<String>| p.as_ref().map(|p| format!("{p}~"));
+        let (phone_end, id_end) = (range_end(&phone_rev), range_end(&id_rev));
+        // Building ids come from the database as integers: safe to inline.
+        let within = match &filter.within {
+            None => String::new(),
+            Some(ids) if ids.is_empty() => " AND 1 = 0".to_string(),
+            Some(ids) => {
+                format!(" AND r.building_id IN ({})", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
             }
-            None => (None, None, None, None, None, None),
         };
         let sql = format!(
             "{RESIDENT_SELECT} WHERE ($1 IS NULL OR r.building_id = $1) AND ($2 IS NULL OR r.household_id = $2) \
              AND ($3 IS NULL OR r.id > $3) \
-             AND ($4 IS NULL OR (r.phone_rev >= $4 AND r.phone_rev < $5) OR (r.id_rev >= $4 AND r.id_rev < $5)) \
+             AND (($4 IS NULL AND $11 IS NULL) OR (r.phone_rev >= $4 AND r.phone_rev < $5) \
+                  OR (r.id_rev >= $11 AND r.id_rev < $12)) \
              AND ($6 IS NULL OR r.name LIKE $6 ESCAPE '\\') \
-             AND ($7 IS NULL OR b.name = $7) AND ($8 IS NULL OR u.name = $8) AND ($9 IS NULL OR h.room = $9) \
+             AND ($7 IS NULL OR b.name = $7) AND ($8 IS NULL OR u.name = $8) AND ($9 IS NULL OR h.room = $9){within} \
              ORDER BY r.id LIMIT $10"
         );
+        let (addr_building, addr_unit, addr_room) = address;
         let rows = sqlx::query(&sql)
             .bind(filter.building)
             .bind(filter.household)
             .bind(after)
-            .bind(digits_rev)
-            .bind(digits_rev_end)
+            .bind(phone_rev)
+            .bind(phone_end)
             .bind(name_prefix)
             .bind(addr_building)
             .bind(addr_unit)
             .bind(addr_room)
             .bind(limit + 1)
+            .bind(id_rev)
+            .bind(id_end)
             .fetch_all(&self.pool)
             .await?;
         let items = rows.iter().map(resident).collect::<Result<Vec<_>, _>>()?;

@@ -8,7 +8,7 @@ use frontline_domain::places::ZoneLevel;
 use frontline_domain::synth::SynthOptions;
 use frontline_store::accounts::{Group, NewUser};
 use frontline_store::audit::{AuditFilter, Change};
-use frontline_store::residents::{Document, NewResident, ResidentFilter, ResidentPatch};
+use frontline_store::residents::{Document, NewResident, ResidentFilter, ResidentPatch, Tails};
 use frontline_store::testing::TestDb;
 use frontline_store::{conformance, migrate, now_ms, Actor, Store, StoreError};
 
@@ -196,22 +196,35 @@ async fn search_by_name_tail_and_address(db: TestDb) {
         .await
         .expect("b");
     db.store.create_resident(&admin(), &resident("王五", id("350603", 1990, 7, 7, 303), None, None)).await.expect("c");
-    let find = |q: &str| {
+    let find_as = |q: &str, tails: Tails, within: Option<Vec<i64>>| {
         let store = db.store.clone();
         let q = q.to_string();
         async move {
-            let page = store
-                .list_residents(&ResidentFilter { query: Some(q), ..Default::default() }, None, 50)
-                .await
-                .expect("search");
+            let filter = ResidentFilter { query: Some(q), tails, within, ..Default::default() };
+            let page = store.list_residents(&filter, None, 50).await.expect("search");
             let mut names: Vec<String> = page.items.into_iter().map(|r| r.name).collect();
             names.sort();
             names
         }
     };
+    let both = Tails { phone: true, id: true };
+    let find = |q: &str| find_as(q, both, None);
     assert_eq!(find("陈").await, vec!["陈小红", "陈建国"]);
     assert_eq!(find("5678").await, vec!["陈建国"]);
     assert_eq!(find(a.tail(4)).await, vec!["陈建国"]);
+    assert_eq!(find(a.tail(6)).await, vec!["陈建国"]);
+    // Tails that go past what a mask shows find nobody, whoever asks.
+    assert_eq!(find("05678").await, Vec::<String>::new(), "5 digits are an ID tail, never a phone's");
+    assert_eq!(find("13800005678").await, Vec::<String>::new());
+    assert_eq!(find(a.tail(7)).await, Vec::<String>::new());
+    // Each number only for readers who see it; none for others.
+    assert_eq!(find_as("5678", Tails { phone: false, id: true }, None).await, Vec::<String>::new());
+    assert_eq!(find_as(a.tail(4), Tails { phone: true, id: false }, None).await, Vec::<String>::new());
+    assert_eq!(find_as("5678", Tails::default(), None).await, Vec::<String>::new());
+    // A reader's reach narrows every search.
+    assert_eq!(find_as("陈", both, Some(vec![])).await, Vec::<String>::new());
+    assert_eq!(find_as("陈", both, Some(vec![building])).await, vec!["陈小红", "陈建国"]);
+    assert_eq!(find_as("陈", both, Some(vec![building + 1_000])).await, Vec::<String>::new());
     assert_eq!(find("3-1-1302").await, vec!["陈小红"]);
     assert_eq!(find("3号楼").await.len(), 2);
     assert_eq!(find("李").await, Vec::<String>::new());

@@ -154,10 +154,10 @@ async fn migrating_to_clustered_members_and_building_counters_keeps_every_member
         *valid_by_building.entry(r.building_id.expect("building")).or_default() += 1;
     }
 
-    assert_eq!(
-        store.migrate().await.expect("migrate"),
-        vec!["0006_members_clustered", "0007_building_counters", "0008_missed_reasons"]
-    );
+    // The pending migrations run in order, these three first (later ones follow).
+    let applied = store.migrate().await.expect("migrate");
+    assert_eq!(applied[..3], ["0006_members_clustered", "0007_building_counters", "0008_missed_reasons"]);
+    assert_eq!(applied.len(), SQLITE.iter().filter(|m| m.version > 5).count(), "{applied:?}");
     assert_eq!(members(&store).await, before, "every member kept, field for field");
     let coverage = store.sampling_coverage(round.id).await.expect("coverage");
     let counted: std::collections::BTreeMap<i64, i64> =

@@ -333,6 +333,12 @@ impl SessionCache {
         map.insert(token, (Instant::now(), found.0, found.1));
     }
 
+    /// Forgets every cached session of an account (its role or team changed).
+    pub fn forget_user(&self, user_id: i64) {
+        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, (_, user, _)| user.id != user_id);
+    }
+
     /// Forgets a token (logout).
     pub fn remove(&self, token: &str) {
         self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(token);

@@ -7,6 +7,7 @@ use std::ops::ControlFlow;
 
 use frontline_domain::census::{detect_header_with, Field, HeaderMap};
 use frontline_domain::i18n::{catalogue, Lang};
+use frontline_domain::privacy::Disclosure;
 use frontline_import::{for_each_row, write_xlsx, Cell, DecodeError, Limits, SheetOut};
 use frontline_store::census::{BaseNumbers, ImportOptions, ImportOutcome, Reconciliation, RowIssue};
 use frontline_store::{Actor, Store, StoreError};
@@ -314,4 +315,28 @@ pub fn base_xlsx(
     rows.extend(base.compounds.iter().map(|c| line(c, c.compound.clone(), t("census.rec.total"))));
     rows.push(line(&base.district, t("census.base.district"), t("census.rec.total")));
     write_xlsx(&[SheetOut { name: t("census.base.title"), header, rows }])
+}
+
+/// The reconciliation as `who` may see it: phones through the reader's mask.
+pub fn disclose_reconciliation(mut rec: Reconciliation, who: Disclosure) -> Reconciliation {
+    for p in &mut rec.people {
+        p.old_phone = p.old_phone.take().and_then(|n| who.phone(&n));
+        p.new_phone = p.new_phone.take().and_then(|n| who.phone(&n));
+    }
+    rec
+}
+
+/// Report rows as `who` may see them: each cell's original value masked
+/// (numbers and dates) unless revealed.
+pub fn disclose_issues(issues: &mut [RowIssue], who: Disclosure) {
+    for i in issues {
+        i.value = who.text(&i.value);
+    }
+}
+
+/// Raw census rows (as they arrived) as `who` may see them.
+pub fn disclose_rows(rows: &mut [Vec<String>], who: Disclosure) {
+    for cell in rows.iter_mut().flatten() {
+        *cell = who.text(cell);
+    }
 }

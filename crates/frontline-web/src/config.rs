@@ -20,6 +20,9 @@ pub struct WebConfig {
     pub trust_forwarded_for: bool,
     /// Failed logins per minute, per account or address, before 429.
     pub login_failures_per_minute: u32,
+    /// Searches by a number's tail per minute and account, before 429: enough
+    /// for a phone call, too few to enumerate numbers behind their masks.
+    pub number_searches_per_minute: u32,
     /// Domain rules that differ by city.
     pub rules: Rules,
 }
@@ -48,6 +51,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             trust_forwarded_for: false,
             login_failures_per_minute: 5,
+            number_searches_per_minute: 20,
             rules: Rules::default(),
         }
     }

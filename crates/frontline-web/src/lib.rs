@@ -12,6 +12,7 @@ pub mod error;
 pub mod i18n;
 pub mod ops;
 pub mod pages;
+pub mod privacy;
 pub mod templates;
 pub mod views;
 
@@ -36,6 +37,7 @@ struct Inner {
     code_key: u64,
     scans: frontline_store::sampling::ScanWriter,
     sessions: auth::SessionCache,
+    number_searches: privacy::NumberSearches,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             code_key,
             scans,
             sessions: auth::SessionCache::default(),
+            number_searches: privacy::NumberSearches::default(),
         })))
     }
 
@@ -74,6 +77,11 @@ impl AppState {
     /// Recently looked-up sessions.
     pub fn sessions(&self) -> &auth::SessionCache {
         &self.0.sessions
+    }
+
+    /// Searches by number, counted per account.
+    pub fn number_searches(&self) -> &privacy::NumberSearches {
+        &self.0.number_searches
     }
 
     /// The scan writer (group commit).

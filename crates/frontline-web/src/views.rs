@@ -2,8 +2,9 @@
 //! revealed, derived needs (age) added, the sampling code computed.
 
 use frontline_domain::date::Date;
-use frontline_domain::ids::{IdNumber, PassportNumber, Phone, SamplingCode};
+use frontline_domain::ids::SamplingCode;
 use frontline_domain::people::{SpecialNeed, SpecialNeeds};
+use frontline_domain::privacy::Disclosure;
 use frontline_store::accounts::{Group, User};
 use frontline_store::audit::AuditEntry;
 use frontline_store::now_ms;
@@ -138,9 +139,12 @@ pub struct AddressView {
     pub room: String,
 }
 
-/// A resident. `id_number` and `phone` are masked (`350602********1234`,
-/// `138****5678`) unless `masked` is false, which only roles allowed to reveal
-/// personal data get, and every such view is in the audit log.
+/// A resident, as one reader may see them (see [`Disclosure`]): `id_number`
+/// and `phone` are masked (`350602********1234`, `138****5678`) unless
+/// revealed, which only roles allowed to reveal personal data get and the
+/// audit log records. Fields a role does not get are absent: a masked view
+/// never carries the birth date (it is an ID number's hidden digits), and
+/// volunteers get neither numbers nor sampling codes.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResidentView {
     /// The resident's id.
@@ -153,50 +157,35 @@ pub struct ResidentView {
     pub building: Option<i64>,
     /// The address.
     pub address: Option<AddressView>,
-    /// `cn_id`, `passport` or `none`.
-    pub doc_kind: String,
-    /// The document number, masked unless revealed.
-    pub id_number: Option<String>,
-    /// The mobile number, masked unless revealed.
-    pub phone: Option<String>,
     /// Whether personal data is masked in this view.
     pub masked: bool,
-    /// Birth date `YYYY-MM-DD`.
+    /// `cn_id`, `passport` or `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc_kind: Option<String>,
+    /// The document number, masked unless revealed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
+    /// The mobile number, masked unless revealed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Birth date `YYYY-MM-DD`, in revealed views only.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub birth_date: Option<String>,
     /// Age in full years today.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub age: Option<i32>,
     /// `male` or `female`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sex: Option<String>,
     /// Special needs, recorded and derived from age.
     pub special_needs: Vec<String>,
-    /// The sampling code (核酸码); reveals nothing of the ID number.
-    pub sampling_code: String,
+    /// The sampling code (核酸码); reveals nothing of the ID number, but lets
+    /// its holder post scans, so only office roles get it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampling_code: Option<String>,
 }
 
-/// Masks a stored document number by its kind.
-pub fn mask_document(kind: &str, number: &str) -> String {
-    match kind {
-        "cn_id" => IdNumber::parse(number).map(|p| p.id.masked()).unwrap_or_else(|_| mask_middle(number, 6, 4)),
-        "passport" => PassportNumber::parse(number).map(|p| p.masked()).unwrap_or_else(|| mask_middle(number, 2, 2)),
-        _ => mask_middle(number, 1, 1),
-    }
-}
-
-/// Masks a stored phone number.
-pub fn mask_phone(number: &str) -> String {
-    Phone::parse(number).map(|p| p.masked()).unwrap_or_else(|_| mask_middle(number, 3, 4))
-}
-
-fn mask_middle(s: &str, head: usize, tail: usize) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= head + tail {
-        return "*".repeat(chars.len());
-    }
-    let mut out: String = chars[..head].iter().collect();
-    out.push_str(&"*".repeat(chars.len() - head - tail));
-    out.extend(&chars[chars.len() - tail..]);
-    out
-}
+pub use frontline_domain::privacy::{mask_document, mask_phone};
 
 /// Today's local date under the configured time zone.
 pub fn today(rules: &Rules) -> Date {
@@ -219,12 +208,14 @@ pub fn needs_with_derived(stored: i64, birth: Option<Date>, today: Date, rules: 
 }
 
 impl ResidentView {
-    /// Builds the view; `reveal` shows personal data unmasked.
-    pub fn new(r: Resident, reveal: bool, code_key: u64, rules: &Rules, today: Date) -> ResidentView {
+    /// Builds the view of `r` that `who` may see.
+    pub fn new(r: Resident, who: Disclosure, code_key: u64, rules: &Rules, today: Date) -> ResidentView {
+        use frontline_domain::privacy::ResidentField as F;
         let birth = r.birth_date.as_deref().and_then(Date::parse_iso);
         let needs = needs_with_derived(r.needs, birth, today, rules);
-        let id_number = r.id_number.map(|n| if reveal { n } else { mask_document(&r.doc_kind, &n) });
-        let phone = r.phone.map(|p| if reveal { p } else { mask_phone(&p) });
+        let id_number = r.id_number.and_then(|n| who.document(&r.doc_kind, &n));
+        let phone = r.phone.and_then(|p| who.phone(&p));
+        let shows = |f: F| who.shows(f);
         ResidentView {
             id: r.id,
             name: r.name,
@@ -236,15 +227,15 @@ impl ResidentView {
                 unit: a.unit,
                 room: a.room,
             }),
-            doc_kind: r.doc_kind,
+            masked: !who.is_revealed(),
+            doc_kind: shows(F::DocKind).then_some(r.doc_kind),
             id_number,
             phone,
-            masked: !reveal,
-            birth_date: r.birth_date,
-            age: birth.map(|b| b.age_on(today)),
-            sex: r.sex,
+            birth_date: r.birth_date.and_then(|b| who.birth_date(&b)),
+            age: birth.filter(|_| shows(F::Age)).map(|b| b.age_on(today)),
+            sex: r.sex.filter(|_| shows(F::Sex)),
             special_needs: needs.iter().map(|n| n.code().to_string()).collect(),
-            sampling_code: SamplingCode::encode(r.id, code_key).as_str().to_string(),
+            sampling_code: shows(F::SamplingCode).then(|| SamplingCode::encode(r.id, code_key).as_str().to_string()),
         }
     }
 }
@@ -329,6 +320,8 @@ pub struct UserView {
     pub role: String,
     /// Working group.
     pub group_id: Option<i64>,
+    /// Team (小队), deciding a volunteer's buildings.
+    pub team: Option<String>,
     /// Whether disabled.
     pub disabled: bool,
 }
@@ -341,6 +334,7 @@ impl From<User> for UserView {
             display_name: u.display_name,
             role: u.role.code().to_string(),
             group_id: u.group_id,
+            team: u.team,
             disabled: u.disabled,
         }
     }
@@ -380,7 +374,7 @@ mod tests {
     fn masks_keep_head_and_tail() {
         assert_eq!(mask_document("cn_id", "11010519491231002X"), "110105********002X");
         assert_eq!(mask_phone("13800005678"), "138****5678");
-        assert_eq!(mask_middle("abc", 2, 2), "***");
+        assert_eq!(frontline_domain::privacy::mask_middle("abc", 2, 2), "***");
     }
 
     #[test]

@@ -229,6 +229,14 @@ pub enum UserCommand {
         /// Login name.
         username: String,
     },
+    /// Put an account in a team (小队); a volunteer sees and scans the
+    /// buildings that open sampling rounds assign to their team.
+    Team {
+        /// Login name.
+        username: String,
+        /// The team's name as rounds assign it (`一队`); leave out to clear it.
+        team: Option<String>,
+    },
     /// Set a new password (from standard input with --password-stdin, or generated).
     ResetPassword {
         /// Login name.

@@ -81,6 +81,8 @@ secure_cookies = false
 trust_forwarded_for = false
 # Failed logins per minute, per account or address, before answering 429.
 login_failures_per_minute = 5
+# Searches by a phone's or ID number's tail per minute and account, before 429.
+number_searches_per_minute = 20
 
 [web.rules]
 # Age from which a resident counts as very old (高龄), derived from the ID number.

@@ -211,3 +211,34 @@ pub async fn create_user(
     })?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
+
+/// An account's team.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct TeamInput {
+    /// The team's name as rounds assign it to buildings (`一队`); null or empty: no team.
+    pub team: Option<String>,
+}
+
+/// Puts an account in a team (小队): a volunteer's work, and what they may see
+/// of residents, reaches the buildings that open rounds assign to the team.
+/// For those who assign teams to buildings (group leads and command).
+#[utoipa::path(put, path = "/api/v1/users/{username}/team", tag = "accounts", params(("username" = String, Path)),
+    request_body = TeamInput,
+    responses((status = 200, body = UserView), (status = 403, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn set_team(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(input): ApiJson<TeamInput>,
+) -> Result<Json<UserView>, AppError> {
+    auth.require(Perm::ManageSampling)?;
+    let team = input.team.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let team = match team {
+        None => None,
+        Some(t) => Some(clean_name(t).ok_or_else(|| AppError::field("team", "too_long"))?),
+    };
+    let user = state.store().set_user_team(&auth.actor(), &username, team.as_deref()).await?;
+    state.sessions().forget_user(user.id);
+    Ok(Json(user.into()))
+}

@@ -8,6 +8,7 @@ use axum::Json;
 use frontline_domain::access::Perm;
 use frontline_domain::census::CensusRules;
 use frontline_domain::i18n::Lang;
+use frontline_domain::privacy::Disclosure;
 use frontline_import::Limits;
 use frontline_store::census::{ImportOptions, ImportOutcome};
 use serde::{Deserialize, Serialize};
@@ -15,11 +16,13 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::api::residents::RevealQuery;
 use crate::api::schemas;
 use crate::auth::Auth;
-use crate::census::{run_import, ImportError};
+use crate::census::{disclose_issues, disclose_reconciliation, disclose_rows, run_import, ImportError};
 use crate::error::{AppError, ErrorEnvelope, FieldError};
 use crate::i18n::ReqLang;
+use crate::privacy;
 use crate::views::today;
 use crate::AppState;
 
@@ -114,7 +117,9 @@ pub struct ImportResult {
     pub issues: Vec<Value>,
 }
 
-fn result(outcome: &ImportOutcome) -> ImportResult {
+/// The summary and the report, each cell's original value masked for the reader.
+fn result(mut outcome: ImportOutcome, who: Disclosure) -> ImportResult {
+    disclose_issues(&mut outcome.issues, who);
     ImportResult { summary: json!(outcome.summary), issues: outcome.issues.iter().map(|i| json!(i)).collect() }
 }
 
@@ -145,7 +150,7 @@ pub async fn create_import(
         .await
         .map_err(|e| import_error(e, lang))?;
     let status = if outcome.summary.committed { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(result(&outcome))))
+    Ok((status, Json(result(outcome, Disclosure::masked(auth.user.role)))))
 }
 
 /// Census rounds, newest first.
@@ -169,15 +174,20 @@ pub async fn get_round(
 }
 
 /// A round reconciled with the one before it: still present, gone, new, moved, changed phone — per building.
-#[utoipa::path(get, path = "/api/v1/census/rounds/{id}/reconcile", tag = "census", params(("id" = i64, Path)),
-    responses((status = 200, body = schemas::Reconciliation), (status = 404, body = ErrorEnvelope)))]
+/// Phones are masked unless `?reveal=true` (the permission, audited).
+#[utoipa::path(get, path = "/api/v1/census/rounds/{id}/reconcile", tag = "census", params(("id" = i64, Path), RevealQuery),
+    responses((status = 200, body = schemas::Reconciliation), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_reconciliation(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<RevealQuery>,
 ) -> Result<Json<Value>, AppError> {
     auth.require(Perm::ViewCensus)?;
-    Ok(Json(json!(state.store().reconcile(id).await?)))
+    let rec = state.store().reconcile(id).await?;
+    let reveal = q.reveal.unwrap_or(false);
+    let who = privacy::disclosure(&state, &auth, reveal, "census.reveal", "census_round", Some(id.to_string())).await?;
+    Ok(Json(json!(disclose_reconciliation(rec, who))))
 }
 
 /// `YYYY-MM-DD` cut-offs of the needs derived from age, today.
@@ -285,15 +295,25 @@ pub async fn undo_merge(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The census rows that made or changed a resident (有章可循).
-#[utoipa::path(get, path = "/api/v1/residents/{id}/trace", tag = "census", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<schemas::TraceRow>), (status = 404, body = ErrorEnvelope)))]
+/// The census rows that made or changed a resident (有章可循), as they
+/// arrived: numbers and dates in the cells are masked unless `?reveal=true`
+/// (the permission, audited).
+#[utoipa::path(get, path = "/api/v1/residents/{id}/trace", tag = "census", params(("id" = i64, Path), RevealQuery),
+    responses((status = 200, body = Vec<schemas::TraceRow>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_resident_trace(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<RevealQuery>,
 ) -> Result<Json<Value>, AppError> {
     auth.require(Perm::ViewCensus)?;
-    state.store().get_resident(id).await?;
-    Ok(Json(json!(state.store().resident_trace(id).await?)))
+    let r = state.store().get_resident(id).await?;
+    privacy::require_reach(&state, &auth, r.building_id).await?;
+    let reveal = q.reveal.unwrap_or(false);
+    let who = privacy::disclosure(&state, &auth, reveal, "resident.reveal", "resident", Some(id.to_string())).await?;
+    let mut rows = state.store().resident_trace(id).await?;
+    for row in &mut rows {
+        disclose_rows(std::slice::from_mut(&mut row.raw), who);
+    }
+    Ok(Json(json!(rows)))
 }

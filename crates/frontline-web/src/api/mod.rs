@@ -63,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::list_groups, accounts::create_group))
         .routes(routes!(accounts::update_group))
         .routes(routes!(accounts::list_users, accounts::create_user))
+        .routes(routes!(accounts::set_team))
         .routes(routes!(census::list_rounds))
         .routes(routes!(census::get_round))
         .routes(routes!(census::get_reconciliation))

@@ -9,8 +9,8 @@ use frontline_domain::i18n::{catalogue, Lang};
 use frontline_domain::ids::{IdNumber, PassportNumber, Phone, Sex};
 use frontline_domain::people::{SpecialNeed, SpecialNeeds};
 use frontline_domain::places::clean_name;
-use frontline_store::audit::Change;
-use frontline_store::residents::{Document, NewResident, ResidentFilter, ResidentPatch};
+use frontline_domain::privacy::Disclosure;
+use frontline_store::residents::{Document, NewResident, ResidentPatch};
 use frontline_store::StoreError;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +19,7 @@ use crate::api::extract::{ApiJson, ApiPath, ApiQuery, PageQuery};
 use crate::auth::Auth;
 use crate::error::{AppError, ErrorEnvelope, FieldError, FieldErrorBody};
 use crate::i18n::ReqLang;
+use crate::privacy;
 use crate::views::{today, ResidentList, ResidentView};
 use crate::AppState;
 
@@ -30,7 +31,8 @@ pub struct ResidentQuery {
     pub building: Option<i64>,
     /// Only residents of this household.
     pub household: Option<i64>,
-    /// Search: a name or its start, a phone or ID tail (digits), or an address like `3-1-1302`.
+    /// Search: a name or its start, an address like `3-1-1302`, a phone's last 4
+    /// digits or an ID number's last 4 to 6 characters (roles that see them).
     pub q: Option<String>,
     /// Rows per page (1–500).
     pub limit: Option<i64>,
@@ -38,7 +40,10 @@ pub struct ResidentQuery {
     pub after: Option<String>,
 }
 
-/// Lists residents, personal data masked.
+/// Lists residents, personal data masked, within the reader's reach (a
+/// volunteer: the buildings of their team's assignment). A search by number
+/// takes a phone's last 4 digits or an ID number's last 4 to 6 characters,
+/// for roles that see those numbers, and is rate-limited per account.
 #[utoipa::path(get, path = "/api/v1/residents", tag = "residents", params(ResidentQuery),
     responses((status = 200, body = ResidentList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 pub async fn list_residents(
@@ -48,12 +53,12 @@ pub async fn list_residents(
 ) -> Result<Json<ResidentList>, AppError> {
     auth.require(Perm::ViewResidents)?;
     let (limit, after) = PageQuery { limit: q.limit, after: q.after }.parse()?;
-    let filter = ResidentFilter { building: q.building, household: q.household, query: q.q };
+    let filter = privacy::resident_filter(&state, &auth, q.building, q.household, q.q).await?;
     let page = state.store().list_residents(&filter, after, limit).await?;
     let rules = &state.config().rules;
-    let day = today(rules);
+    let (day, who) = (today(rules), Disclosure::masked(auth.user.role));
     Ok(Json(ResidentList {
-        items: page.items.into_iter().map(|r| ResidentView::new(r, false, state.code_key(), rules, day)).collect(),
+        items: page.items.into_iter().map(|r| ResidentView::new(r, who, state.code_key(), rules, day)).collect(),
         next: page.next,
     }))
 }
@@ -62,7 +67,8 @@ pub async fn list_residents(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RevealQuery {
-    /// Show the ID number and phone unmasked (needs the permission; recorded in the audit log).
+    /// Show personal data (ID numbers, phones, raw census cells) unmasked
+    /// (needs the permission; recorded in the audit log).
     pub reveal: Option<bool>,
 }
 
@@ -78,25 +84,18 @@ pub async fn get_resident(
     Ok(Json(read_resident(&state, &auth, id, q.reveal.unwrap_or(false)).await?))
 }
 
-/// Reads one resident for the API or a page; revealing checks the permission and is audited.
+/// Reads one resident for the API or a page: within the reader's reach (404
+/// outside it); revealing checks the permission and is audited.
 pub async fn read_resident(state: &AppState, auth: &Auth, id: i64, reveal: bool) -> Result<ResidentView, AppError> {
     auth.require(Perm::ViewResidents)?;
     if reveal {
         auth.require(Perm::RevealPersonalData)?;
     }
     let r = state.store().get_resident(id).await?;
-    if reveal {
-        let change = Change {
-            action: "resident.reveal",
-            entity: "resident",
-            entity_id: Some(id.to_string()),
-            before: None,
-            after: None,
-        };
-        state.store().record_access(&auth.actor(), change).await?;
-    }
+    privacy::require_reach(state, auth, r.building_id).await?;
+    let who = privacy::disclosure(state, auth, reveal, "resident.reveal", "resident", Some(id.to_string())).await?;
     let rules = &state.config().rules;
-    Ok(ResidentView::new(r, reveal, state.code_key(), rules, today(rules)))
+    Ok(ResidentView::new(r, who, state.code_key(), rules, today(rules)))
 }
 
 fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
@@ -339,7 +338,8 @@ pub async fn create_resident(
     let (new, warnings) = parse_new(input)?;
     let created = state.store().create_resident(&auth.actor(), &new).await.map_err(write_error)?;
     let rules = &state.config().rules;
-    let resident = ResidentView::new(created, false, state.code_key(), rules, today(rules));
+    let who = Disclosure::masked(auth.user.role);
+    let resident = ResidentView::new(created, who, state.code_key(), rules, today(rules));
     Ok((StatusCode::CREATED, Json(CreatedResident { resident, warnings: warning_bodies(lang, &warnings) })))
 }
 
@@ -359,6 +359,7 @@ pub async fn update_resident(
     let (patch, warnings) = parse_patch(input)?;
     let updated = state.store().update_resident(&auth.actor(), id, &patch).await.map_err(write_error)?;
     let rules = &state.config().rules;
-    let resident = ResidentView::new(updated, false, state.code_key(), rules, today(rules));
+    let who = Disclosure::masked(auth.user.role);
+    let resident = ResidentView::new(updated, who, state.code_key(), rules, today(rules));
     Ok(Json(CreatedResident { resident, warnings: warning_bodies(lang, &warnings) }))
 }

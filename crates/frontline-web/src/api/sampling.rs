@@ -272,6 +272,7 @@ impl MissedQuery {
 }
 
 /// The missed list (补采名单) of a round, by address; `?building=` or `?team=` for one part of it.
+/// A volunteer gets their own team's part.
 #[utoipa::path(get, path = "/api/v1/sampling/rounds/{id}/missed", tag = "sampling", params(("id" = i64, Path), MissedQuery),
     responses((status = 200, body = Vec<schemas::Missed>), (status = 404, body = ErrorEnvelope)))]
 pub async fn list_missed(
@@ -281,7 +282,7 @@ pub async fn list_missed(
     ApiQuery(q): ApiQuery<MissedQuery>,
 ) -> Result<Json<Vec<Missed>>, AppError> {
     auth.require(Perm::ViewSampling)?;
-    Ok(Json(state.store().sampling_missed(id, &q.filter()).await?))
+    Ok(Json(crate::privacy::missed_list(&state, &auth, id, q.filter()).await?))
 }
 
 /// Recent rounds, newest first.

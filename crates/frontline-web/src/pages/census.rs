@@ -17,10 +17,15 @@ use super::{page, page_ctx, write_failed, xlsx};
 use crate::api::census::{age_cutoffs, import_error, import_options};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::auth::{self, Auth};
-use crate::census::{base_xlsx, reconcile_xlsx, report_xlsx, run_import, ImportError};
+use crate::census::{
+    base_xlsx, disclose_issues, disclose_reconciliation, disclose_rows, reconcile_xlsx, report_xlsx, run_import,
+    ImportError,
+};
 use crate::error::{percent_encode, AppError};
 use crate::i18n::ReqLang;
+use crate::privacy;
 use crate::AppState;
+use frontline_domain::privacy::Disclosure;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -157,15 +162,18 @@ async fn get_preview(
         token => token, file_name => file_name, query => query_string(&q),
         round => q.round.clone().unwrap_or_default(), compound => q.compound.clone().unwrap_or_default(), source => q.source.clone().unwrap_or_default(),
     };
+    let who = Disclosure::masked(auth.user.role);
     let ctx = match outcome {
-        Ok(o) => {
+        Ok(mut o) => {
+            disclose_issues(&mut o.issues, who);
             let issues: Vec<_> = o.issues.iter().take(500).map(|i| issue_view(i, lang)).collect();
             context! {
                 ..page_ctx(&state, &auth, lang, "/census", "nav.census"),
                 ..context! { ..base, ..context! { header_error => (), summary => o.summary, issues => issues, more_issues => o.issues.len().saturating_sub(500) } }
             }
         }
-        Err(ImportError::Header { code, sample }) => {
+        Err(ImportError::Header { code, mut sample }) => {
+            disclose_rows(&mut sample, who);
             let fields: Vec<(String, String)> =
                 Field::ALL.iter().map(|f| (f.code().to_string(), f.message_key())).collect();
             let width = sample.iter().map(Vec::len).max().unwrap_or(0).min(60);
@@ -201,7 +209,8 @@ async fn get_preview_report(
 ) -> Result<Response, AppError> {
     auth.require(Perm::ImportCensus)?;
     let (_, outcome) = dry_run(&state, &auth, &token, &q, false, true).await?;
-    let outcome = outcome.map_err(|e| import_error(e, lang))?;
+    let mut outcome = outcome.map_err(|e| import_error(e, lang))?;
+    disclose_issues(&mut outcome.issues, Disclosure::masked(auth.user.role));
     Ok(xlsx("census-report.xlsx", report_xlsx(&outcome.issues).map_err(write_failed)?))
 }
 
@@ -281,11 +290,11 @@ async fn get_round(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewCensus)?;
-    let rec = state.store().reconcile(id).await?;
+    let rec = disclose_reconciliation(state.store().reconcile(id).await?, Disclosure::masked(auth.user.role));
     let people: Vec<_> = rec.people.iter().take(2000).collect();
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/census/rounds/{id}"), "nav.census"),
-        ..context! { rec => rec, people => people }
+        ..context! { rec => rec, people => people, can_reveal => auth.can(Perm::RevealPersonalData) }
     };
     page("census_round.html", ctx)
 }
@@ -294,10 +303,14 @@ async fn get_round_report(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<RevealParam>,
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewCensus)?;
     state.store().get_round(id).await?;
-    let issues = state.store().round_issues(id).await?;
+    let who =
+        privacy::disclosure(&state, &auth, q.revealed(), "census.reveal", "census_round", Some(id.to_string())).await?;
+    let mut issues = state.store().round_issues(id).await?;
+    disclose_issues(&mut issues, who);
     Ok(xlsx(&format!("census-round-{id}-report.xlsx"), report_xlsx(&issues).map_err(write_failed)?))
 }
 
@@ -306,9 +319,13 @@ async fn get_reconcile_export(
     auth: Auth,
     ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<RevealParam>,
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewCensus)?;
     let rec = state.store().reconcile(id).await?;
+    let who =
+        privacy::disclosure(&state, &auth, q.revealed(), "census.reveal", "census_round", Some(id.to_string())).await?;
+    let rec = disclose_reconciliation(rec, who);
     Ok(xlsx(&format!("census-round-{id}-reconcile.xlsx"), reconcile_xlsx(&rec, lang).map_err(write_failed)?))
 }
 
@@ -404,4 +421,16 @@ async fn create_undo(
     auth.require(Perm::ReviewCensus)?;
     state.store().undo_merge(&auth.actor(), id).await?;
     Ok(Redirect::to("/census/reviews").into_response())
+}
+
+/// `?reveal=1` on an export: unmasked, for roles that may reveal, audited.
+#[derive(Debug, Deserialize)]
+struct RevealParam {
+    reveal: Option<String>,
+}
+
+impl RevealParam {
+    fn revealed(&self) -> bool {
+        matches!(self.reveal.as_deref(), Some("1" | "true"))
+    }
 }

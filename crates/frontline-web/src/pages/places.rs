@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use frontline_domain::access::Perm;
 use frontline_domain::places::ZoneLevel;
+use frontline_domain::privacy::Reach;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -35,10 +36,40 @@ struct NeedCount {
     count: i64,
 }
 
-/// The overview: counts of the district and of special needs.
+/// A volunteer's own work: their team, its buildings and, per open round, the
+/// team's part of the missed list.
+#[derive(Serialize)]
+struct TeamWork {
+    team: Option<String>,
+    buildings: Vec<(i64, String)>,
+    rounds: Vec<(i64, String)>,
+}
+
+async fn team_work(state: &AppState, auth: &Auth) -> Result<TeamWork, AppError> {
+    let ids = crate::privacy::reach(state, auth).await?.unwrap_or_default();
+    let buildings = state.store().building_names(&ids).await?;
+    let team = auth.user.team.clone();
+    let rounds = match &team {
+        None => vec![],
+        Some(t) => state
+            .store()
+            .list_sampling_rounds()
+            .await?
+            .into_iter()
+            .filter(|r| r.status == "open" && r.teams.iter().any(|a| a.team.as_ref() == Some(t)))
+            .map(|r| (r.id, r.name))
+            .collect(),
+    };
+    Ok(TeamWork { team, buildings, rounds })
+}
+
+/// The home page: for office roles the district's counts and special needs;
+/// for a volunteer their team's buildings and missed lists, not the district.
 async fn get_home(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqLang) -> Result<Response, AppError> {
     let (elderly_by, infant_after) = crate::api::census::age_cutoffs(&state);
-    let (overview, district) = if auth.can(Perm::ViewPlaces) {
+    let reach = auth.user.role.reach();
+    let work = if reach == Reach::Assignment { Some(team_work(&state, &auth).await?) } else { None };
+    let (overview, district) = if auth.can(Perm::ViewPlaces) && reach == Reach::District {
         let o = state.store().overview(&elderly_by, &infant_after).await?;
         (Some(o), state.store().district_name().await?)
     } else {
@@ -54,6 +85,7 @@ async fn get_home(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqL
             overview => overview.map(|o| context! { compounds => o.compounds, buildings => o.buildings, households => o.households, residents => o.residents }),
             needs => needs,
             district => district.unwrap_or_default(),
+            work => work,
         }
     };
     page("home.html", ctx)
@@ -101,14 +133,17 @@ async fn get_building(
     // A fixed number of queries whatever the building's size.
     let units = state.store().list_units(id).await?;
     let households = state.store().building_households(id).await?;
-    let residents = if auth.can(Perm::ViewResidents) { state.store().building_residents(id).await? } else { vec![] };
+    // Residents only for readers whose work reaches the building.
+    let reaches = auth.can(Perm::ViewResidents) && crate::privacy::require_reach(&state, &auth, Some(id)).await.is_ok();
+    let residents = if reaches { state.store().building_residents(id).await? } else { vec![] };
+    let who = frontline_domain::privacy::Disclosure::masked(auth.user.role);
     let zones = state.store().zone_history(id).await?;
     let rules = &state.config().rules;
     let day = today(rules);
     let mut by_household: HashMap<i64, Vec<ResidentView>> = HashMap::new();
     for r in residents {
         if let Some(h) = r.household_id {
-            by_household.entry(h).or_default().push(ResidentView::new(r, false, state.code_key(), rules, day));
+            by_household.entry(h).or_default().push(ResidentView::new(r, who, state.code_key(), rules, day));
         }
     }
     let blocks: Vec<UnitBlock> = units

@@ -7,7 +7,8 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use frontline_domain::access::Perm;
-use frontline_store::residents::ResidentFilter;
+use frontline_domain::i18n::catalogue;
+use frontline_domain::privacy::Disclosure;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,7 @@ use crate::api::residents::read_resident;
 use crate::auth::Auth;
 use crate::error::AppError;
 use crate::i18n::ReqLang;
+use crate::privacy;
 use crate::views::{today, ResidentView};
 use crate::AppState;
 
@@ -39,21 +41,37 @@ async fn list_residents(
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewResidents)?;
     let q = sq.q.unwrap_or_default();
+    let who = Disclosure::masked(auth.user.role);
+    let reach = privacy::reach(&state, &auth).await?;
+    let mut error = None;
     let (residents, next) = if q.trim().is_empty() {
         (vec![], None)
     } else {
         let (_, after) = PageQuery { limit: None, after: sq.after }.parse()?;
-        let filter = ResidentFilter { query: Some(q.clone()), ..Default::default() };
-        let p = state.store().list_residents(&filter, after, 50).await?;
-        let rules = &state.config().rules;
-        let day = today(rules);
-        let views: Vec<ResidentView> =
-            p.items.into_iter().map(|r| ResidentView::new(r, false, state.code_key(), rules, day)).collect();
-        (views, p.next)
+        match privacy::resident_filter(&state, &auth, None, None, Some(q.clone())).await {
+            Ok(filter) => {
+                let p = state.store().list_residents(&filter, after, 50).await?;
+                let rules = &state.config().rules;
+                let day = today(rules);
+                let views: Vec<ResidentView> =
+                    p.items.into_iter().map(|r| ResidentView::new(r, who, state.code_key(), rules, day)).collect();
+                (views, p.next)
+            }
+            // The search box keeps its text and says what a number search takes.
+            Err(AppError::Invalid(errors)) => {
+                error = errors.first().map(|e| catalogue().format(lang, &e.key, &e.params));
+                (vec![], None)
+            }
+            Err(e) => return Err(e),
+        }
     };
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, "/residents", "nav.residents"),
-        ..context! { q => q, residents => residents, next => next }
+        ..context! {
+            q => q, residents => residents, next => next, error => error,
+            scoped => reach.is_some(), no_assignment => reach.as_ref().is_some_and(Vec::is_empty),
+            numbers => who.may_search_phone_tail() || who.may_search_id_tail(),
+        }
     };
     page("residents.html", ctx)
 }

@@ -258,7 +258,11 @@ async fn get_scan_page(
     ApiQuery(q): ApiQuery<ScanPageQuery>,
 ) -> Result<Response, AppError> {
     auth.require(Perm::Scan)?;
-    let round = state.store().get_sampling_round(id).await?;
+    let mut round = state.store().get_sampling_round(id).await?;
+    // A volunteer sweeps the buildings of their team's assignment only.
+    if let Some(reach) = crate::privacy::reach(&state, &auth).await? {
+        round.buildings.retain(|b| reach.contains(b));
+    }
     let building = q.building.filter(|b| round.buildings.contains(b)).or_else(|| round.buildings.first().copied());
     let mut floors: BTreeMap<i64, Vec<minijinja::Value>> = BTreeMap::new();
     let mut building_names = Vec::new();
@@ -269,6 +273,8 @@ async fn get_scan_page(
         building_names.push(context! { id => b, name => name });
     }
     if let Some(b) = building {
+        // The door-to-door list names everyone in the building: only for scanners whose work reaches it.
+        crate::privacy::require_reach(&state, &auth, Some(b)).await?;
         let sampled: HashMap<i64, String> = state.store().sampled_in_building(id, b).await?.into_iter().collect();
         let households = state.store().building_households(b).await?;
         let residents = state.store().building_residents(b).await?;
@@ -361,7 +367,7 @@ async fn create_scan(
             let known = state.store().existing_residents(&[rid]).await?;
             (known.first().copied(), None)
         }
-        Err(_) => match lookup_by_tail_and_name(&state, f.building, &f.code).await? {
+        Err(_) => match lookup_by_tail_and_name(&state, &auth, f.building, &f.code).await? {
             TailLookup::Found(rid) => (Some(rid), None),
             TailLookup::NoOne => (None, Some("tail_not_found")),
             TailLookup::NotTyped => (None, Some("malformed_code")),
@@ -403,8 +409,14 @@ async fn create_seal(
 }
 
 /// For someone without a code: "1234 陈建国" — the ID number's last characters and the name,
-/// within the building being swept. Only an exact, single match counts.
-async fn lookup_by_tail_and_name(state: &AppState, building: Option<i64>, typed: &str) -> Result<TailLookup, AppError> {
+/// within the building being swept (and the scanner's reach). Only an exact,
+/// single match counts, so it tells nothing that the name and tail did not.
+async fn lookup_by_tail_and_name(
+    state: &AppState,
+    auth: &Auth,
+    building: Option<i64>,
+    typed: &str,
+) -> Result<TailLookup, AppError> {
     let mut parts = typed.split_whitespace();
     let (Some(tail), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
         return Ok(TailLookup::NotTyped);
@@ -416,7 +428,13 @@ async fn lookup_by_tail_and_name(state: &AppState, building: Option<i64>, typed:
     if building.is_none() {
         return Ok(TailLookup::NoOne);
     }
-    let filter = frontline_store::residents::ResidentFilter { building, household: None, query: Some(tail.clone()) };
+    let filter = frontline_store::residents::ResidentFilter {
+        building,
+        household: None,
+        query: Some(tail.clone()),
+        within: crate::privacy::reach(state, auth).await?,
+        tails: frontline_store::residents::Tails { phone: false, id: true },
+    };
     let found: Vec<i64> = state
         .store()
         .list_residents(&filter, None, 20)
@@ -453,7 +471,7 @@ async fn list_missed(
     auth.require(Perm::ViewSampling)?;
     let round = state.store().get_sampling_round(id).await?;
     let filter = q.filter();
-    let missed = state.store().sampling_missed(id, &filter).await?;
+    let missed = crate::privacy::missed_list(&state, &auth, id, filter.clone()).await?;
     // One section per building, in list order, with its team.
     let buildings: Vec<minijinja::Value> = {
         let mut seen = HashSet::new();
@@ -673,7 +691,7 @@ async fn get_missed_export(
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewSampling)?;
     state.store().get_sampling_round(id).await?;
-    let missed = state.store().sampling_missed(id, &q.filter()).await?;
+    let missed = crate::privacy::missed_list(&state, &auth, id, q.filter()).await?;
     let cat = frontline_domain::i18n::catalogue();
     let header = [
         "sampling.ui.team",

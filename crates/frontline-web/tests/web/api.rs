@@ -164,7 +164,12 @@ async fn residents_are_masked_and_reveals_are_audited() {
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let id = res.json()["id"].as_i64().expect("id");
 
-    let masked = app.get(&format!("/api/v1/residents/{id}"), &volunteer).await.json();
+    // Staff see the masks; a volunteer (no team, so no buildings) sees nobody.
+    let outside = app.get(&format!("/api/v1/residents/{id}"), &volunteer).await;
+    assert_eq!(outside.status, StatusCode::NOT_FOUND, "{}", outside.text());
+    let masked = app.get(&format!("/api/v1/residents/{id}"), &staff).await.json();
+    assert!(masked.get("birth_date").is_none(), "a birth date would undo the mask: {masked}");
+    assert_eq!(masked["age"].as_i64().map(|a| a >= 80), Some(true));
     let expected_mask = format!("{}********{}", &number[..6], &number[14..]);
     assert_eq!(masked["id_number"], expected_mask);
     assert_eq!(masked["phone"], "138****5678");
@@ -176,16 +181,17 @@ async fn residents_are_masked_and_reveals_are_audited() {
         masked["special_needs"].as_array().expect("needs").iter().filter_map(Value::as_str).collect();
     assert!(needs.contains(&"living_alone") && needs.contains(&"elderly"), "{needs:?}");
 
-    let list = app.get(&format!("/api/v1/residents?building={building}"), &volunteer).await.json();
+    let list = app.get(&format!("/api/v1/residents?building={building}"), &staff).await.json();
     assert_eq!(list["items"][0]["sampling_code"], code);
     assert_eq!(list["items"][0]["id_number"], expected_mask);
 
-    let denied = app.get(&format!("/api/v1/residents/{id}?reveal=true"), &volunteer).await;
+    let denied = app.get(&format!("/api/v1/residents/{id}?reveal=true"), &staff).await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
     let shown = app.get(&format!("/api/v1/residents/{id}?reveal=true"), &commander).await.json();
     assert_eq!(shown["id_number"], number);
     assert_eq!(shown["phone"], "13800135678");
     assert_eq!(shown["masked"], false);
+    assert_eq!(shown["birth_date"], "1942-01-01");
 
     let audit = app.get(&format!("/api/v1/audit?action=resident.reveal&entity_id={id}"), &commander).await.json();
     let entries = audit["items"].as_array().expect("items");

@@ -10,4 +10,5 @@ mod census;
 mod openapi;
 mod pages;
 mod permissions;
+mod privacy;
 mod sampling;

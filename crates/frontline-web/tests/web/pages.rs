@@ -103,13 +103,13 @@ async fn pages_in_chinese_by_default_and_english_on_request() {
         .api(Method::POST, "/api/v1/residents", Some(&staff), Some(json!({"name": "郑阿婆", "id_number": id_number("350602", 1938, 8, 8, 42), "phone": "13912345678", "household": h1})))
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
-    let session = browser_login(&app, "volunteer").await;
+    let session = browser_login(&app, "staff").await;
 
     let zh = page(&app, "/buildings", &session, None, None).await;
     assert_eq!(zh.status, StatusCode::OK);
     let html = zh.text();
     assert!(html.contains("<html lang=\"zh-CN\">") && html.contains("楼栋") && html.contains("3号楼"), "{html}");
-    assert!(!html.contains("审计日志"), "a volunteer's menu has no audit log");
+    assert!(!html.contains("审计日志"), "a staff member's menu has no audit log");
 
     let en = page(&app, "/buildings", &session, None, Some("en-US,en;q=0.9")).await.text();
     assert!(en.contains("<html lang=\"en\">") && en.contains("Buildings") && en.contains("Households"), "{en}");
@@ -143,12 +143,13 @@ async fn resident_page_reveals_only_with_permission_and_leaves_a_trace() {
         .await;
     let id = created.json()["id"].as_i64().expect("id");
 
-    let volunteer = browser_login(&app, "volunteer").await;
-    let masked = page(&app, &format!("/residents/{id}"), &volunteer, None, None).await.text();
+    let staff_session = browser_login(&app, "staff").await;
+    let masked = page(&app, &format!("/residents/{id}"), &staff_session, None, None).await.text();
     assert!(masked.contains(&format!("{}********{}", &number[..6], &number[14..])) && !masked.contains(&number));
-    assert!(!masked.contains("?reveal=1"), "no reveal link for a volunteer");
+    assert!(!masked.contains("1975-12-01"), "no birth date beside the mask");
+    assert!(!masked.contains("?reveal=1"), "no reveal link for staff");
     assert_eq!(
-        page(&app, &format!("/residents/{id}?reveal=1"), &volunteer, None, None).await.status,
+        page(&app, &format!("/residents/{id}?reveal=1"), &staff_session, None, None).await.status,
         StatusCode::FORBIDDEN
     );
 

@@ -87,6 +87,10 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             ),
             ..ep(M::POST, "/api/v1/users".into(), Some("/api/v1/users"), COMMANDER)
         },
+        Endpoint {
+            body: Some(|_| json!({"team": "一队"})),
+            ..ep(M::PUT, "/api/v1/users/volunteer/team".into(), Some("/api/v1/users/{username}/team"), REVIEW)
+        },
         Endpoint { body: None, ..ep(M::POST, "/api/v1/auth/logout".into(), Some("/api/v1/auth/logout"), ALL) },
         Endpoint {
             raw: Some(census_file),
@@ -280,12 +284,14 @@ async fn matrix(backend: Backend) {
             Method::POST,
             "/api/v1/sampling/rounds",
             Some(&lead),
-            Some(json!({"name": "R", "pool_size": 10, "buildings": [b]})),
+            Some(json!({"name": "R", "pool_size": 10, "buildings": [b], "teams": [{"building": b, "team": "一队"}]})),
         )
         .await
         .json()["id"]
         .as_i64()
         .expect("a sampling round");
+    // The volunteer's team sweeps the building, so their work reaches its residents.
+    app.store().set_user_team(&frontline_store::Actor::system("test"), "volunteer", Some("一队")).await.expect("team");
     let eps = endpoints(b, h, r, g, round, sround);
 
     // Every API route of the OpenAPI document is in the matrix (or public).

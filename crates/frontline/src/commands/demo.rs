@@ -69,6 +69,9 @@ pub async fn run(mut cfg: Config, args: DemoArgs, database_given: bool) -> anyho
 }
 
 /// Creates the demo accounts or resets their passwords: to `FRONTLINE_DEMO_PASSWORD`, or fresh random ones.
+/// The demo volunteer's team.
+pub const DEMO_TEAM: &str = "一队";
+
 async fn ensure_accounts(store: &Store) -> anyhow::Result<Vec<(String, String)>> {
     let fixed = std::env::var("FRONTLINE_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
     let groups = store.list_groups().await?;
@@ -93,6 +96,11 @@ async fn ensure_accounts(store: &Store) -> anyhow::Result<Vec<(String, String)>>
                     group_id,
                 };
                 store.create_user(&actor, &new).await?;
+                // The demo's volunteer works in team 一队: a round that assigns
+                // buildings to 一队 opens those buildings to them.
+                if role == Role::Volunteer {
+                    store.set_user_team(&actor, &username, Some(DEMO_TEAM)).await?;
+                }
             }
             Err(e) => return Err(e.into()),
         }

@@ -74,10 +74,22 @@ pub async fn run(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
                 println!("password: {password}");
             }
         }
+        UserCommand::Team { username, team } => {
+            let team = team.as_deref().map(str::trim).filter(|t| !t.is_empty());
+            let user = store.set_user_team(&actor, &username, team).await.map_err(|e| match e {
+                frontline_store::StoreError::NotFound => anyhow::anyhow!("no user {username}"),
+                other => other.into(),
+            })?;
+            match &user.team {
+                Some(t) => println!("{} is in team {t}", user.username),
+                None => println!("{} is in no team", user.username),
+            }
+        }
         UserCommand::List => {
             for u in store.list_users().await? {
                 let state = if u.disabled { "disabled" } else { "active" };
-                println!("{:<20} {:<12} {:<9} {}", u.username, u.role.code(), state, u.display_name);
+                let team = u.team.as_deref().unwrap_or("-");
+                println!("{:<20} {:<12} {:<9} {:<10} {}", u.username, u.role.code(), state, team, u.display_name);
             }
         }
         UserCommand::Disable { username } => {

@@ -242,12 +242,14 @@ async fn the_sweep_notes_why_people_were_missed() {
             Method::POST,
             "/api/v1/sampling/rounds",
             Some(&lead),
-            Some(json!({"name": "R", "pool_size": 10, "buildings": [building]})),
+            Some(json!({"name": "R", "pool_size": 10, "buildings": [building], "teams": [{"building": building, "team": "一队"}]})),
         )
         .await
         .json()["id"]
         .as_i64()
         .expect("round");
+    // The volunteer sweeps the building with team 一队.
+    app.store().set_user_team(&Actor::system("test"), "volunteer", Some("一队")).await.expect("team");
     let scans = json!({"scans": [{"key": "a", "round": round, "tube": "ZZ0001", "resident_code": c3}]});
     app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(scans)).await;
 
