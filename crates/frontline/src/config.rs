@@ -81,6 +81,12 @@ secure_cookies = false
 trust_forwarded_for = false
 # Failed logins per minute, per account or address, before answering 429.
 login_failures_per_minute = 5
+# Seconds a connection has to send a whole request head (also while idle
+# between requests) before it is closed, so slow clients cannot hold it open.
+header_read_timeout_secs = 10
+# Connections open at once. Further connections are not accepted until one
+# ends: they wait in the system's queue rather than being sent an error.
+max_connections = 4096
 
 [web.rules]
 # Age from which a resident counts as very old (高龄), derived from the ID number.

@@ -1,0 +1,208 @@
+//! The web's standard defences: security headers on every answer, templates
+//! without inline script, no open redirect through `next`, and a server that
+//! slow or numerous clients cannot hold (a real listener on a loopback port).
+
+use std::net::SocketAddr;
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::time::Duration;
+
+use frontline_web::WebConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::TestApp;
+
+/// What a test waits at most for the server, so that a broken defence fails
+/// instead of hanging. Not a measurement: a working server answers far sooner.
+const HANG_GUARD: Duration = Duration::from_secs(10);
+
+/// The application served on a loopback port with `config`.
+struct Served {
+    app: TestApp,
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn served(config: WebConfig) -> Served {
+    let app = TestApp::with_config(frontline_store::Backend::Sqlite, config).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(frontline_web::serve(listener, app.state.clone(), async move {
+        let _ = stopped.await;
+    }));
+    Served { app, addr, stop, server }
+}
+
+impl Served {
+    /// Stops the server and waits until every connection has ended.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let stopped = tokio::time::timeout(HANG_GUARD, self.server).await;
+        stopped.expect("the server stops").expect("server task").expect("serve");
+        self.app.finish().await;
+    }
+}
+
+fn config(head_timeout_secs: u64, max_connections: usize) -> WebConfig {
+    WebConfig {
+        header_read_timeout_secs: NonZeroU64::new(head_timeout_secs).expect("non-zero"),
+        max_connections: NonZeroUsize::new(max_connections).expect("non-zero"),
+        ..WebConfig::default()
+    }
+}
+
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n";
+
+/// Everything the server sends until it closes the connection (a reset counts as closed).
+async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let read = async {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return got,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(HANG_GUARD, read).await.expect("the server closes the connection")
+}
+
+/// One whole response (head and a `Content-Length` body) on a kept-alive connection.
+async fn response(stream: &mut TcpStream) -> String {
+    let read = async {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&got).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            let n = stream.read(&mut buf).await.expect("read");
+            assert!(n > 0, "the connection closed mid-response: {text}");
+            got.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(HANG_GUARD, read).await.expect("an answer")
+}
+
+#[tokio::test]
+async fn a_slow_request_head_loses_its_connection() {
+    let s = served(config(1, 64)).await;
+    // An ordinary request is answered, on a connection kept alive.
+    let mut ok = TcpStream::connect(s.addr).await.expect("connect");
+    ok.write_all(HEALTHZ).await.expect("write");
+    let answer = response(&mut ok).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Half a head, never finished: the server hangs up.
+    let mut slow = TcpStream::connect(s.addr).await.expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ").await.expect("write");
+    let got = until_closed(&mut slow).await;
+    assert!(!got.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
+    // Nothing at all: the same.
+    let mut silent = TcpStream::connect(s.addr).await.expect("connect");
+    assert!(!until_closed(&mut silent).await.starts_with(b"HTTP/1.1 200"));
+    // And a kept-alive connection that sends no further request.
+    until_closed(&mut ok).await;
+    // The server still serves.
+    let mut again = TcpStream::connect(s.addr).await.expect("connect");
+    again.write_all(HEALTHZ).await.expect("write");
+    assert!(response(&mut again).await.starts_with("HTTP/1.1 200"));
+    s.stop().await;
+}
+
+/// True when nothing has arrived on `stream` (and it is still open).
+fn nothing_yet(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(stream.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_their_turn() {
+    // A long head timeout: the open connections hold their places throughout.
+    let s = served(config(3_600, 2)).await;
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut c = TcpStream::connect(s.addr).await.expect("connect");
+        c.write_all(HEALTHZ).await.expect("write");
+        assert!(response(&mut c).await.starts_with("HTTP/1.1 200"));
+        open.push(c);
+    }
+    // A third connection's request waits while two are open…
+    let mut third = TcpStream::connect(s.addr).await.expect("the system queues the connection");
+    third.write_all(HEALTHZ).await.expect("write");
+    // (the server meanwhile answers the open ones, so it is not merely slow)
+    open[1].write_all(HEALTHZ).await.expect("write");
+    assert!(response(&mut open[1]).await.starts_with("HTTP/1.1 200"));
+    assert!(nothing_yet(&third), "a third connection was served while two were open");
+    // …and is served as soon as one of them ends.
+    drop(open.remove(0));
+    assert!(response(&mut third).await.starts_with("HTTP/1.1 200"));
+    // Full again: a fourth waits, and is never served if the server stops first.
+    let mut fourth = TcpStream::connect(s.addr).await.expect("the system queues the connection");
+    fourth.write_all(HEALTHZ).await.expect("write");
+    open[0].write_all(HEALTHZ).await.expect("write");
+    assert!(response(&mut open[0]).await.starts_with("HTTP/1.1 200"));
+    assert!(nothing_yet(&fourth), "a fourth connection was served while two were open");
+    s.stop().await;
+    let got = until_closed(&mut fourth).await;
+    assert!(got.is_empty(), "never accepted, never answered: {}", String::from_utf8_lossy(&got));
+}
+
+#[tokio::test]
+async fn handlers_see_the_client_address_and_shutdown_finishes_requests_in_flight() {
+    // One failed login per minute and address: the second from 127.0.0.1 is
+    // refused, which it can only be if the handler knows the address.
+    let s = served(WebConfig { login_failures_per_minute: 1, ..config(10, 64) }).await;
+    let login = |user: &str| {
+        let body = format!(r#"{{"username":"{user}","password":"wrong"}}"#);
+        format!(
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let mut c = TcpStream::connect(s.addr).await.expect("connect");
+    c.write_all(login("nobody-1").as_bytes()).await.expect("write");
+    assert!(response(&mut c).await.starts_with("HTTP/1.1 401"));
+    let mut c = TcpStream::connect(s.addr).await.expect("connect");
+    c.write_all(login("nobody-2").as_bytes()).await.expect("write");
+    let refused = response(&mut c).await;
+    assert!(refused.starts_with("HTTP/1.1 429"), "limited by address: {refused}");
+    // A request whose body is still on its way when the server is told to
+    // stop: the server asks for the body (100 Continue) once the handler reads
+    // it, so the request is in flight…
+    let body = r#"{"username":"nobody-3","password":"wrong"}"#;
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut in_flight = TcpStream::connect(s.addr).await.expect("connect");
+    in_flight.write_all(head.as_bytes()).await.expect("write");
+    let mut buf = [0u8; 25];
+    tokio::time::timeout(HANG_GUARD, in_flight.read_exact(&mut buf)).await.expect("asked for the body").expect("read");
+    assert_eq!(&buf, b"HTTP/1.1 100 Continue\r\n\r\n");
+    let _ = s.stop.send(());
+    // …when the listener closes, shutdown has begun…
+    let closed = async {
+        while TcpStream::connect(s.addr).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(HANG_GUARD, closed).await.expect("the listener closes");
+    // …and the request is still answered in full before the connection closes.
+    in_flight.write_all(body.as_bytes()).await.expect("write");
+    let answer = String::from_utf8_lossy(&until_closed(&mut in_flight).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 429") && answer.contains("too_many_requests"), "{answer}");
+    let stopped = tokio::time::timeout(HANG_GUARD, s.server).await;
+    stopped.expect("the server stops").expect("server task").expect("serve");
+    s.app.finish().await;
+}
