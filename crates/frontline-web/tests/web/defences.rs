@@ -206,3 +206,66 @@ async fn handlers_see_the_client_address_and_shutdown_finishes_requests_in_fligh
     stopped.expect("the server stops").expect("server task").expect("serve");
     s.app.finish().await;
 }
+
+// No open redirect through `next`.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use frontline_store::Backend;
+
+use crate::support::{cookie, Answer, PASSWORD};
+
+/// `next` values and where they must lead.
+const NEXTS: &[(&str, &str)] = &[
+    ("/%09/example", "/"),
+    ("/%0a", "/"),
+    ("/%0d%0aSet-Cookie:%20x=1", "/"),
+    ("//example.com", "/"),
+    ("/%5Cexample.com", "/"),
+    ("/%5C%5Cexample.com", "/"),
+    ("https://example.com", "/"),
+    ("javascript:alert(1)", "/"),
+    ("/%2509/example", "/"),
+    ("/%252F/example.com", "/"),
+    ("%2Fok%3Fx%3D1", "/ok?x=1"),
+];
+
+fn assert_same_site(what: &str, res: &Answer, expected: &str) {
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{what}: {}", res.text());
+    let location = res.header("location").unwrap_or_else(|| panic!("{what}: no Location"));
+    assert_eq!(location, expected, "{what}");
+}
+
+#[tokio::test]
+async fn the_language_switch_stays_on_this_site() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    for (next, expected) in NEXTS {
+        let uri = format!("/lang/en?next={next}");
+        let res = app.send(Request::get(&uri).body(Body::empty()).expect("request")).await;
+        assert_same_site(&uri, &res, expected);
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn login_goes_only_to_a_path_on_this_site() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    for (next, expected) in NEXTS {
+        // The form carries `next` from the login page's address…
+        let form = app.send(Request::get(format!("/login?next={next}")).body(Body::empty()).expect("req")).await;
+        assert_eq!(form.status, StatusCode::OK, "{next}: {}", form.text());
+        let shown = crate::support::field(&form.text(), "next").replace("&#x2f;", "/");
+        assert_eq!(shown, *expected, "the login page keeps only a safe next ({next})");
+        // …but the form's own field is what a forged form sends.
+        let pre = cookie(&form, "frontline_login_csrf").expect("login csrf cookie");
+        let req = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, format!("frontline_login_csrf={pre}"))
+            .body(Body::from(format!("username=staff&password={PASSWORD}&csrf={pre}&next={next}")))
+            .expect("req");
+        let res = app.send(req).await;
+        assert_same_site(&format!("login with next={next}"), &res, expected);
+        assert!(cookie(&res, "frontline_session").is_some(), "{next}: logged in");
+    }
+    app.finish().await;
+}
