@@ -9,6 +9,7 @@ pub mod auth;
 pub mod census;
 pub mod config;
 pub mod error;
+pub mod headers;
 pub mod i18n;
 pub mod ops;
 pub mod pages;

@@ -269,3 +269,161 @@ async fn login_goes_only_to_a_path_on_this_site() {
     }
     app.finish().await;
 }
+
+// Security headers, and pages without inline script.
+
+use frontline_domain::access::Role;
+use serde_json::Value;
+
+use crate::support::{browser_login, get_page};
+
+fn assert_hardened(what: &str, res: &Answer) {
+    let csp = res.header("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP"));
+    for directive in [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.split(';').any(|d| d.trim() == directive), "{what}: CSP lacks {directive:?}: {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{what}: {csp}");
+    assert_eq!(res.header("x-content-type-options").as_deref(), Some("nosniff"), "{what}");
+    assert_eq!(res.header("referrer-policy").as_deref(), Some("same-origin"), "{what}");
+    assert_eq!(res.header("x-frame-options").as_deref(), Some("DENY"), "{what}");
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let session = browser_login(&app, "staff").await;
+    let token = app.token(Role::Staff).await;
+    let anonymous = |path: &str| Request::get(path).body(Body::empty()).expect("request");
+    let answers = [
+        ("a page", get_page(&app, &session, "/").await, StatusCode::OK),
+        ("the login page", app.send(anonymous("/login")).await, StatusCode::OK),
+        ("an API answer", app.get("/api/v1/auth/me", &token).await, StatusCode::OK),
+        ("an API error", app.send(anonymous("/api/v1/auth/me")).await, StatusCode::UNAUTHORIZED),
+        ("an unknown API route", app.get("/api/v1/nowhere", &token).await, StatusCode::NOT_FOUND),
+        ("a 404 page", get_page(&app, &session, "/nowhere").await, StatusCode::NOT_FOUND),
+        ("a redirect to login", app.send(anonymous("/buildings")).await, StatusCode::SEE_OTHER),
+        ("the health check", app.send(anonymous("/healthz")).await, StatusCode::OK),
+        ("an unknown asset", app.send(anonymous("/assets/nothing.js")).await, StatusCode::NOT_FOUND),
+    ];
+    for (what, res, status) in &answers {
+        assert_eq!(res.status, *status, "{what}: {}", res.text());
+        assert_hardened(what, res);
+        assert_eq!(res.header("cache-control").as_deref(), Some("no-store"), "{what} must not be cached");
+    }
+    // The static assets keep their caching, and the headers.
+    for path in ["/assets/app.css", "/assets/app.js", "/assets/coverage.js", "/assets/scan.js"] {
+        let res = app.send(anonymous(path)).await;
+        assert_eq!(res.status, StatusCode::OK, "{path}");
+        assert_hardened(path, &res);
+        let cache = res.header("cache-control").unwrap_or_default();
+        assert!(cache.contains("max-age") && !cache.contains("no-store"), "{path}: {cache}");
+    }
+    app.finish().await;
+}
+
+/// Every tag of a template, from `<` to `>`, lower-cased.
+fn tags(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(lt) = rest.find('<') {
+        let end = rest[lt..].find('>').map_or(rest.len(), |gt| lt + gt + 1);
+        out.push(rest[lt..end].to_ascii_lowercase());
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// An inline event handler (`onclick=`, `hx-on:…`) in a tag, if any.
+fn event_handler(tag: &str) -> Option<String> {
+    tag.split(|c: char| c.is_whitespace() || c == '"' || c == '\'').find_map(|word| {
+        let name = word.split('=').next().unwrap_or_default();
+        let handler = word.contains('=')
+            && ((name.len() > 2 && name.starts_with("on") && name[2..].chars().all(|c| c.is_ascii_lowercase()))
+                || name.starts_with("hx-on"));
+        handler.then(|| word.to_string())
+    })
+}
+
+#[test]
+fn the_checker_finds_inline_script() {
+    let bad = r#"<p onclick="x()">a</p><script>alert(1)</script><select name="b" onchange='f()'>"#;
+    let found: Vec<_> = tags(bad).iter().filter_map(|t| event_handler(t)).collect();
+    assert_eq!(found, ["onclick=", "onchange="]);
+    assert!(tags(bad).iter().any(|t| t.starts_with("<script") && !t.contains("src=")));
+    assert_eq!(event_handler(r#"<div hx-on:click="x()">"#).as_deref(), Some("hx-on:click="));
+    assert_eq!(event_handler(r#"<input name="one" data-autosubmit value="{{ x }}">"#), None);
+}
+
+#[test]
+fn templates_hold_no_inline_script_or_style() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("templates directory") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "html") {
+            continue;
+        }
+        seen += 1;
+        let source = std::fs::read_to_string(&path).expect("template");
+        let name = path.display();
+        for tag in tags(&source) {
+            if tag.starts_with("<script") {
+                assert!(tag.contains(" src="), "{name}: inline script {tag}; move it into assets/");
+            }
+            assert!(!tag.starts_with("<style"), "{name}: a <style> block; move it into assets/app.css");
+            assert!(!tag.contains(" style="), "{name}: an inline style in {tag}; use a class in assets/app.css");
+            assert!(!tag.contains("javascript:"), "{name}: a javascript: URL in {tag}");
+            assert_eq!(event_handler(&tag), None, "{name}: an inline event handler in {tag}");
+        }
+    }
+    assert!(seen > 10, "found only {seen} templates in {}", dir.display());
+}
+
+/// `location.pathname + location.search` of the browser's page.
+async fn browser_path(b: &crate::support::webdriver::Browser) -> String {
+    b.eval("return location.pathname + location.search;").await.as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_work_under_the_policy_in_a_browser() {
+    use crate::support::webdriver::Browser;
+    use fantoccini::key::Key;
+    let s = served(WebConfig::default()).await;
+    let (building, _, _) = s.app.place().await;
+    let base = format!("http://{}", s.addr);
+    let b = Browser::start(&[]).await;
+    b.goto(&format!("{base}/login?next=/buildings")).await;
+    b.type_into("input[name=username]", "group_lead").await;
+    b.type_into("input[name=password]", &format!("{PASSWORD}{}", Key::Enter)).await;
+    b.wait_until(10, "the login to finish", async |b| browser_path(b).await == "/buildings").await;
+    // The policy is in force: an inline script put into the page does not run…
+    let inline = "var s = document.createElement('script'); s.textContent = 'window.inlineRan = true;'; \
+                  document.head.appendChild(s); return window.inlineRan === true;";
+    assert_eq!(b.eval(inline).await, Value::Bool(false), "an inline script ran");
+    // …while the page's own scripts do, and htmx injected no style element.
+    assert_eq!(b.eval("return typeof window.htmx;").await, Value::from("object"), "htmx loads");
+    assert_eq!(b.eval("return document.querySelectorAll('style').length;").await, Value::from(0));
+    // Print, from a button rather than a javascript: link.
+    b.eval("window.print = function () { window.printed = true; }; return null;").await;
+    b.click("[data-print]").await;
+    assert_eq!(b.eval("return window.printed === true;").await, Value::Bool(true), "the print button prints");
+    // A select that sends its form when the choice changes.
+    b.goto(&format!("{base}/sampling/codes")).await;
+    let choose = format!(
+        "var s = document.querySelector('select[data-autosubmit]'); s.value = '{building}'; \
+         s.dispatchEvent(new Event('change', {{ bubbles: true }})); return null;"
+    );
+    b.eval(&choose).await;
+    let wanted = format!("/sampling/codes?building={building}");
+    b.wait_until(10, "the building's codes", async |b| browser_path(b).await == wanted).await;
+    b.close().await;
+    s.stop().await;
+}
