@@ -185,6 +185,17 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_cannot_be_zero() {
+        // A zero head timeout would close every connection, a zero cap accept none.
+        for zero in ["header_read_timeout_secs = 0", "max_connections = 0"] {
+            let err = toml::from_str::<Config>(&format!("[web]\n{zero}\n")).expect_err(zero);
+            assert!(err.to_string().contains("nonzero"), "{zero}: {err}");
+        }
+        let cfg: Config = toml::from_str("[web]\nheader_read_timeout_secs = 3\nmax_connections = 50\n").expect("parse");
+        assert_eq!((cfg.web.header_read_timeout_secs.get(), cfg.web.max_connections.get()), (3, 50));
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
     }
