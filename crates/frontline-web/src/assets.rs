@@ -15,6 +15,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("vendor/jsqr/jsQR.js", "text/javascript; charset=utf-8", include_bytes!("../assets/vendor/jsqr/jsQR.js")),
     ("vendor/jsqr/LICENSE", "text/plain; charset=utf-8", include_bytes!("../assets/vendor/jsqr/LICENSE")),
     ("scan.js", "text/javascript; charset=utf-8", include_bytes!("../assets/scan.js")),
+    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../assets/app.js")),
+    ("coverage.js", "text/javascript; charset=utf-8", include_bytes!("../assets/coverage.js")),
 ];
 
 /// The `/assets/*` route.

@@ -1,5 +1,7 @@
 //! The web layer's configuration (the `[web]` and `[rules]` sections of `frontline.toml`).
 
+use std::num::{NonZeroU64, NonZeroUsize};
+
 use serde::{Deserialize, Serialize};
 
 /// Settings of the HTTP layer, with defaults for a district laptop.
@@ -23,6 +25,11 @@ pub struct WebConfig {
     /// Searches by a number's tail per minute and account, before 429: enough
     /// for a phone call, too few to enumerate numbers behind their masks.
     pub number_searches_per_minute: u32,
+    /// Seconds a connection has to send a whole request head (also while idle
+    /// between requests) before it is closed: slow clients cannot hold it.
+    pub header_read_timeout_secs: NonZeroU64,
+    /// Connections open at once; further ones wait to be accepted.
+    pub max_connections: NonZeroUsize,
     /// Domain rules that differ by city.
     pub rules: Rules,
 }
@@ -52,6 +59,8 @@ impl Default for WebConfig {
             trust_forwarded_for: false,
             login_failures_per_minute: 5,
             number_searches_per_minute: 20,
+            header_read_timeout_secs: NonZeroU64::new(10).unwrap_or(NonZeroU64::MIN),
+            max_connections: NonZeroUsize::new(4_096).unwrap_or(NonZeroUsize::MIN),
             rules: Rules::default(),
         }
     }

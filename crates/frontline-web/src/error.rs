@@ -313,7 +313,8 @@ impl Asked {
 
 /// The application's outermost layer. It writes parked errors (and bare
 /// 404/405/413 from the router or the body limit) as the JSON envelope or the
-/// HTML page, and answers a handler's panic with the rendered 500.
+/// HTML page, and answers a handler's panic with the rendered 500. Every
+/// answer leaves it with the security headers of [`crate::headers`].
 ///
 /// Panics are caught by tower-http's [`CatchPanic`], inside this layer so
 /// that its 500 is rendered like any other error. The layer itself is a plain
@@ -390,7 +391,8 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The future of [`RenderErrors`]: the handler's (panics caught), then the rendering.
+    /// The future of [`RenderErrors`]: the handler's (panics caught), then the
+    /// rendering and the security headers ([`crate::headers`]).
     pub struct Rendered<F> {
         #[pin]
         inner: F,
@@ -412,10 +414,12 @@ where
             Ok(res) => res.map(axum::body::Body::new),
             Err(never) => match never {},
         };
-        match this.asked.take() {
-            Some(asked) => std::task::Poll::Ready(Ok(render(asked, res))),
-            None => std::task::Poll::Ready(Ok(res)),
-        }
+        let mut res = match this.asked.take() {
+            Some(asked) => render(asked, res),
+            None => res,
+        };
+        crate::headers::harden(res.headers_mut());
+        std::task::Poll::Ready(Ok(res))
     }
 }
 

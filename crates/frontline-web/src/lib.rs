@@ -9,10 +9,12 @@ pub mod auth;
 pub mod census;
 pub mod config;
 pub mod error;
+pub mod headers;
 pub mod i18n;
 pub mod ops;
 pub mod pages;
 pub mod privacy;
+pub mod server;
 pub mod templates;
 pub mod views;
 
@@ -25,6 +27,7 @@ use tower_http::trace::TraceLayer;
 
 pub use config::WebConfig;
 pub use error::AppError;
+pub use server::serve;
 
 /// Shared state of every handler: the store, the configuration, the login limiter.
 #[derive(Clone)]
@@ -127,20 +130,4 @@ pub fn router(state: AppState) -> App {
         app
     };
     tower::Layer::layer(&error::RenderErrorsLayer::with_body_limit(body_limit), app.with_state(state))
-}
-
-/// Serves the application on `listener` until `shutdown` completes; requests
-/// in flight are finished before it returns.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router(state);
-    axum::serve(
-        listener,
-        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(app),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }

@@ -83,6 +83,12 @@ trust_forwarded_for = false
 login_failures_per_minute = 5
 # Searches by a phone's or ID number's tail per minute and account, before 429.
 number_searches_per_minute = 20
+# Seconds a connection has to send a whole request head (also while idle
+# between requests) before it is closed, so slow clients cannot hold it open.
+header_read_timeout_secs = 10
+# Connections open at once. Further connections are not accepted until one
+# ends: they wait in the system's queue rather than being sent an error.
+max_connections = 4096
 
 [web.rules]
 # Age from which a resident counts as very old (高龄), derived from the ID number.
@@ -178,6 +184,17 @@ mod tests {
         let err = Config::load(Some(&file)).expect_err("the default pool size 10 is not allowed");
         assert!(format!("{err:#}").contains("[web.rules.sampling]"), "{err:#}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn connection_limits_cannot_be_zero() {
+        // A zero head timeout would close every connection, a zero cap accept none.
+        for zero in ["header_read_timeout_secs = 0", "max_connections = 0"] {
+            let err = toml::from_str::<Config>(&format!("[web]\n{zero}\n")).expect_err(zero);
+            assert!(err.to_string().contains("nonzero"), "{zero}: {err}");
+        }
+        let cfg: Config = toml::from_str("[web]\nheader_read_timeout_secs = 3\nmax_connections = 50\n").expect("parse");
+        assert_eq!((cfg.web.header_read_timeout_secs.get(), cfg.web.max_connections.get()), (3, 50));
     }
 
     #[test]

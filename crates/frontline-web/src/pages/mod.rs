@@ -18,6 +18,7 @@ use frontline_domain::access::Perm;
 use frontline_domain::i18n::Lang;
 use frontline_store::now_ms;
 use minijinja::{context, Value};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, CONTROLS};
 use serde::{Deserialize, Serialize};
 
 use crate::api::extract::ApiPath;
@@ -118,10 +119,27 @@ fn cookie_header(state: &AppState, name: &str, value: &str, max_age_secs: i64) -
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cookie header: {e}")))
 }
 
-/// Only local paths are followed after login or a language switch.
-fn safe_next(next: Option<&str>) -> String {
+/// Where to send the browser after login or a language switch: `next` if it is
+/// a path on this site, else `/`. The one place that decides it.
+///
+/// A path starts with a single `/` followed by neither `/` nor `\` (either
+/// would name another host: `//evil.example`, `/\evil.example`), and holds no
+/// backslash, control character or whitespace, before or after percent-decoding: browsers
+/// drop tabs and newlines from a URL (`/\t/evil.example` becomes
+/// `//evil.example`), and a newline cannot be sent in `Location` at all. A
+/// string that starts with `/` has no scheme. Characters beyond ASCII are
+/// percent-encoded so the header is plain ASCII.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    fn local(path: &str) -> bool {
+        let mut chars = path.chars();
+        chars.next() == Some('/')
+            && !matches!(chars.next(), Some('/' | '\\'))
+            && !path.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    }
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if local(n) && local(&percent_decode_str(n).decode_utf8_lossy()) => {
+            utf8_percent_encode(n, CONTROLS).to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -253,5 +271,15 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers drop tabs and newlines: `/\t/evil` would be `//evil`.
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n")), "/");
+        assert_eq!(safe_next(Some("/%09/evil.example")), "/", "encoded once more");
+        assert_eq!(safe_next(Some("/%2F/evil.example")), "/");
+        assert_eq!(safe_next(Some("/%5Cevil.example")), "/");
+        assert_eq!(safe_next(Some("javascript:alert(1)")), "/");
+        assert_eq!(safe_next(Some("")), "/");
+        assert_eq!(safe_next(Some("/ok?x=1")), "/ok?x=1");
+        assert_eq!(safe_next(Some("/residents?q=张")), "/residents?q=%E5%BC%A0", "the header stays ASCII");
     }
 }

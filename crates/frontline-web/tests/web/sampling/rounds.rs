@@ -473,7 +473,10 @@ async fn a_round_runs_in_the_browser() {
     assert_eq!(printed.len(), 1, "printing a building's codes is audited");
     assert_eq!(printed[0].entity_id.as_deref(), Some(building.to_string().as_str()));
     let coverage = get(round_page.clone()).await.text();
-    assert!(coverage.contains("EventSource"));
+    assert!(
+        coverage.contains("/assets/coverage.js")
+            && coverage.contains(&format!("data-stream=\"/sampling/rounds/{round}/coverage/stream\""))
+    );
     let cov = app.store().sampling_coverage(round).await.expect("coverage");
     assert_eq!((cov.expected, cov.sampled), (2, 2));
     assert!(app
