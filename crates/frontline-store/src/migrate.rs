@@ -45,6 +45,7 @@ migrations! {
     7 => "0007_building_counters",
     8 => "0008_missed_reasons",
     9 => "0009_audit_log_no_replace",
+    10 => "0010_scan_keys_per_account",
 }
 
 /// The migrations for a backend.
