@@ -12,6 +12,7 @@ pub mod error;
 pub mod i18n;
 pub mod ops;
 pub mod pages;
+pub mod redact;
 pub mod templates;
 pub mod views;
 

@@ -5,7 +5,7 @@
 
 use crate::support::{browser_login, coded_resident, field, get_page, post_form, TestApp, PASSWORD};
 use axum::http::{Method, StatusCode};
-use frontline_domain::access::Role;
+use frontline_domain::access::{Perm, Role};
 use frontline_store::accounts::NewUser;
 use frontline_store::audit::AuditFilter;
 use frontline_store::{now_ms, Actor, Backend};
@@ -214,4 +214,87 @@ async fn only_the_sampler_their_lead_and_the_command_seal_on_sqlite() {
 #[tokio::test]
 async fn only_the_sampler_their_lead_and_the_command_seal_on_postgres() {
     only_the_sampler_their_lead_and_the_command_seal(Backend::Postgres).await;
+}
+
+/// How many `reveal` entries of the audit log the log holds.
+async fn reveals(app: &TestApp) -> usize {
+    let filter = AuditFilter { action: Some("reveal".into()), entity: Some("audit_log".into()), ..Default::default() };
+    app.store().list_audit(&filter, None, 100).await.expect("audit").items.len()
+}
+
+/// The log shows what it protects masked: the ID number, phones (old and new)
+/// and birth date of a resident created and edited are nowhere in the answer,
+/// unless a reader allowed to reveal personal data asks, which is logged.
+async fn the_audit_log_masks_personal_data_unless_revealed(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let staff = app.token(Role::Staff).await;
+    let commander = app.token(Role::Commander).await;
+    let (_, h1, _) = app.place().await;
+    let number = crate::support::id_number("350602", 1985, 7, 9, 51);
+    let (old_phone, new_phone) = ("13812345678", "13987654321");
+    let body = json!({"name": "林美华", "id_number": number, "phone": old_phone, "household": h1});
+    let created = app.api(Method::POST, "/api/v1/residents", Some(&staff), Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let id = created.json()["id"].as_i64().expect("id");
+    let patched = app
+        .api(Method::PATCH, &format!("/api/v1/residents/{id}"), Some(&staff), Some(json!({"phone": new_phone})))
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text());
+    let clear = [number.as_str(), old_phone, new_phone, "1985-07-09"];
+
+    let masked = app.get("/api/v1/audit?entity=resident", &commander).await;
+    assert_eq!(masked.status, StatusCode::OK, "{}", masked.text());
+    let text = masked.text();
+    for c in clear {
+        assert!(!text.contains(c), "{c} in clear: {text}");
+    }
+    assert!(text.contains("林美华") && text.contains("138****5678") && text.contains("139****4321"), "{text}");
+    assert!(text.contains(&format!("350602********{}", &number[14..])), "the ID number masked: {text}");
+    assert_eq!(reveals(&app).await, 0, "a masked read is not a reveal");
+
+    let revealed = app.get("/api/v1/audit?entity=resident&reveal=true", &commander).await;
+    assert_eq!(revealed.status, StatusCode::OK, "{}", revealed.text());
+    let text = revealed.text();
+    for c in clear {
+        assert!(text.contains(c), "{c} revealed: {text}");
+    }
+    assert_eq!(reveals(&app).await, 1, "the reveal is logged");
+    let filter = AuditFilter { action: Some("reveal".into()), ..Default::default() };
+    let entry = &app.store().list_audit(&filter, None, 1).await.expect("audit").items[0];
+    assert_eq!(entry.actor, "commander");
+    let shown: Vec<i64> =
+        revealed.json()["items"].as_array().expect("items").iter().filter_map(|e| e["id"].as_i64()).collect();
+    assert_eq!(entry.after.as_ref().expect("which entries")["entries"], json!(shown));
+
+    for role in Role::ALL.into_iter().filter(|r| !r.can(Perm::RevealPersonalData)) {
+        let token = app.token(role).await;
+        let res = app.get("/api/v1/audit?reveal=true", &token).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{role:?}");
+    }
+    assert_eq!(reveals(&app).await, 1, "a refused reveal reveals nothing and logs nothing");
+
+    // The page: masked, with a link that reveals (and is logged).
+    let session = browser_login(&app, "commander").await;
+    let page = get_page(&app, &session, "/audit?entity=resident").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    for c in clear {
+        assert!(!html.contains(c), "{c} in clear on the page");
+    }
+    assert!(html.contains("reveal=1"), "a reveal link for the commander");
+    let page = get_page(&app, &session, "/audit?entity=resident&reveal=1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains(number.as_str()), "revealed on request");
+    assert_eq!(reveals(&app).await, 2);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_audit_log_masks_personal_data_unless_revealed_on_sqlite() {
+    the_audit_log_masks_personal_data_unless_revealed(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_audit_log_masks_personal_data_unless_revealed_on_postgres() {
+    the_audit_log_masks_personal_data_unless_revealed(Backend::Postgres).await;
 }
