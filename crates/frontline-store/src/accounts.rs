@@ -171,6 +171,16 @@ impl Store {
         user(&row)
     }
 
+    /// Finds an account by id.
+    pub async fn user_by_id(&self, id: i64) -> Result<User, StoreError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        user(&row)
+    }
+
     /// Every account, by name.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         let rows =

@@ -44,6 +44,8 @@ migrations! {
     6 => "0006_members_clustered",
     7 => "0007_building_counters",
     8 => "0008_missed_reasons",
+    9 => "0009_audit_log_no_replace",
+    10 => "0010_scan_keys_per_account",
     11 => "0011_user_teams",
 }
 
@@ -75,15 +77,33 @@ impl Store {
 
     /// The names of the migrations already applied, in order.
     pub async fn applied_migrations(&self) -> Result<Vec<String>, StoreError> {
-        sqlx::raw_sql(BOOKKEEPING).execute(&self.pool).await?;
+        ensure_bookkeeping(&mut *self.pool.acquire().await?, self.backend()).await?;
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM _frontline_migrations ORDER BY version").fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 }
 
-async fn apply_pending(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<Vec<&'static str>, StoreError> {
+/// Creates the bookkeeping table unless it exists. On PostgreSQL the server may
+/// run under a role that may not create tables (migrations applied by the
+/// owner beforehand, deploy/postgres-least-privilege.md): even `CREATE TABLE IF
+/// NOT EXISTS` needs that right, so the table is looked up first and an
+/// up-to-date database is migrated without any DDL.
+async fn ensure_bookkeeping(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        let found: Option<String> = sqlx::query_scalar("SELECT CAST(to_regclass('_frontline_migrations') AS TEXT)")
+            .fetch_one(&mut *conn)
+            .await?;
+        if found.is_some() {
+            return Ok(());
+        }
+    }
     sqlx::raw_sql(BOOKKEEPING).execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn apply_pending(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<Vec<&'static str>, StoreError> {
+    ensure_bookkeeping(conn, backend).await?;
     let done: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _frontline_migrations").fetch_all(&mut *conn).await?;
     let mut applied = Vec::new();
     for m in for_backend(backend) {

@@ -307,6 +307,105 @@ async fn audit_log_is_append_only(db: TestDb) {
     assert_eq!(page.items[0].actor, "test");
 }
 
+/// Two entries; the older one's id and (actor, action, at).
+async fn two_entries(db: &TestDb) -> (i64, (String, String, i64)) {
+    for action in ["resident.reveal", "resident.export"] {
+        let change = Change { action, entity: "resident", entity_id: Some("1".into()), before: None, after: None };
+        db.store.record_access(&admin(), change).await.expect("record");
+    }
+    let page = db.store.list_audit(&AuditFilter::default(), None, 10).await.expect("list");
+    assert_eq!(page.items.len(), 2);
+    let old = &page.items[1];
+    (old.id, (old.actor.clone(), old.action.clone(), old.at))
+}
+
+/// The entry `id` as it was, and the log still two entries long.
+async fn unchanged(db: &TestDb, id: i64, was: &(String, String, i64)) {
+    let page = db.store.list_audit(&AuditFilter::default(), None, 10).await.expect("list");
+    assert_eq!(page.items.len(), 2, "no entry removed or added");
+    let e = page.items.iter().find(|e| e.id == id).expect("the entry is still there");
+    assert_eq!(&(e.actor.clone(), e.action.clone(), e.at), was, "the entry is unchanged");
+}
+
+/// Neither SQLite's REPLACE (which deletes the clashing row without firing
+/// DELETE triggers) nor an upsert, nor PostgreSQL's TRUNCATE (which fires no
+/// row trigger), can rewrite or empty the log.
+async fn audit_log_cannot_be_rewritten(db: TestDb) {
+    let (id, was) = two_entries(&db).await;
+    let forge = "(id, at, actor, action, entity) VALUES ($1, 0, 'forger', 'nothing.happened', 'audit_log')";
+    let mut attempts = vec![format!(
+        "INSERT INTO audit_log {forge} ON CONFLICT (id) DO UPDATE SET actor = excluded.actor, action = excluded.action"
+    )];
+    if db.store.backend() == frontline_store::Backend::Sqlite {
+        attempts.push(format!("INSERT OR REPLACE INTO audit_log {forge}"));
+        attempts.push(format!("REPLACE INTO audit_log {forge}"));
+    }
+    for sql in &attempts {
+        let res = sqlx::query(sql).bind(id).execute(db.store.pool()).await;
+        assert!(res.is_err(), "must be refused: {sql}");
+        unchanged(&db, id, &was).await;
+    }
+    if db.store.backend() == frontline_store::Backend::Postgres {
+        let res = sqlx::query("TRUNCATE audit_log").execute(db.store.pool()).await;
+        let err = res.expect_err("TRUNCATE must be refused").to_string();
+        assert!(err.contains("append-only"), "{err}");
+        unchanged(&db, id, &was).await;
+    }
+    // A new entry still gets its own id.
+    let change = Change { action: "resident.reveal", entity: "resident", entity_id: None, before: None, after: None };
+    db.store.record_access(&admin(), change).await.expect("appending still works");
+}
+
+/// deploy/postgres-least-privilege.md: the server runs as a role that owns
+/// nothing and holds only SELECT and INSERT on the audit log. It starts
+/// (its migrate finds nothing to do and needs no DDL), writes entries, and
+/// UPDATE, DELETE and TRUNCATE of the log are refused by privilege, before
+/// any trigger.
+async fn postgres_app_role_cannot_rewrite_the_audit_log(db: TestDb) {
+    if db.store.backend() != frontline_store::Backend::Postgres {
+        return;
+    }
+    let (id, was) = two_entries(&db).await;
+    let role = format!("frontline_app_{}", db.url.rsplit('/').next().expect("database name"));
+    let grants = [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}"),
+        format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+    ];
+    for sql in &grants {
+        sqlx::raw_sql(sql).execute(db.store.pool()).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    // The same database, as the application's role (trust authentication in tests).
+    let (scheme_user, host_db) = db.url.split_once('@').expect("user in the URL");
+    let scheme = scheme_user.split_once("://").expect("scheme").0;
+    let app = Store::connect(&format!("{scheme}://{role}@{host_db}")).await.expect("connect as the app role");
+    let outcome = async {
+        assert_eq!(app.migrate().await.expect("an up-to-date database migrates without DDL"), Vec::<&str>::new());
+        app.ensure_default_groups().await.expect("the server's start-up writes");
+        let change =
+            Change { action: "resident.reveal", entity: "resident", entity_id: None, before: None, after: None };
+        app.record_access(&admin(), change).await.expect("INSERT is granted");
+        for sql in ["UPDATE audit_log SET actor = 'forger'", "DELETE FROM audit_log", "TRUNCATE audit_log"] {
+            let err = sqlx::query(sql).execute(app.pool()).await.expect_err(sql).to_string();
+            assert!(err.contains("permission denied"), "{sql} refused by privilege: {err}");
+        }
+        let page = app.list_audit(&AuditFilter::default(), None, 10).await.expect("SELECT is granted");
+        assert_eq!(page.items.len(), 3);
+        let e = page.items.iter().find(|e| e.id == id).expect("still there");
+        assert_eq!((e.actor.clone(), e.action.clone(), e.at), was);
+    };
+    let result = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
+    app.close().await;
+    // Roles outlive the database: drop this one whatever happened.
+    for sql in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
+        sqlx::raw_sql(&sql).execute(db.store.pool()).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 async fn audit_filters_combine(db: TestDb) {
     let alice = Actor { user_id: None, name: "alice".into(), ip: Some("10.0.0.1".into()) };
     let bob = Actor::system("bob");
@@ -439,6 +538,8 @@ conformance!(
     keyset_pages_cover_every_row_once,
     zone_levels_keep_their_history,
     audit_log_is_append_only,
+    audit_log_cannot_be_rewritten,
+    postgres_app_role_cannot_rewrite_the_audit_log,
     audit_filters_combine,
     accounts_and_sessions,
     working_groups_default_and_edit,

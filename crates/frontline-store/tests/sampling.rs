@@ -5,7 +5,7 @@
 use frontline_domain::date::Date;
 use frontline_domain::synth::SynthOptions;
 use frontline_store::migrate::SQLITE;
-use frontline_store::sampling::{NewRound, SamplingRound, Scan, ScanWriter};
+use frontline_store::sampling::{NewRound, SamplingRound, Scan, ScanWriter, Submitter};
 use frontline_store::testing::TestDb;
 use frontline_store::{conformance, Actor, Store};
 
@@ -356,7 +356,99 @@ async fn missed_people_carry_the_sweeps_reason(db: TestDb) {
     assert_eq!(store.sampling_coverage(round.id).await.expect("coverage").expected, expected_before + 1);
 }
 
+/// A submission limited to some buildings (a volunteer's assignment) refuses,
+/// scan by scan, the residents of every other building as
+/// `outside_assignment`; the rest of the batch is written. The batch is one
+/// audit entry under its account, naming its scans and the assignment. Keys
+/// belong to their account: another account's same key is a new scan.
+async fn scans_outside_the_assignment_are_refused_one_by_one(db: TestDb) {
+    let store = db.store.clone();
+    seeded_round(&store, 300).await;
+    let residents = store.list_residents(&Default::default(), None, 300).await.expect("residents").items;
+    let home = residents[0].building_id.expect("a building");
+    // The synthetic district fills one building first: one resident moves next
+    // door, and the round takes in both buildings.
+    let system = Actor::system("test");
+    let compound = store.ensure_compound(&system, "隔壁花园").await.expect("compound");
+    let next_door = store.ensure_building(&system, compound, "1号楼", Some(1), Some(6)).await.expect("building");
+    let both = NewRound {
+        name: "R2".into(),
+        pool_size: 5,
+        mode: "door_to_door".into(),
+        deadline: None,
+        buildings: vec![home, next_door],
+        teams: vec![],
+    };
+    let round = store.create_sampling_round(&system, &both).await.expect("round");
+    let moved = residents[residents.len() - 1].id;
+    sqlx::query("UPDATE residents SET building_id = $1 WHERE id = $2")
+        .bind(next_door)
+        .bind(moved)
+        .execute(store.pool())
+        .await
+        .expect("moved");
+    let inside = [residents[0].id, residents[1].id];
+    let outside = [moved];
+    let writer = ScanWriter::spawn(store.clone(), 10);
+    let volunteer = Actor { user_id: Some(41), name: "volunteer-41".into(), ip: Some("10.1.2.3".into()) };
+    let assigned = Submitter { actor: volunteer.clone(), buildings: Some([home].into_iter().collect()) };
+    let batch = vec![
+        scan("a".into(), round.id, "ZZ0001".into(), inside[0], 1),
+        scan("b".into(), round.id, "ZZ0001".into(), outside[0], 2),
+        scan("c".into(), round.id, "ZZ0001".into(), inside[1], 3),
+    ];
+    let answered = writer.submit_as(assigned.clone(), batch).await.expect("written");
+    assert_eq!(answered, vec!["accepted", "outside_assignment", "accepted"]);
+    assert_eq!(store.get_tube("ZZ0001").await.expect("tube").members, 2, "only the assigned building's people");
+    assert_eq!(store.get_tube("ZZ0001").await.expect("tube").opened_by, Some(41));
+
+    let replay = vec![
+        scan("a".into(), round.id, "ZZ0001".into(), inside[0], 1),
+        scan("b".into(), round.id, "ZZ0001".into(), outside[0], 2),
+    ];
+    let again = writer.submit_as(assigned, replay).await.expect("written");
+    assert_eq!(again, vec!["duplicate", "outside_assignment"], "a replay answers as the first time");
+
+    // Another account, allowed anywhere, with the same key "b": its own scan.
+    let staff = Submitter::anywhere(Actor { user_id: Some(42), name: "staff-42".into(), ip: None });
+    let theirs = writer
+        .submit_as(staff, vec![scan("b".into(), round.id, "ZZ0002".into(), outside[0], 4)])
+        .await
+        .expect("written");
+    assert_eq!(theirs, vec!["accepted"], "another account's key is not a replay");
+
+    let filter = frontline_store::audit::AuditFilter {
+        action: Some("sampling.scan_batch".into()),
+        actor: Some("volunteer-41".into()),
+        ..Default::default()
+    };
+    let entries = store.list_audit(&filter, None, 10).await.expect("audit").items;
+    assert_eq!(entries.len(), 2, "one entry per batch");
+    let first = &entries[1];
+    assert_eq!((first.actor_id, first.ip.as_deref()), (Some(41), Some("10.1.2.3")));
+    assert_eq!((first.entity.as_str(), first.entity_id.clone()), ("sampling_round", Some(round.id.to_string())));
+    let after = first.after.as_ref().expect("the scans");
+    assert_eq!(after["assignment"], serde_json::json!([home]));
+    let scans = after["scans"].as_array().expect("scans");
+    let seen: Vec<(&str, i64, &str, &str)> = scans
+        .iter()
+        .map(|s| {
+            let text = |k: &str| s[k].as_str().unwrap_or_default();
+            (text("key"), s["resident"].as_i64().unwrap_or_default(), text("tube"), text("status"))
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("a", inside[0], "ZZ0001", "accepted"),
+            ("b", outside[0], "ZZ0001", "outside_assignment"),
+            ("c", inside[1], "ZZ0001", "accepted")
+        ]
+    );
+}
+
 conformance!(
+    scans_outside_the_assignment_are_refused_one_by_one,
     missed_people_carry_the_sweeps_reason,
     grouped_scans_keep_each_samplers_name,
     each_key_keeps_the_outcome_it_was_answered_with,

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod ops;
 pub mod pages;
 pub mod privacy;
+pub mod redact;
 pub mod server;
 pub mod templates;
 pub mod views;

@@ -267,8 +267,16 @@ pub struct AuditView {
     pub after: Option<serde_json::Value>,
 }
 
-impl From<AuditEntry> for AuditView {
-    fn from(e: AuditEntry) -> Self {
+impl AuditView {
+    /// The entry as a reader sees it: personal data in before and after (and
+    /// the entity id) masked unless `reveal` ([`crate::redact::mask_personal`]).
+    pub fn new(e: AuditEntry, reveal: bool) -> AuditView {
+        let (mut before, mut after, mut entity_id) = (e.before, e.after, e.entity_id);
+        if !reveal {
+            before.iter_mut().for_each(crate::redact::mask_personal);
+            after.iter_mut().for_each(crate::redact::mask_personal);
+            entity_id = entity_id.map(crate::redact::mask_text);
+        }
         AuditView {
             id: e.id,
             at: e.at,
@@ -277,10 +285,17 @@ impl From<AuditEntry> for AuditView {
             ip: e.ip,
             action: e.action,
             entity: e.entity,
-            entity_id: e.entity_id,
-            before: e.before,
-            after: e.after,
+            entity_id,
+            before,
+            after,
         }
+    }
+}
+
+impl From<AuditEntry> for AuditView {
+    /// Masked.
+    fn from(e: AuditEntry) -> Self {
+        AuditView::new(e, false)
     }
 }
 

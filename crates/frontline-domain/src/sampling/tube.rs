@@ -139,11 +139,13 @@ pub enum ScanRefusal {
     RoundClosed,
     /// The resident or tube code cannot be read.
     MalformedCode,
+    /// The resident lives in a building the scanning account is not assigned to.
+    OutsideAssignment,
 }
 
 impl ScanRefusal {
     /// Every refusal, in declaration order.
-    pub const ALL: [ScanRefusal; 9] = [
+    pub const ALL: [ScanRefusal; 10] = [
         ScanRefusal::UnknownCode,
         ScanRefusal::OutOfScope,
         ScanRefusal::TubeSealed,
@@ -153,6 +155,7 @@ impl ScanRefusal {
         ScanRefusal::AlreadyInAnotherTube,
         ScanRefusal::RoundClosed,
         ScanRefusal::MalformedCode,
+        ScanRefusal::OutsideAssignment,
     ];
 
     /// The stable code, e.g. "tube_sealed", used as a scan's `status` in the API.
@@ -167,6 +170,7 @@ impl ScanRefusal {
             ScanRefusal::AlreadyInAnotherTube => "already_in_tube",
             ScanRefusal::RoundClosed => "round_closed",
             ScanRefusal::MalformedCode => "malformed_code",
+            ScanRefusal::OutsideAssignment => "outside_assignment",
         }
     }
 

@@ -90,7 +90,8 @@ fn refusal_codes_are_stable() {
             "tube_full",
             "already_in_tube",
             "round_closed",
-            "malformed_code"
+            "malformed_code",
+            "outside_assignment"
         ]
     );
     for r in ScanRefusal::ALL {

@@ -15,7 +15,7 @@
 use frontline_domain::sampling::TubeCode;
 use sqlx::AnyConnection;
 
-use super::decide::{self, dedup, Facts, Resident, Round, Tube, Writes};
+use super::decide::{self, dedup, Facts, Part, Resident, Round, Tube, Writes};
 use crate::bulk::{Batch, V};
 use crate::db::{push_param, reserve_ids, Backend, Store};
 
@@ -76,28 +76,30 @@ where
 /// arbitrary constant: "FLscan" in ASCII).
 const SCAN_LOCK: i64 = 0x464c_7363_616e;
 
-/// Records scans of several samplers (`samplers[i]` made `scans[i]`, whose
-/// parsed tube code is `codes[i]`) in one transaction; statuses in order.
+/// Records the batches of several samplers (`parts`, in order, sent `scans`,
+/// whose parsed tube codes are `codes`) in one transaction, with an audit
+/// entry per batch; statuses in order.
 ///
 /// A group costs a fixed number of statements whatever its size: the lock,
-/// four lookups (keys, rounds, residents with their scope and current tube per
-/// round, tubes) and three multi-row writes (tubes upserted, members, keys).
+/// four lookups (keys per account, rounds, residents with their scope and
+/// current tube per round, tubes) and four multi-row writes (tubes upserted,
+/// members, keys, audit entries).
 /// A member row that appeared behind the lock's back (written by something
 /// other than a scan writer) makes the group's decisions unsound: it is rolled
 /// back and decided once more on fresh facts.
 pub(crate) async fn record_group(
     store: &Store,
-    samplers: &[&str],
+    parts: &[Part<'_>],
     scans: &[Scan],
     codes: &[Option<TubeCode>],
     now: i64,
 ) -> Result<Vec<&'static str>, StoreError> {
-    debug_assert_eq!(samplers.len(), scans.len());
+    debug_assert_eq!(parts.iter().map(|p| p.len).sum::<usize>(), scans.len());
     for _ in 0..2 {
         let mut tx = store.pool().begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SCAN_LOCK).execute(&mut *tx).await?;
-        let facts = gather(&mut tx, scans, codes).await?;
-        let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
+        let facts = gather(&mut tx, parts, scans, codes).await?;
+        let (out, writes) = decide::decide_all(scans, codes, parts, facts);
         if write(&mut tx, writes, now).await? {
             tx.commit().await?;
             return Ok(out);
@@ -108,20 +110,29 @@ pub(crate) async fn record_group(
     Err(StoreError::Corrupt("a scanned resident is already in a tube the writer cannot see".into()))
 }
 
-async fn gather(conn: &mut AnyConnection, scans: &[Scan], codes: &[Option<TubeCode>]) -> Result<Facts, StoreError> {
+async fn gather(
+    conn: &mut AnyConnection,
+    parts: &[Part<'_>],
+    scans: &[Scan],
+    codes: &[Option<TubeCode>],
+) -> Result<Facts, StoreError> {
     let mut facts = Facts::default();
-    let keys = dedup(scans.iter().map(|s| s.key.clone()));
-    facts.seen = lookup::<(String, String), String>(
-        conn,
-        "SELECT key, status FROM sampling_scan_keys WHERE key IN",
-        &[],
-        "",
-        &keys,
-    )
-    .await?
-    .into_iter()
-    .map(|(k, status)| (k, decide::interned(&status)))
-    .collect();
+    // Keys are the clients': each account's are looked up among its own.
+    let accounts: Vec<i64> = decide::submitters(parts).map(|b| b.account()).collect();
+    for account in dedup(accounts.iter().copied()) {
+        let keys = dedup(scans.iter().zip(&accounts).filter(|(_, a)| **a == account).map(|(s, _)| s.key.clone()));
+        for (k, status) in lookup::<(String, String), String>(
+            conn,
+            "SELECT key, status FROM sampling_scan_keys WHERE account_id = $1 AND key IN",
+            &[account],
+            "",
+            &keys,
+        )
+        .await?
+        {
+            facts.seen.insert((account, k), decide::interned(&status));
+        }
+    }
     let round_ids = dedup(scans.iter().map(|s| s.round));
     for (id, pool_size, status) in lookup::<(i64, i64, String), i64>(
         conn,
@@ -184,8 +195,8 @@ async fn write(conn: &mut AnyConnection, writes: Writes, now: i64) -> Result<boo
     let counts = writes.building_counts();
     let mut tube_rows = Batch::new(
         BACKEND,
-        "INSERT INTO sampling_tubes (id, round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler)",
-        9,
+        "INSERT INTO sampling_tubes (id, round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler, opened_by)",
+        10,
     )
     .with_tail(TUBE_UPSERT);
     for t in writes.tubes {
@@ -199,6 +210,7 @@ async fn write(conn: &mut AnyConnection, writes: Writes, now: i64) -> Result<boo
             V::I(now),
             V::OptI(t.sealed_at),
             V::S(t.sampler),
+            V::OptI(t.opened_by),
         ]);
         if tube_rows.full() {
             tube_rows.flush(conn).await?;
@@ -226,13 +238,35 @@ async fn write(conn: &mut AnyConnection, writes: Writes, now: i64) -> Result<boo
     for ((round, building), n) in counts {
         sqlx::query(super::COUNT_SAMPLED).bind(n).bind(round).bind(building).execute(&mut *conn).await?;
     }
-    let mut key_rows = Batch::new(BACKEND, "INSERT INTO sampling_scan_keys (key, status, created_at)", 3);
-    for (key, status) in writes.keys {
-        key_rows.push([V::S(key), V::S(status.to_string()), V::I(now)]);
+    let mut key_rows = Batch::new(BACKEND, "INSERT INTO sampling_scan_keys (account_id, key, status, created_at)", 4);
+    for (account, key, status) in writes.keys {
+        key_rows.push([V::I(account), V::S(key), V::S(status.to_string()), V::I(now)]);
         if key_rows.full() {
             key_rows.flush(conn).await?;
         }
     }
     key_rows.flush(conn).await?;
+    let mut audit_rows = Batch::new(
+        BACKEND,
+        "INSERT INTO audit_log (at, actor_id, actor, ip, action, entity, entity_id, before_json, after_json)",
+        9,
+    );
+    for a in writes.audit {
+        audit_rows.push([
+            V::I(now),
+            V::OptI(a.actor.user_id),
+            V::S(a.actor.name),
+            V::OptS(a.actor.ip),
+            V::S(decide::SCAN_BATCH_ACTION.to_string()),
+            V::S(decide::SCAN_BATCH_ENTITY.to_string()),
+            V::OptS(a.entity_id),
+            V::OptS(None),
+            V::S(a.after),
+        ]);
+        if audit_rows.full() {
+            audit_rows.flush(conn).await?;
+        }
+    }
+    audit_rows.flush(conn).await?;
     Ok(true)
 }

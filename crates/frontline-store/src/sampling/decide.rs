@@ -8,8 +8,33 @@ use std::collections::BTreeMap;
 
 use frontline_domain::sampling::{check_add_member, ScanRefusal, TubeAction, TubeCode, TubeCodeError, TubeState};
 
+use serde_json::json;
+
+use super::writer::Submitter;
+use crate::audit::Actor;
 use crate::sampling::Scan;
 use crate::{FastMap as Map, FastSet as Set};
+
+/// One caller's batch within a group: who sent it and how many of the group's
+/// scans (the next `len`, in order) are theirs.
+pub(crate) struct Part<'a> {
+    pub(crate) by: &'a Submitter,
+    pub(crate) len: usize,
+}
+
+/// The audit log's action for a batch of scans.
+pub(crate) const SCAN_BATCH_ACTION: &str = "sampling.scan_batch";
+/// The kind of entity a batch of scans is recorded against (its round).
+pub(crate) const SCAN_BATCH_ENTITY: &str = "sampling_round";
+
+/// A batch's entry in the audit log, written with the group's rows.
+pub(crate) struct AuditRow {
+    pub(crate) actor: Actor,
+    /// The round, when all the batch's scans are of one round.
+    pub(crate) entity_id: Option<String>,
+    /// The scans (key, round, tube, resident id, time, status), as JSON.
+    pub(crate) after: String,
+}
 
 /// The status of a scan that put its resident into a tube.
 pub(crate) const ACCEPTED: &str = "accepted";
@@ -37,20 +62,32 @@ pub(crate) struct Tube {
     pub(crate) touched: bool,
     /// Who opened it (tubes this group opens).
     pub(crate) sampler: String,
+    /// The account that opened it (tubes this group opens).
+    pub(crate) opened_by: Option<i64>,
 }
 
 impl Tube {
     /// A tube read from the database.
     pub(crate) fn found(id: i64, round: i64, pool_size: i64, members: i64, sealed: bool) -> Tube {
-        Tube { id, round, pool_size, members, sealed, sealed_at: None, touched: false, sampler: String::new() }
+        Tube {
+            id,
+            round,
+            pool_size,
+            members,
+            sealed,
+            sealed_at: None,
+            touched: false,
+            sampler: String::new(),
+            opened_by: None,
+        }
     }
 }
 
 /// What the database knows about a group's keys, rounds, residents and tubes.
 #[derive(Default)]
 pub(crate) struct Facts {
-    /// Keys already recorded, with the status their scan had (see [`interned`]).
-    pub(crate) seen: Map<String, &'static str>,
+    /// Keys already recorded, by (account, key), with the status their scan had (see [`interned`]).
+    pub(crate) seen: Map<(i64, String), &'static str>,
     pub(crate) rounds: Map<i64, Round>,
     /// By (round, resident).
     pub(crate) residents: Map<(i64, i64), Resident>,
@@ -72,6 +109,7 @@ pub(crate) struct TubeRow {
     pub(crate) sealed: bool,
     pub(crate) sealed_at: Option<i64>,
     pub(crate) sampler: String,
+    pub(crate) opened_by: Option<i64>,
 }
 
 /// A member to insert.
@@ -89,8 +127,10 @@ pub(crate) struct Writes {
     /// Tubes opened or changed (upserted by id).
     pub(crate) tubes: Vec<TubeRow>,
     pub(crate) members: Vec<MemberRow>,
-    /// (key, status) of every new key.
-    pub(crate) keys: Vec<(String, &'static str)>,
+    /// (account, key, status) of every new key.
+    pub(crate) keys: Vec<(i64, String, &'static str)>,
+    /// One entry per batch.
+    pub(crate) audit: Vec<AuditRow>,
 }
 
 impl Writes {
@@ -134,28 +174,38 @@ pub(crate) fn new_tube_count(codes: &[String], facts: &Facts) -> usize {
     codes.iter().filter(|c| !facts.tubes.contains_key(*c)).count()
 }
 
-/// Decides every scan in order; `samplers[i]` made `scans[i]`, whose tube code is `codes[i]`.
+/// Each scan's submitter, in order: `parts` expanded.
+pub(crate) fn submitters<'a>(parts: &'a [Part<'a>]) -> impl Iterator<Item = &'a Submitter> + 'a {
+    parts.iter().flat_map(|p| std::iter::repeat_n(p.by, p.len))
+}
+
+/// Decides every scan in order; `parts` say who sent which (in order), `codes[i]` is `scans[i]`'s tube code.
 pub(crate) fn decide_all(
     scans: &[Scan],
     codes: &[Option<TubeCode>],
-    samplers: &[&str],
+    parts: &[Part<'_>],
     mut facts: Facts,
 ) -> (Vec<&'static str>, Writes) {
     let mut writes = Writes::default();
     let mut fresh = std::mem::take(&mut facts.fresh_ids).into_iter();
-    // Each key's first outcome in this group, for a key sent twice in it.
-    let mut batch_keys: Map<&str, &'static str> = Map::default();
+    // Each (account, key)'s first outcome in this group, for a key sent twice in it.
+    let mut batch_keys: Map<(i64, &str), &'static str> = Map::default();
     let mut out = Vec::with_capacity(scans.len());
-    for ((scan, sampler), code) in scans.iter().zip(samplers).zip(codes) {
-        if let Some(first) = facts.seen.get(&scan.key).or_else(|| batch_keys.get(scan.key.as_str())) {
+    let mut seen_key = (0, String::new());
+    for ((scan, by), code) in scans.iter().zip(submitters(parts)).zip(codes) {
+        let account = by.account();
+        seen_key.0 = account;
+        seen_key.1.clone_from(&scan.key);
+        if let Some(first) = facts.seen.get(&seen_key).or_else(|| batch_keys.get(&(account, scan.key.as_str()))) {
             out.push(replayed(first));
             continue;
         }
-        let status = decide(scan, sampler, code.as_ref(), &mut facts, &mut fresh, &mut writes.members);
-        batch_keys.insert(scan.key.as_str(), status);
-        writes.keys.push((scan.key.clone(), status));
+        let status = decide(scan, by, code.as_ref(), &mut facts, &mut fresh, &mut writes.members);
+        batch_keys.insert((account, scan.key.as_str()), status);
+        writes.keys.push((account, scan.key.clone(), status));
         out.push(status);
     }
+    writes.audit = audit_rows(scans, parts, &out);
     for (code, t) in facts.tubes.into_iter().filter(|(_, t)| t.touched) {
         writes.tubes.push(TubeRow {
             id: t.id,
@@ -166,9 +216,44 @@ pub(crate) fn decide_all(
             sealed: t.sealed,
             sealed_at: t.sealed_at,
             sampler: t.sampler,
+            opened_by: t.opened_by,
         });
     }
     (out, writes)
+}
+
+/// One audit entry per batch: who sent it (account, name, address, from the
+/// batch's [`Submitter`]) and each scan's key, round, tube, resident id, time
+/// and status. Nothing else of the resident: no name, ID number or phone.
+fn audit_rows(scans: &[Scan], parts: &[Part<'_>], statuses: &[&'static str]) -> Vec<AuditRow> {
+    let mut rows = Vec::with_capacity(parts.len());
+    let mut start = 0;
+    for part in parts {
+        let end = start + part.len;
+        let (mine, status) = (&scans[start..end], &statuses[start..end]);
+        start = end;
+        let Some(first) = mine.first() else { continue };
+        let one_round = mine.iter().all(|s| s.round == first.round);
+        let items: Vec<_> = mine
+            .iter()
+            .zip(status)
+            .map(|(s, st)| {
+                json!({"key": s.key, "round": s.round, "tube": s.tube, "resident": s.resident, "at": s.at, "status": st})
+            })
+            .collect();
+        let mut after = json!({"count": mine.len(), "scans": items});
+        if let Some(buildings) = &part.by.buildings {
+            let mut b: Vec<i64> = buildings.iter().copied().collect();
+            b.sort_unstable();
+            after["assignment"] = json!(b);
+        }
+        rows.push(AuditRow {
+            actor: part.by.actor.clone(),
+            entity_id: one_round.then(|| first.round.to_string()),
+            after: after.to_string(),
+        });
+    }
+    rows
 }
 
 /// What a replayed key answers: `duplicate` when its scan was accepted, and
@@ -216,7 +301,7 @@ fn unreadable_tube(tube: &str) -> &'static str {
 
 fn decide(
     scan: &Scan,
-    sampler: &str,
+    by: &Submitter,
     code: Option<&TubeCode>,
     facts: &mut Facts,
     fresh_ids: &mut impl Iterator<Item = i64>,
@@ -236,6 +321,11 @@ fn decide(
         return ScanRefusal::OutOfScope.code();
     }
     let building = person.building;
+    if let Some(assigned) = &by.buildings {
+        if !building.is_some_and(|b| assigned.contains(&b)) {
+            return ScanRefusal::OutsideAssignment.code();
+        }
+    }
     let tube = facts.tubes.get(code.as_str());
     if let Some(in_tube) = facts.members.get(&(scan.round, resident)) {
         return if tube.is_some_and(|t| t.id == *in_tube) {
@@ -267,7 +357,8 @@ fn decide(
                     sealed: now_full,
                     sealed_at: now_full.then_some(scan.at),
                     touched: true,
-                    sampler: sampler.to_string(),
+                    sampler: by.actor.name.clone(),
+                    opened_by: by.actor.user_id,
                 },
             );
             id

@@ -66,7 +66,7 @@ pub enum MissNote {
     /// The reason is set by lab results only (`tube_invalid`).
     Reserved,
 }
-pub use writer::{ScanWriter, SubmitError};
+pub use writer::{ScanWriter, SubmitError, Submitter};
 
 /// A new round.
 #[derive(Debug, Clone)]
@@ -128,6 +128,8 @@ pub struct TubeView {
     pub sealed: bool,
     /// Who opened it.
     pub sampler: String,
+    /// The account that opened it (it may seal it early), when known.
+    pub opened_by: Option<i64>,
     /// Its lab result, once recorded.
     pub result: Option<String>,
 }
@@ -407,14 +409,22 @@ impl Store {
 
     /// One tube by its barcode.
     pub async fn get_tube(&self, code: &str) -> Result<TubeView, StoreError> {
-        let row: (String, i64, i64, i64, String, Option<String>) = sqlx::query_as(
-            "SELECT code, round_id, members, sealed, sampler, result FROM sampling_tubes WHERE code = $1",
+        let row: (String, i64, i64, i64, String, Option<i64>, Option<String>) = sqlx::query_as(
+            "SELECT code, round_id, members, sealed, sampler, opened_by, result FROM sampling_tubes WHERE code = $1",
         )
         .bind(code)
         .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok(TubeView { code: row.0, round: row.1, members: row.2, sealed: row.3 != 0, sampler: row.4, result: row.5 })
+        Ok(TubeView {
+            code: row.0,
+            round: row.1,
+            members: row.2,
+            sealed: row.3 != 0,
+            sampler: row.4,
+            opened_by: row.5,
+            result: row.6,
+        })
     }
 
     /// Which of `ids` exist, for decoding sampling codes.

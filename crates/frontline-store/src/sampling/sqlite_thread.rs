@@ -13,7 +13,7 @@ use std::path::Path;
 use frontline_domain::sampling::TubeCode;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::decide::{self, dedup, Facts, Resident, Round, Tube, Writes};
+use super::decide::{self, dedup, Facts, Part, Resident, Round, Tube, Writes};
 use crate::sampling::Scan;
 use crate::{FastMap, FastSet};
 
@@ -141,7 +141,8 @@ pub(crate) fn submit_error(e: &rusqlite::Error) -> super::SubmitError {
     }
 }
 
-/// Records a group in one immediate transaction; statuses in order.
+/// Records a group in one immediate transaction, with an audit entry per
+/// batch (`parts`); statuses in order.
 ///
 /// A member row the writer did not know of (written by another connection since
 /// it read the round) makes the group's decisions unsound: the group is rolled
@@ -149,7 +150,7 @@ pub(crate) fn submit_error(e: &rusqlite::Error) -> super::SubmitError {
 pub(crate) fn record(
     conn: &mut Connection,
     rounds: &mut Rounds,
-    samplers: &[&str],
+    parts: &[Part<'_>],
     scans: &[Scan],
     codes: &[Option<TubeCode>],
     now: i64,
@@ -161,8 +162,8 @@ pub(crate) fn record(
         }
         // BEGIN and COMMIT through cached statements (a transaction object would compile them each time).
         conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-        let result = gather(conn, rounds, scans, codes, now).and_then(|facts| {
-            let (out, writes) = decide::decide_all(scans, codes, samplers, facts);
+        let result = gather(conn, rounds, parts, scans, codes, now).and_then(|facts| {
+            let (out, writes) = decide::decide_all(scans, codes, parts, facts);
             Ok(write(conn, rounds, writes, now)?.then_some(out))
         });
         match result {
@@ -192,6 +193,7 @@ const CLAIMED: &str = decide::ACCEPTED;
 fn gather(
     tx: &Connection,
     rounds: &mut Rounds,
+    parts: &[Part<'_>],
     scans: &[Scan],
     codes: &[Option<TubeCode>],
     now: i64,
@@ -200,15 +202,19 @@ fn gather(
     // Each key is claimed by inserting it: one search of the keys' B-tree, where a
     // look-up followed by an insert took two. A key already there was seen before
     // (a replay); the group's transaction takes the claims back if it fails.
+    // Keys are the clients': each is unique within its account only.
     let mut key = tx.prepare_cached(
-        "INSERT INTO sampling_scan_keys (key, status, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO sampling_scan_keys (account_id, key, status, created_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (account_id, key) DO NOTHING",
     )?;
-    for k in dedup(scans.iter().map(|s| s.key.as_str())) {
-        if key.execute(params![k, CLAIMED, now])? == 0 {
+    let accounts = decide::submitters(parts).map(|b| b.account());
+    for (account, k) in dedup(accounts.zip(scans).map(|(a, s)| (a, s.key.as_str()))) {
+        if key.execute(params![account, k, CLAIMED, now])? == 0 {
             // A replay (rare): its first outcome is read back.
-            let mut first = tx.prepare_cached("SELECT status FROM sampling_scan_keys WHERE key = ?1")?;
-            let status: String = first.query_row([k], |r| r.get(0))?;
-            facts.seen.insert(k.to_string(), decide::interned(&status));
+            let mut first =
+                tx.prepare_cached("SELECT status FROM sampling_scan_keys WHERE account_id = ?1 AND key = ?2")?;
+            let status: String = first.query_row(params![account, k], |r| r.get(0))?;
+            facts.seen.insert((account, k.to_string()), decide::interned(&status));
         }
     }
     let mut round = tx.prepare_cached("SELECT pool_size, status FROM sampling_rounds WHERE id = ?1")?;
@@ -271,12 +277,23 @@ fn gather(
 /// tube already (nothing was rebound: the caller rolls back).
 fn write(tx: &Connection, rounds: &mut Rounds, writes: Writes, now: i64) -> rusqlite::Result<bool> {
     let mut tube = tx.prepare_cached(
-        "INSERT INTO sampling_tubes (id, round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO UPDATE SET members = excluded.members, \
+        "INSERT INTO sampling_tubes (id, round_id, code, pool_size, members, sealed, opened_at, sealed_at, sampler, opened_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO UPDATE SET members = excluded.members, \
          sealed = MAX(sampling_tubes.sealed, excluded.sealed), sealed_at = COALESCE(sampling_tubes.sealed_at, excluded.sealed_at)",
     )?;
     for t in &writes.tubes {
-        tube.execute(params![t.id, t.round, t.code, t.pool_size, t.members, t.sealed, now, t.sealed_at, t.sampler])?;
+        tube.execute(params![
+            t.id,
+            t.round,
+            t.code,
+            t.pool_size,
+            t.members,
+            t.sealed,
+            now,
+            t.sealed_at,
+            t.sampler,
+            t.opened_by
+        ])?;
     }
     let mut member = tx.prepare_cached(concat!(
         "INSERT INTO sampling_members (round_id, tube_id, resident_id, building_id, scanned_at, valid) \
@@ -295,9 +312,25 @@ fn write(tx: &Connection, rounds: &mut Rounds, writes: Writes, now: i64) -> rusq
     for ((round, building), n) in writes.building_counts() {
         count.execute(params![n, round, building])?;
     }
-    let mut key = tx.prepare_cached("UPDATE sampling_scan_keys SET status = ?2 WHERE key = ?1")?;
-    for (k, status) in writes.keys.iter().filter(|(_, status)| *status != CLAIMED) {
-        key.execute(params![k, status])?;
+    let mut key = tx.prepare_cached("UPDATE sampling_scan_keys SET status = ?3 WHERE account_id = ?1 AND key = ?2")?;
+    for (account, k, status) in writes.keys.iter().filter(|(_, _, status)| *status != CLAIMED) {
+        key.execute(params![account, k, status])?;
+    }
+    let mut audit = tx.prepare_cached(
+        "INSERT INTO audit_log (at, actor_id, actor, ip, action, entity, entity_id, before_json, after_json) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)",
+    )?;
+    for a in &writes.audit {
+        audit.execute(params![
+            now,
+            a.actor.user_id,
+            a.actor.name,
+            a.actor.ip,
+            decide::SCAN_BATCH_ACTION,
+            decide::SCAN_BATCH_ENTITY,
+            a.entity_id,
+            a.after
+        ])?;
     }
     Ok(true)
 }

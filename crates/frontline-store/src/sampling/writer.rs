@@ -22,14 +22,41 @@ use std::time::Duration;
 use frontline_domain::sampling::TubeCode;
 use futures_util::FutureExt;
 
+use super::decide::Part;
+
+use crate::audit::Actor;
 use crate::db::Store;
 use crate::now_ms;
 use crate::sampling::Scan;
 
+/// Who submits a batch of scans, and where they may scan. The writer records
+/// the batch in the audit log under this actor, keeps its idempotency keys
+/// apart from every other account's, and a tube it opens is theirs to seal.
+#[derive(Debug, Clone)]
+pub struct Submitter {
+    /// The account (its id, name and client address).
+    pub actor: Actor,
+    /// The buildings whose residents this account may scan; `None`: anywhere in
+    /// the round's scope. A scan of anyone else is refused as `outside_assignment`.
+    pub buildings: Option<std::collections::HashSet<i64>>,
+}
+
+impl Submitter {
+    /// An account that may scan anywhere in a round's scope.
+    pub fn anywhere(actor: Actor) -> Submitter {
+        Submitter { actor, buildings: None }
+    }
+
+    /// The account its idempotency keys belong to (0 for the system, which has none).
+    pub(crate) fn account(&self) -> i64 {
+        self.actor.user_id.unwrap_or(0)
+    }
+}
+
 /// One caller's scans waiting in the writer's queue.
 struct Job {
-    /// Who scanned (a tube records who opened it).
-    sampler: String,
+    /// Who scanned (a tube records who opened it; the audit log, who sent the batch).
+    by: Submitter,
     scans: Vec<Scan>,
     /// The scans' tube codes, parsed by the caller (off the writer's thread).
     codes: Vec<Option<TubeCode>>,
@@ -130,17 +157,18 @@ fn take_group(first: Job, rx: &mut tokio::sync::mpsc::Receiver<Job>) -> Vec<Job>
     jobs
 }
 
-/// A group's scans in order, their parsed tube codes, and who made each (a
-/// tube records who opened it).
-fn flatten(jobs: &mut [Job]) -> (Vec<Scan>, Vec<Option<TubeCode>>, Vec<&str>) {
+/// A group's scans in order, their parsed tube codes, and its batches: who
+/// sent how many of the scans, in order (a tube records who opened it; each
+/// batch is one entry of the audit log).
+fn flatten(jobs: &mut [Job]) -> (Vec<Scan>, Vec<Option<TubeCode>>, Vec<Part<'_>>) {
     let mut scans = Vec::new();
     let mut codes = Vec::new();
     for job in jobs.iter_mut() {
         scans.append(&mut job.scans);
         codes.append(&mut job.codes);
     }
-    let samplers = jobs.iter().flat_map(|j| std::iter::repeat_n(j.sampler.as_str(), j.count)).collect();
-    (scans, codes, samplers)
+    let parts = jobs.iter().map(|j| Part { by: &j.by, len: j.count }).collect();
+    (scans, codes, parts)
 }
 
 /// Answers each job of a group with its own statuses, or the group's error.
@@ -214,16 +242,22 @@ impl ScanWriter {
         self.health.up.load(Ordering::Acquire)
     }
 
-    /// Queues scans made by the account named `sampler` and waits until they
-    /// are committed; statuses in order.
+    /// Queues scans made by the system (a CLI command, a benchmark, under the
+    /// name `sampler`) and waits until they are committed; statuses in order.
     pub async fn submit(&self, sampler: String, scans: Vec<Scan>) -> Result<Vec<&'static str>, SubmitError> {
+        self.submit_as(Submitter::anywhere(Actor::system(&sampler)), scans).await
+    }
+
+    /// Queues scans sent by `by` and waits until they are committed (with the
+    /// batch's entry in the audit log); statuses in order.
+    pub async fn submit_as(&self, by: Submitter, scans: Vec<Scan>) -> Result<Vec<&'static str>, SubmitError> {
         if !self.is_up() {
             return Err(SubmitError::Unavailable);
         }
         let (reply, answer) = tokio::sync::oneshot::channel();
         let codes = super::decide::parse_codes(&scans);
         let count = scans.len();
-        self.queue.try_send(Job { sampler, scans, codes, count, reply }).map_err(|e| match e {
+        self.queue.try_send(Job { by, scans, codes, count, reply }).map_err(|e| match e {
             tokio::sync::mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
             tokio::sync::mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
         })?;
@@ -250,7 +284,8 @@ impl ScanWriter {
         self.health.hold.store(hold, Ordering::Release);
         self.health.crash.store(true, Ordering::Release);
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let wake = Job { sampler: String::new(), scans: Vec::new(), codes: Vec::new(), count: 0, reply };
+        let wake =
+            Job { by: Submitter::anywhere(Actor::system("")), scans: Vec::new(), codes: Vec::new(), count: 0, reply };
         if self.queue.send(wake).await.is_ok() {
             let _ = answer.await;
         }
@@ -323,12 +358,12 @@ fn run_sqlite(mut conn: rusqlite::Connection, rx: &mut tokio::sync::mpsc::Receiv
     let mut rounds = super::sqlite_thread::Rounds::default();
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = take_group(first, rx);
-        let (scans, codes, samplers) = flatten(&mut jobs);
+        let (scans, codes, parts) = flatten(&mut jobs);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             health.crash_if_asked();
-            super::sqlite_thread::record(&mut conn, &mut rounds, &samplers, &scans, &codes, now_ms())
+            super::sqlite_thread::record(&mut conn, &mut rounds, &parts, &scans, &codes, now_ms())
         }));
-        drop(samplers);
+        drop(parts);
         match outcome {
             Ok(Ok(statuses)) => answer(jobs, Ok(statuses)),
             Ok(Err(e)) => {
@@ -362,14 +397,14 @@ async fn supervise_postgres(store: Store, mut rx: tokio::sync::mpsc::Receiver<Jo
     health.set_up(true);
     while let Some(first) = rx.recv().await {
         let mut jobs = take_group(first, &mut rx);
-        let (scans, codes, samplers) = flatten(&mut jobs);
+        let (scans, codes, parts) = flatten(&mut jobs);
         let outcome = std::panic::AssertUnwindSafe(async {
             health.crash_if_asked();
-            super::batch::record_group(&store, &samplers, &scans, &codes, now_ms()).await
+            super::batch::record_group(&store, &parts, &scans, &codes, now_ms()).await
         })
         .catch_unwind()
         .await;
-        drop(samplers);
+        drop(parts);
         match outcome {
             Ok(result) => answer(jobs, result.map_err(|e| store_submit_error(&e))),
             Err(_) => {

@@ -9,7 +9,7 @@ use frontline_domain::ids::SamplingCode;
 use frontline_domain::places::clean_name;
 use frontline_store::now_ms;
 use frontline_store::sampling::{
-    BuildingDetail, Coverage, Missed, MissedFilter, NewRound, SamplingRound, Scan, TeamAssignment,
+    BuildingDetail, Coverage, Missed, MissedFilter, NewRound, SamplingRound, Scan, Submitter, TeamAssignment,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -169,9 +169,11 @@ pub struct ScanBatch {
 pub struct ScanResult {
     /// The scan's key.
     pub key: String,
-    /// `accepted`, `duplicate` (a replayed key whose scan was accepted, or a person
-    /// scanned again into the same tube), or a refusal code (`unknown_code`,
-    /// `out_of_scope`, `tube_full`, …; a replayed key repeats its refusal).
+    /// `accepted`, `duplicate` (a replayed key of the same account whose scan was
+    /// accepted, or a person scanned again into the same tube), or a refusal code
+    /// (`unknown_code`, `out_of_scope`, `outside_assignment` (a building the
+    /// account is not assigned to), `tube_full`, …; a replayed key repeats its refusal).
+    /// Keys are the account's own: another account's key never makes a scan a replay.
     pub status: &'static str,
 }
 
@@ -444,9 +446,15 @@ pub async fn get_advice(
     Ok(Json(frontline_domain::sampling::pool_advice(n(abnormal), n(tubes), n(people), &state.config().rules.sampling)))
 }
 
-/// Hands scans to the writer; answers once they are committed.
+/// Hands scans to the writer as the signed-in account (the batch is audited
+/// under it, its keys are its own); answers once they are committed.
 pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Result<Vec<&'static str>, AppError> {
-    state.scans().submit(auth.user.username.clone(), scans).await.map_err(|e| match e {
+    // scope: the buildings this account may scan in (`None`: anywhere in the round's
+    // scope). Plug the volunteers' assignment policy in here; scans of residents
+    // elsewhere are then refused one by one as `outside_assignment`.
+    let buildings: Option<std::collections::HashSet<i64>> = None;
+    let by = Submitter { actor: auth.actor(), buildings };
+    state.scans().submit_as(by, scans).await.map_err(|e| match e {
         frontline_store::sampling::SubmitError::Busy => AppError::Unavailable(Unavailability::Busy),
         frontline_store::sampling::SubmitError::Unavailable => AppError::Unavailable(Unavailability::WriterDown),
         frontline_store::sampling::SubmitError::Stopped => AppError::Unavailable(Unavailability::WriterStopped),
@@ -478,5 +486,34 @@ pub async fn seal_tube(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<frontline_store::sampling::TubeView>, AppError> {
     auth.require(Perm::Scan)?;
+    check_may_seal(&state, &auth, &code).await?;
     Ok(Json(state.store().seal_tube(&auth.actor(), &code, None).await?))
+}
+
+/// Who may seal a tube early: the account that opened it, the leader of that
+/// account's working group, and the commanders (commander, deputy). Anyone
+/// else is refused (403): sealing cuts the tube off from further scans, and a
+/// volunteer should not close another sampler's tube. A tube that does not
+/// exist is `NotFound`. Tubes opened before accounts were recorded are
+/// attributed by their sampler's user name.
+pub(crate) async fn check_may_seal(state: &AppState, auth: &Auth, code: &str) -> Result<(), AppError> {
+    use frontline_domain::access::Role;
+    let code = frontline_domain::sampling::TubeCode::parse(code).map_err(|_| AppError::NotFound)?;
+    let tube = state.store().get_tube(code.as_str()).await?;
+    if matches!(auth.user.role, Role::Commander | Role::Deputy) {
+        return Ok(());
+    }
+    let opener = match tube.opened_by {
+        Some(id) => state.store().user_by_id(id).await.ok(),
+        None => state.store().user_by_name(&tube.sampler).await.ok(),
+    };
+    let Some(opener) = opener else { return Err(AppError::Forbidden) };
+    let own = opener.id == auth.user.id;
+    let leads_their_group =
+        auth.user.role == Role::GroupLead && auth.user.group_id.is_some() && auth.user.group_id == opener.group_id;
+    if own || leads_their_group {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
 }

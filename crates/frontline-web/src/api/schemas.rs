@@ -378,6 +378,8 @@ pub struct TubeView {
     pub sealed: bool,
     /// Who opened it.
     pub sampler: String,
+    /// The id of the account that opened it, when known.
+    pub opened_by: Option<i64>,
     /// Its lab result, once recorded.
     pub result: Option<String>,
 }

@@ -34,6 +34,7 @@ struct AuditPageQuery {
     from_date: Option<String>,
     to_date: Option<String>,
     after: Option<String>,
+    reveal: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -56,7 +57,8 @@ fn day_start_ms(raw: Option<&str>, field: &str, offset_minutes: i32) -> Result<O
     }
 }
 
-/// The audit log with filters (commander and deputies).
+/// The audit log with filters (commander and deputies), personal data masked;
+/// `?reveal=1` unmasks it for roles allowed to, and records the read.
 async fn list_audit(
     State(state): State<AppState>,
     auth: Auth,
@@ -64,6 +66,7 @@ async fn list_audit(
     ApiQuery(q): ApiQuery<AuditPageQuery>,
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewAudit)?;
+    let reveal = matches!(q.reveal.as_deref(), Some("1" | "true"));
     let offset = state.config().rules.utc_offset_minutes;
     let from = day_start_ms(q.from_date.as_deref(), "from_date", offset)?;
     let to = day_start_ms(q.to_date.as_deref(), "to_date", offset)?.map(|t| t + 86_400_000);
@@ -77,9 +80,8 @@ async fn list_audit(
     }
     .filter();
     let (_, after) = PageQuery { limit: None, after: q.after.clone() }.parse()?;
-    let p = state.store().list_audit(&filter, after, 100).await?;
-    let rows: Vec<AuditRow> = p
-        .items
+    let (items, next) = crate::api::audit::read_audit(&state, &auth, &filter, after, 100, reveal).await?;
+    let rows: Vec<AuditRow> = items
         .into_iter()
         .map(|e| AuditRow {
             at: e.at,
@@ -94,13 +96,18 @@ async fn list_audit(
             ip: e.ip,
         })
         .collect();
-    let next_href = p.next.as_ref().map(|n| {
+    let next_href = next.as_ref().map(|n| {
         let next_q = AuditPageQuery { after: Some(n.clone()), ..q.clone() };
         format!("/audit?{}", audit_query_string(&next_q))
     });
+    let reveal_href = (!reveal && auth.can(Perm::RevealPersonalData)).then(|| {
+        let reveal_q = AuditPageQuery { reveal: Some("1".into()), ..q.clone() };
+        format!("/audit?{}", audit_query_string(&reveal_q))
+    });
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, "/audit", "nav.audit"),
-        ..context! { entries => rows, next => p.next, next_href => next_href, f => context! {
+        ..context! { entries => rows, next => next, next_href => next_href, revealed => reveal,
+            reveal_href => reveal_href, f => context! {
             actor => q_or_empty(&q.actor), action => q_or_empty(&q.action), entity => q_or_empty(&q.entity),
             from_date => q_or_empty(&q.from_date), to_date => q_or_empty(&q.to_date),
         } }
@@ -121,6 +128,7 @@ fn audit_query_string(q: &AuditPageQuery) -> String {
         ("from_date", &q.from_date),
         ("to_date", &q.to_date),
         ("after", &q.after),
+        ("reveal", &q.reveal),
     ];
     pairs
         .iter()

@@ -402,6 +402,7 @@ async fn create_seal(
 ) -> Result<Response, AppError> {
     auth.check_csrf(&f.csrf)?;
     auth.require(Perm::Scan)?;
+    crate::api::sampling::check_may_seal(&state, &auth, &f.tube).await?;
     let tube = state.store().seal_tube(&auth.actor(), &f.tube, Some(id)).await?;
     let building = f.building.map(|b| b.to_string()).unwrap_or_default();
     let sealed = crate::error::percent_encode(&tube.code);

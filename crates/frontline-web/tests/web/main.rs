@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod audit_trail;
 mod browser;
 mod census;
 mod defences;

@@ -89,7 +89,9 @@ async fn the_sampler_seals_from_the_page() {
         let created = app.api(Method::POST, "/api/v1/sampling/rounds", Some(&lead), Some(body)).await;
         rounds.push(created.json()["id"].as_i64().expect("round"));
     }
-    assert_eq!(scan(&app, &lead, "k1", rounds[0], "ZZ9101", &c1).await, "accepted");
+    // The volunteer opens the tube: it is theirs to seal.
+    let volunteer = app.token(Role::Volunteer).await;
+    assert_eq!(scan(&app, &volunteer, "k1", rounds[0], "ZZ9101", &c1).await, "accepted");
     let session = browser_login(&app, "volunteer").await;
     let page = get_page(&app, &session, format!("/sampling/rounds/{}/scan?building={building}&tube=ZZ9101", rounds[0]))
         .await
