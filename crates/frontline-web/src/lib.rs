@@ -10,6 +10,7 @@ pub mod census;
 pub mod config;
 pub mod error;
 pub mod i18n;
+pub mod login_limit;
 pub mod ops;
 pub mod pages;
 pub mod templates;

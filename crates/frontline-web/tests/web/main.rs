@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod browser;
 mod census;
+mod logins;
 mod openapi;
 mod pages;
 mod permissions;
