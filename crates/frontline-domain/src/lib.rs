@@ -11,6 +11,7 @@ pub mod date;
 pub mod glossary;
 pub mod i18n;
 pub mod ids;
+pub mod passwords;
 pub mod people;
 pub mod places;
 pub mod privacy;

@@ -1,8 +1,8 @@
 //! Identity: password hashing (Argon2id, off the async threads), session and
 //! API tokens, the [`Auth`] extractor every protected handler takes, CSRF, and
-//! the login rate limit.
+//! the client's address (the login rate limit is in [`crate::login_limit`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,7 +20,8 @@ use frontline_store::{now_ms, Actor};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
-use crate::AppState;
+pub use crate::login_limit::{Attempt, LimitScope, LoginLimiter, LoginLimits, Refused};
+use crate::{AppState, WebConfig};
 
 /// The browser session cookie.
 pub const SESSION_COOKIE: &str = "frontline_session";
@@ -136,20 +137,44 @@ impl Auth {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when configured to trust it.
-pub fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<IpAddr> {
-    if trust_forwarded {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
+/// The client's address. Without `trust_forwarded_for`, the socket peer.
+/// With it, the peer is a proxy, and `X-Forwarded-For` is read from the right
+/// (each proxy appends the address it saw; the client can forge only the
+/// left): hops in `trusted_proxies` are skipped, and the first one that is not
+/// is the client. When `trusted_proxies` is set, the peer must be on it for the
+/// header to count. An unreadable hop ends the walk at the last address read.
+pub fn client_ip(parts: &Parts, config: &WebConfig) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if !config.trust_forwarded_for {
+        return peer;
+    }
+    let trusted = |ip: IpAddr| config.trusted_proxies.iter().any(|n| n.contains(ip));
+    if !config.trusted_proxies.is_empty() && !peer.is_some_and(trusted) {
+        return peer;
+    }
+    let hops: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Some(ip) = parse_hop(hop) else { break };
+        client = Some(ip);
+        if !trusted(ip) {
+            break;
         }
     }
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    client
+}
+
+/// One `X-Forwarded-For` hop: `1.2.3.4`, `1.2.3.4:5678`, `::1` or `[::1]:5678`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip())).map(|ip| ip.to_canonical())
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -189,55 +214,7 @@ impl FromRequestParts<AppState> for Auth {
                 return Err(AppError::Csrf);
             }
         }
-        Ok(Auth { user, session, via, token, ip: client_ip(parts, state.config().trust_forwarded_for) })
-    }
-}
-
-/// Counts failed logins per account and per address over a sliding minute.
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-const WINDOW: Duration = Duration::from_secs(60);
-
-impl LoginLimiter {
-    /// `Some(seconds to wait)` when any of `keys` already failed `max` times in the last minute.
-    pub fn blocked(&self, keys: &[String], max: u32) -> Option<u64> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut wait = None;
-        for key in keys {
-            if let Some(q) = map.get_mut(key) {
-                while q.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
-                    q.pop_front();
-                }
-                if q.len() >= max as usize {
-                    let oldest = q.front().copied().unwrap_or(now);
-                    let secs = WINDOW.saturating_sub(now.duration_since(oldest)).as_secs().max(1);
-                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
-                }
-            }
-        }
-        wait
-    }
-
-    /// Records a failed login for each of `keys`.
-    pub fn failed(&self, keys: &[String]) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() > 100_000 {
-            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
-        }
-        for key in keys {
-            map.entry(key.clone()).or_default().push_back(now);
-        }
-    }
-
-    /// Forgets an account's failures after a successful login.
-    pub fn succeeded(&self, account_key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.remove(account_key);
+        Ok(Auth { user, session, via, token, ip: client_ip(parts, state.config()) })
     }
 }
 
@@ -267,19 +244,39 @@ mod tests {
         assert_eq!(token_hash("abc"), "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982");
     }
 
-    #[test]
-    fn limiter_blocks_after_max_failures() {
-        let l = LoginLimiter::default();
-        let keys = vec!["u:alice".to_string(), "ip:1.2.3.4".to_string()];
-        for _ in 0..5 {
-            assert_eq!(l.blocked(&keys, 5), None);
-            l.failed(&keys);
+    fn ip(s: &str) -> Option<IpAddr> {
+        s.parse().ok()
+    }
+
+    fn client(xff: &[&str], peer: &str, trust: bool, proxies: &[&str]) -> Option<IpAddr> {
+        let mut b = axum::http::Request::builder();
+        for v in xff {
+            b = b.header("x-forwarded-for", *v);
         }
-        assert!(l.blocked(&keys, 5).is_some());
-        assert!(l.blocked(&["ip:1.2.3.4".to_string()], 5).is_some());
-        assert_eq!(l.blocked(&["u:bob".to_string()], 5), None);
-        l.succeeded("u:alice");
-        assert_eq!(l.blocked(&["u:alice".to_string()], 5), None);
+        let (mut parts, ()) = b.body(()).map(axum::http::Request::into_parts).unwrap_or_else(|e| panic!("{e}"));
+        parts.extensions.insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap_or_else(|e| panic!("{e}"))));
+        let config = WebConfig {
+            trust_forwarded_for: trust,
+            trusted_proxies: proxies.iter().map(|p| p.parse().unwrap_or_else(|e| panic!("{e}"))).collect(),
+            ..WebConfig::default()
+        };
+        client_ip(&parts, &config)
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_hop() {
+        assert_eq!(client(&["1.1.1.1"], "10.0.0.1:80", false, &[]), ip("10.0.0.1"), "not trusted: the peer");
+        assert_eq!(client(&["1.1.1.1, 2.2.2.2"], "10.0.0.1:80", true, &[]), ip("2.2.2.2"), "one proxy: the rightmost");
+        assert_eq!(client(&[], "10.0.0.1:80", true, &[]), ip("10.0.0.1"), "no header: the peer");
+        let proxies = ["10.0.0.0/8"];
+        assert_eq!(client(&["6.6.6.6, 3.3.3.3:8080, 10.0.0.5"], "10.0.0.1:80", true, &proxies), ip("3.3.3.3"));
+        assert_eq!(
+            client(&["6.6.6.6", "[2001:db8::7]:443", "10.0.0.5"], "10.0.0.1:80", true, &proxies),
+            ip("2001:db8::7")
+        );
+        assert_eq!(client(&["junk, 10.0.0.5"], "10.0.0.1:80", true, &proxies), ip("10.0.0.5"), "unreadable hop: stop");
+        assert_eq!(client(&["10.0.0.9, 10.0.0.5"], "10.0.0.1:80", true, &proxies), ip("10.0.0.9"), "all trusted");
+        assert_eq!(client(&["3.3.3.3"], "192.0.2.1:80", true, &proxies), ip("192.0.2.1"), "an untrusted peer");
     }
 }
 
@@ -291,7 +288,7 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts, state.config().trust_forwarded_for)))
+        Ok(ClientIp(client_ip(parts, state.config())))
     }
 }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod headers;
 pub mod i18n;
+pub mod login_limit;
 pub mod ops;
 pub mod pages;
 pub mod privacy;

@@ -78,9 +78,20 @@ api_token_hours = 168
 # Mark cookies Secure: turn on when served over HTTPS (e.g. behind a proxy).
 secure_cookies = false
 # Take the client address from X-Forwarded-For: only behind a trusted proxy.
+# The header is read from the right; the first hop not in trusted_proxies is the client.
 trust_forwarded_for = false
-# Failed logins per minute, per account or address, before answering 429.
-login_failures_per_minute = 5
+# The proxies in front of Frontline, as addresses or CIDR networks
+# (["10.0.0.0/8", "127.0.0.1"]). Empty: the peer that connects is the one proxy.
+# Set: the peer must be on the list for X-Forwarded-For to count.
+trusted_proxies = []
+# Failed logins in a row an account may have; then it waits
+# login_backoff_first_secs, twice as long after each further failure, up to
+# login_backoff_max_secs. A successful login clears the count.
+login_failures_per_account = 5
+login_backoff_first_secs = 1
+login_backoff_max_secs = 900
+# Failed logins per minute from one address, over all accounts, before answering 429.
+login_failures_per_address = 50
 # Searches by a phone's or ID number's tail per minute and account, before 429.
 number_searches_per_minute = 20
 # Seconds a connection has to send a whole request head (also while idle

@@ -80,6 +80,17 @@ fn migrate_then_manage_accounts() {
     let short =
         run(&["user", "add", "lily", "--role", "staff", "--password-stdin", "--database", &url], Some("short\n"));
     assert!(!short.status.success());
+    for (weak, why) in [("12345678", "10 characters"), ("password123", "common"), ("Lily-2024-xyz", "user name")] {
+        let out = run(
+            &["user", "add", "lily", "--role", "staff", "--password-stdin", "--database", &url],
+            Some(&format!("{weak}\n")),
+        );
+        assert!(!out.status.success(), "{weak} was accepted");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(why), "{weak}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let weak_reset =
+        run(&["user", "reset-password", "chen", "--password-stdin", "--database", &url], Some("          \n"));
+    assert!(!weak_reset.status.success(), "ten spaces are refused on reset too");
 
     let generated = run(&["user", "add", "lin", "--role", "volunteer", "--database", &url], None);
     assert!(stdout(&generated).contains("password: "), "a generated password is shown once");
@@ -97,6 +108,24 @@ fn bad_database_url_is_a_clear_error() {
     let out = run(&["migrate", "--database", "mysql://x@y/z"], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
+}
+
+#[test]
+fn a_weak_demo_password_is_refused_before_anything_is_seeded() {
+    let dir = std::env::temp_dir().join(format!("frontline-weak-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_string_lossy().to_string();
+    // Refused for the `lab` account: it contains the user name.
+    for weak in ["12345678", "collaborate-2024"] {
+        let out = bin()
+            .args(["demo", "--data", &data, "--no-serve"])
+            .env("FRONTLINE_DEMO_PASSWORD", weak)
+            .output()
+            .expect("demo");
+        assert!(!out.status.success(), "{weak} was accepted");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("FRONTLINE_DEMO_PASSWORD"));
+        assert!(!dir.join("frontline.db").exists(), "nothing seeded");
+    }
 }
 
 fn http(addr: &str, request: &str) -> String {
@@ -185,7 +214,7 @@ async fn demo_runs_on_postgres_through_the_binary() {
     let out = tokio::task::spawn_blocking(move || {
         bin()
             .args(["demo", "--database", &url, "--residents", "300", "--no-serve"])
-            .env("FRONTLINE_DEMO_PASSWORD", "pw-pw-pw-pw")
+            .env("FRONTLINE_DEMO_PASSWORD", "demo-pass-123")
             .output()
     })
     .await

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use frontline_domain::access::{Perm, Role};
+use frontline_domain::passwords::{check_password, PasswordProblem, MIN_DISTINCT_CHARS, MIN_PASSWORD_CHARS};
 use frontline_domain::places::clean_name;
 use frontline_store::accounts::{Group, NewUser};
 use serde::Deserialize;
@@ -161,7 +162,8 @@ pub struct UserInput {
     pub username: Option<String>,
     /// Display name (default: the login name).
     pub display_name: Option<String>,
-    /// Password, at least 8 characters.
+    /// Password: at least 10 characters, 5 of them different, not a common
+    /// password, not containing the login name.
     #[schema(value_type = String)]
     pub password: Option<String>,
     /// Role code.
@@ -174,6 +176,16 @@ pub struct UserInput {
 /// Checks a login name: 3–40 ASCII letters, digits, `_`, `.` or `-`.
 pub fn valid_username(name: &str) -> bool {
     (3..=40).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// The field error for a password the rule refuses (`frontline_domain::passwords`).
+pub fn password_error(problem: PasswordProblem) -> FieldError {
+    let min = match problem {
+        PasswordProblem::TooShort => vec![("min", MIN_PASSWORD_CHARS.to_string())],
+        PasswordProblem::TooSimple => vec![("min", MIN_DISTINCT_CHARS.to_string())],
+        PasswordProblem::Common | PasswordProblem::ContainsUsername => vec![],
+    };
+    FieldError::keyed("password", problem.code(), problem.message_key(), min)
 }
 
 /// Creates an account.
@@ -192,8 +204,8 @@ pub async fn create_user(
         errors.push(FieldError::new("username", if username.is_empty() { "required" } else { "unknown" }));
     }
     let password = input.password.unwrap_or_default();
-    if password.chars().count() < 8 {
-        errors.push(FieldError::new("password", "too_short"));
+    if let Err(problem) = check_password(&password, &username) {
+        errors.push(password_error(problem));
     }
     let role = input.role.as_deref().and_then(Role::from_code);
     if role.is_none() {

@@ -1,10 +1,15 @@
 //! Logging in and out over the API, and who am I.
 
+use std::net::IpAddr;
+use std::time::Instant;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use frontline_store::now_ms;
+use frontline_store::audit::Change;
+use frontline_store::{now_ms, Actor};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api::extract::ApiJson;
@@ -35,37 +40,101 @@ pub struct LoginResponse {
     pub user: UserView,
 }
 
+/// Why a login failed, as recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    UnknownUser,
+    WrongPassword,
+    Disabled,
+    RateLimited(auth::LimitScope),
+}
+
+impl Failure {
+    const fn reason(self) -> &'static str {
+        match self {
+            Failure::UnknownUser => "unknown_user",
+            Failure::WrongPassword => "wrong_password",
+            Failure::Disabled => "disabled",
+            Failure::RateLimited(_) => "rate_limited",
+        }
+    }
+}
+
+/// The longest attempted user name kept in the audit log.
+const AUDITED_NAME_CHARS: usize = 64;
+
+/// Records a failed login: the name tried, the address, the reason; never the password.
+async fn audit_failure(
+    state: &AppState,
+    username: &str,
+    user_id: Option<i64>,
+    ip: Option<IpAddr>,
+    failure: Failure,
+) -> Result<(), AppError> {
+    let name: String = username.chars().take(AUDITED_NAME_CHARS).collect();
+    let mut detail = json!({"username": name, "reason": failure.reason()});
+    if let Failure::RateLimited(scope) = failure {
+        detail["limit"] = json!(scope.code());
+    }
+    let actor = Actor { user_id: None, name, ip: ip.map(|i| i.to_string()) };
+    let change = Change {
+        action: "auth.login_failed",
+        entity: "user",
+        entity_id: user_id.map(|id| id.to_string()),
+        before: None,
+        after: Some(detail),
+    };
+    state.store().record_access(&actor, change).await?;
+    Ok(())
+}
+
 /// Checks credentials under the rate limit; the shared core of the API and the login page.
+/// Every failure is audited.
 pub async fn authenticate(
     state: &AppState,
     username: &str,
     password: &str,
-    ip: Option<std::net::IpAddr>,
+    ip: Option<IpAddr>,
 ) -> Result<frontline_store::accounts::User, AppError> {
-    let account_key = format!("u:{username}");
-    let mut keys = vec![account_key.clone()];
-    if let Some(ip) = ip {
-        keys.push(format!("ip:{ip}"));
-    }
-    if let Some(retry_after) = state.limiter().blocked(&keys, state.config().login_failures_per_minute) {
-        return Err(AppError::TooManyRequests { retry_after });
-    }
-    let found = state.store().user_for_login(username).await?;
-    let ok = match &found {
-        Some((user, hash)) if !user.disabled => auth::verify_password(password.to_string(), hash.clone()).await,
-        _ => {
-            // Spend the same time as a real check, so timing does not tell which names exist.
-            let _ = auth::verify_password(password.to_string(), DUMMY_HASH.to_string()).await;
-            false
+    let limits = auth::LoginLimits::from_config(state.config());
+    let attempt = match state.limiter().begin(&limits, username, ip, Instant::now()) {
+        Ok(a) => a,
+        Err(refused) => {
+            audit_failure(state, username, None, ip, Failure::RateLimited(refused.scope)).await?;
+            return Err(AppError::TooManyRequests { retry_after: refused.retry_after });
         }
     };
-    match found {
-        Some((user, _)) if ok => {
-            state.limiter().succeeded(&account_key);
+    let found = match state.store().user_for_login(username).await {
+        Ok(found) => found,
+        Err(e) => {
+            // No password was checked: the attempt does not count.
+            state.limiter().abandoned(&limits, attempt);
+            return Err(e.into());
+        }
+    };
+    let failure = match &found {
+        Some((user, hash)) if !user.disabled => {
+            if auth::verify_password(password.to_string(), hash.clone()).await {
+                None
+            } else {
+                Some(Failure::WrongPassword)
+            }
+        }
+        other => {
+            // Spend the same time as a real check, so timing does not tell which names exist.
+            let _ = auth::verify_password(password.to_string(), DUMMY_HASH.to_string()).await;
+            Some(if other.is_some() { Failure::Disabled } else { Failure::UnknownUser })
+        }
+    };
+    match (found, failure) {
+        (Some((user, _)), None) => {
+            state.limiter().succeeded(attempt);
             Ok(user)
         }
-        _ => {
-            state.limiter().failed(&keys);
+        (found, failure) => {
+            state.limiter().failed(&limits, attempt, Instant::now());
+            let failure = failure.unwrap_or(Failure::UnknownUser);
+            audit_failure(state, username, found.map(|(u, _)| u.id), ip, failure).await?;
             Err(AppError::BadCredentials)
         }
     }

@@ -380,6 +380,14 @@ pub(crate) async fn note_missed_reason(
     reason: frontline_domain::sampling::MissReason,
 ) -> Result<(), AppError> {
     use frontline_store::sampling::MissNote;
+    // A volunteer notes people of their team's buildings only; for them, the
+    // others are outside the round's part they work on.
+    if let Some(reach) = crate::privacy::reach(state, auth).await? {
+        let building = state.store().get_resident(resident).await?.building_id;
+        if !building.is_some_and(|b| reach.contains(&b)) {
+            return Err(AppError::field("resident_code", "out_of_scope"));
+        }
+    }
     match state.store().note_missed(&auth.actor(), round, resident, reason).await? {
         MissNote::Noted => Ok(()),
         MissNote::OutOfScope => Err(AppError::field("resident_code", "out_of_scope")),
@@ -449,10 +457,11 @@ pub async fn get_advice(
 /// Hands scans to the writer as the signed-in account (the batch is audited
 /// under it, its keys are its own); answers once they are committed.
 pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Result<Vec<&'static str>, AppError> {
-    // scope: the buildings this account may scan in (`None`: anywhere in the round's
-    // scope). Plug the volunteers' assignment policy in here; scans of residents
-    // elsewhere are then refused one by one as `outside_assignment`.
-    let buildings: Option<std::collections::HashSet<i64>> = None;
+    // The buildings this account may scan in (`None`: anywhere in the round's
+    // scope): a volunteer's team assignment. Scans of residents elsewhere are
+    // refused one by one as `outside_assignment`, so codes copied from a desk
+    // cannot raise another building's coverage.
+    let buildings = crate::privacy::reach(state, auth).await?.map(|ids| ids.into_iter().collect());
     let by = Submitter { actor: auth.actor(), buildings };
     state.scans().submit_as(by, scans).await.map_err(|e| match e {
         frontline_store::sampling::SubmitError::Busy => AppError::Unavailable(Unavailability::Busy),

@@ -31,7 +31,9 @@ async fn login_gives_a_token_that_works_and_logout_ends_it() {
 
 #[tokio::test]
 async fn failed_logins_are_rate_limited_per_account() {
-    let app = TestApp::new(Backend::Sqlite).await;
+    // The account's first wait outlasts the test: no assertion depends on timing.
+    let config = frontline_web::WebConfig { login_backoff_first_secs: 3600, ..Default::default() };
+    let app = TestApp::with_config(Backend::Sqlite, config).await;
     let bad = json!({"username": "deputy", "password": "wrong password"});
     for _ in 0..5 {
         let res = app.api(Method::POST, "/api/v1/auth/login", None, Some(bad.clone())).await;
@@ -60,7 +62,8 @@ async fn failed_logins_are_rate_limited_per_account() {
 
 #[tokio::test]
 async fn failed_logins_are_rate_limited_per_address() {
-    let app = TestApp::new(Backend::Sqlite).await;
+    let config = frontline_web::WebConfig { login_failures_per_address: 5, ..Default::default() };
+    let app = TestApp::with_config(Backend::Sqlite, config).await;
     for name in ["a1", "a2", "a3", "a4", "a5"] {
         let res =
             app.api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": name, "password": "x"}))).await;

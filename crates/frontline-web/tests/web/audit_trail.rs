@@ -17,7 +17,9 @@ async fn round(app: &TestApp, building: i64) -> i64 {
     let body = json!({"name": "R", "pool_size": 5, "buildings": [building]});
     let created = app.api(Method::POST, "/api/v1/sampling/rounds", Some(&lead), Some(body)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-    created.json()["id"].as_i64().expect("round")
+    let round = created.json()["id"].as_i64().expect("round");
+    crate::support::sweeps(app, "volunteer", round).await;
+    round
 }
 
 /// Posts one batch; its statuses.

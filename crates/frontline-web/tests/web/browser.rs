@@ -103,6 +103,7 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
     b.click("form[action='/sampling'] button[type=submit]").await;
     b.wait_until(10, "the round's page", async |b| path_of(b).await.starts_with("/sampling/rounds/")).await;
     let round: i64 = path_of(&b).await.rsplit('/').next().and_then(|r| r.parse().ok()).expect("round id");
+    crate::support::sweeps(&app, "volunteer", round).await;
 
     // A barcode scanner in keyboard mode types the tube and Enter: the form is
     // not sent with the member missing, and the cursor is in the member's field.

@@ -162,7 +162,7 @@ async fn connections_beyond_the_cap_wait_their_turn() {
 async fn handlers_see_the_client_address_and_shutdown_finishes_requests_in_flight() {
     // One failed login per minute and address: the second from 127.0.0.1 is
     // refused, which it can only be if the handler knows the address.
-    let s = served(WebConfig { login_failures_per_minute: 1, ..config(10, 64) }).await;
+    let s = served(WebConfig { login_failures_per_address: 1, ..config(10, 64) }).await;
     let login = |user: &str| {
         let body = format!(r#"{{"username":"{user}","password":"wrong"}}"#);
         format!(

@@ -9,6 +9,7 @@ mod audit_trail;
 mod browser;
 mod census;
 mod defences;
+mod logins;
 mod openapi;
 mod pages;
 mod permissions;

@@ -346,6 +346,45 @@ async fn a_volunteer_sees_only_the_team_buildings_without_numbers_or_codes() {
     let names: Vec<&str> = missed.as_array().expect("list").iter().filter_map(|m| m["name"].as_str()).collect();
     assert_eq!(names, vec!["洪华"]);
 
+    // Scans: a code copied from elsewhere does not count outside the team's buildings.
+    let staff = app.token(Role::Staff).await;
+    let code_of = |id: i64| {
+        let app = &app;
+        let staff = staff.clone();
+        async move {
+            app.get(&format!("/api/v1/residents/{id}"), &staff).await.json()["sampling_code"]
+                .as_str()
+                .expect("code")
+                .to_string()
+        }
+    };
+    let (hong_code, cai_code) = (code_of(w.hong).await, code_of(w.cai).await);
+    let scans = json!({"scans": [
+        {"key": "v1", "round": w.sampling_round, "tube": "VT0001", "resident_code": hong_code},
+        {"key": "v2", "round": w.sampling_round, "tube": "VT0001", "resident_code": cai_code},
+    ]});
+    let res = app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(scans)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let answer = res.json();
+    let statuses: Vec<&str> =
+        answer["results"].as_array().expect("results").iter().filter_map(|r| r["status"].as_str()).collect();
+    assert_eq!(statuses, vec!["accepted", "outside_assignment"]);
+    let coverage = app.get(&format!("/api/v1/sampling/rounds/{}/coverage", w.sampling_round), &staff).await.json();
+    let sampled: i64 =
+        coverage["buildings"].as_array().expect("buildings").iter().filter_map(|b| b["sampled"].as_i64()).sum();
+    assert_eq!(sampled, 1, "only the team's building counts: {coverage}");
+    // Noting why someone was missed is also the team's own buildings only.
+    let note = json!({"resident_code": cai_code, "reason": "refused"});
+    let noted = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/sampling/rounds/{}/missed", w.sampling_round),
+            Some(&volunteer),
+            Some(note),
+        )
+        .await;
+    assert_eq!(noted.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", noted.text());
+
     // The pages say the same: the home page shows the team's buildings, not the district.
     let session = browser_login(&app, "volunteer").await;
     let home = get_page(&app, &session, "/").await.text();

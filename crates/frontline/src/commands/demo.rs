@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use frontline_domain::access::Role;
 use frontline_domain::date::Date;
+use frontline_domain::passwords::check_password;
 use frontline_domain::synth::SynthOptions;
 use frontline_store::accounts::NewUser;
 use frontline_store::{now_ms, Actor, Store};
@@ -27,6 +28,7 @@ const DEMO_ACCOUNTS: [(Role, &str, Option<&str>); 7] = [
 
 /// Seeds (first run only), sets the demo accounts' passwords, prints them, and serves.
 pub async fn run(mut cfg: Config, args: DemoArgs, database_given: bool) -> anyhow::Result<()> {
+    let fixed = fixed_password()?;
     if !database_given {
         std::fs::create_dir_all(&args.data).with_context(|| format!("creating {}", args.data.display()))?;
         cfg.database_url = format!("sqlite://{}", args.data.join("frontline.db").display());
@@ -52,7 +54,7 @@ pub async fn run(mut cfg: Config, args: DemoArgs, database_given: bool) -> anyho
             started.elapsed().as_secs_f64()
         );
     }
-    let accounts = ensure_accounts(&store).await?;
+    let accounts = ensure_accounts(&store, fixed).await?;
     let url = format!("http://{}", cfg.listen);
     println!();
     println!("Frontline demo: {url}");
@@ -68,12 +70,23 @@ pub async fn run(mut cfg: Config, args: DemoArgs, database_given: bool) -> anyho
     super::serve::serve(store, &cfg, None).await
 }
 
-/// Creates the demo accounts or resets their passwords: to `FRONTLINE_DEMO_PASSWORD`, or fresh random ones.
+/// `FRONTLINE_DEMO_PASSWORD`, if set, checked against the password rule for every demo account.
+fn fixed_password() -> anyhow::Result<Option<String>> {
+    let Some(p) = std::env::var("FRONTLINE_DEMO_PASSWORD").ok().filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    for (role, _, _) in DEMO_ACCOUNTS {
+        check_password(&p, role.code())
+            .map_err(|problem| anyhow::anyhow!("FRONTLINE_DEMO_PASSWORD (for {}): {problem}", role.code()))?;
+    }
+    Ok(Some(p))
+}
+
 /// The demo volunteer's team.
 pub const DEMO_TEAM: &str = "一队";
 
-async fn ensure_accounts(store: &Store) -> anyhow::Result<Vec<(String, String)>> {
-    let fixed = std::env::var("FRONTLINE_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
+/// Creates the demo accounts or resets their passwords: to `FRONTLINE_DEMO_PASSWORD`, or fresh random ones.
+async fn ensure_accounts(store: &Store, fixed: Option<String>) -> anyhow::Result<Vec<(String, String)>> {
     let groups = store.list_groups().await?;
     let actor = Actor::system("demo");
     let mut out = Vec::new();
@@ -81,7 +94,7 @@ async fn ensure_accounts(store: &Store) -> anyhow::Result<Vec<(String, String)>>
         let username = role.code().to_string();
         let password = match &fixed {
             Some(p) => p.clone(),
-            None => generate_password()?,
+            None => generate_password(&username)?,
         };
         let hash = frontline_web::auth::hash_password(password.clone()).await?;
         match store.user_by_name(&username).await {

@@ -4,33 +4,40 @@ use std::io::BufRead;
 
 use anyhow::{bail, Context};
 use frontline_domain::access::Role;
+use frontline_domain::passwords::check_password;
 use frontline_store::accounts::NewUser;
 use frontline_store::{Actor, Store};
 use frontline_web::api::accounts::valid_username;
 
 use crate::cli::UserCommand;
 
-fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+/// The password for `username`: the first line of standard input (checked
+/// against the password rule), or a generated one.
+fn read_password(from_stdin: bool, username: &str) -> anyhow::Result<(String, bool)> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).context("reading the password")?;
         let pw = line.trim_end_matches(['\r', '\n']).to_string();
-        if pw.chars().count() < 8 {
-            bail!("the password must have at least 8 characters");
-        }
+        check_password(&pw, username).map_err(|problem| anyhow::anyhow!("password refused: {problem}"))?;
         Ok((pw, false))
     } else {
-        Ok((generate_password()?, true))
+        Ok((generate_password(username)?, true))
     }
 }
 
-/// A random password that is easy to read aloud over the phone: 4 groups of 4.
-pub fn generate_password() -> anyhow::Result<String> {
+/// A random password for `username` that is easy to read aloud over the
+/// phone: 4 groups of 4, drawn again in the rare case the password rule refuses it.
+pub fn generate_password(username: &str) -> anyhow::Result<String> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
-    Ok(chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-"))
+    loop {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+        let password = chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-");
+        if check_password(&password, username).is_ok() {
+            return Ok(password);
+        }
+    }
 }
 
 /// Runs a `user` subcommand.
@@ -56,7 +63,7 @@ pub async fn run(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
                         .with_context(|| format!("no working group with code {code:?}"))?,
                 ),
             };
-            let (password, generated) = read_password(password_stdin)?;
+            let (password, generated) = read_password(password_stdin, &username)?;
             let password_hash = frontline_web::auth::hash_password(password.clone()).await?;
             let new = NewUser {
                 display_name: display_name.unwrap_or_else(|| username.clone()),
@@ -101,7 +108,7 @@ pub async fn run(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
             println!("enabled {username}");
         }
         UserCommand::ResetPassword { username, password_stdin } => {
-            let (password, generated) = read_password(password_stdin)?;
+            let (password, generated) = read_password(password_stdin, &username)?;
             let hash = frontline_web::auth::hash_password(password.clone()).await?;
             store.set_password(&actor, &username, &hash).await.with_context(|| format!("no user {username}"))?;
             println!("password reset for {username}");

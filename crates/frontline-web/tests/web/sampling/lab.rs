@@ -34,6 +34,7 @@ async fn invalid_tube_members_are_sampled_again(backend: Backend) {
         )
         .await;
     let round = created.json()["id"].as_i64().expect("id");
+    crate::support::sweeps(&app, "volunteer", round).await;
     let scan = |key: &str, tube: &str, code: &str| json!({"key": key, "round": round, "tube": tube, "resident_code": code, "at": 1_000});
     let post = |scans: Vec<Value>| {
         app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(json!({"scans": scans})))

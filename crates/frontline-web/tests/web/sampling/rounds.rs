@@ -68,6 +68,7 @@ async fn sampling_round_end_to_end(backend: Backend) {
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let round = created.json()["id"].as_i64().expect("id");
+    crate::support::sweeps(&app, "volunteer", round).await;
 
     let scan = |key: &str, tube: &str, code: &str| json!({"key": key, "round": round, "tube": tube, "resident_code": code, "at": 1_000});
     // A batch with a bad key or time is refused whole, each bad scan named.
@@ -546,6 +547,7 @@ async fn concurrent_phones_are_group_committed_without_losing_or_doubling_a_scan
         .json()["id"]
         .as_i64()
         .expect("round");
+    crate::support::sweeps(&app, "volunteer", round).await;
     let residents = app.store().list_residents(&Default::default(), None, 500).await.expect("residents").items;
     let codes: Vec<String> = residents
         .iter()

@@ -28,6 +28,7 @@ async fn a_tube_sealed_early_takes_no_more_members(backend: Backend) {
     let created = app.api(Method::POST, "/api/v1/sampling/rounds", Some(&lead), Some(body)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let round = created.json()["id"].as_i64().expect("round");
+    crate::support::sweeps(&app, "volunteer", round).await;
     assert_eq!(scan(&app, &volunteer, "k1", round, "ZZ9001", &c1).await, "accepted");
 
     let no_scan = Role::ALL.into_iter().find(|r| !r.can(Perm::Scan)).expect("a role that cannot scan");
@@ -91,6 +92,7 @@ async fn the_sampler_seals_from_the_page() {
     }
     // The volunteer opens the tube: it is theirs to seal.
     let volunteer = app.token(Role::Volunteer).await;
+    crate::support::sweeps(&app, "volunteer", rounds[0]).await;
     assert_eq!(scan(&app, &volunteer, "k1", rounds[0], "ZZ9101", &c1).await, "accepted");
     let session = browser_login(&app, "volunteer").await;
     let page = get_page(&app, &session, format!("/sampling/rounds/{}/scan?building={building}&tube=ZZ9101", rounds[0]))

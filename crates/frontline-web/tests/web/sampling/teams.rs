@@ -84,7 +84,8 @@ async fn teams_deadline_and_household_coverage(backend: Backend) {
     let audit = app.get("/api/v1/audit?action=sampling.round.teams", &app.token(Role::Commander).await).await.json();
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
 
-    // Two of the three in building 3 are sampled.
+    // Two of the three in building 3 are sampled, by a volunteer of its team.
+    crate::support::set_team(&app, "volunteer", Some("一队")).await;
     let scans = json!({"scans": [
         {"key": "t1", "round": round, "tube": "TT0001", "resident_code": c1, "at": 1},
         {"key": "t2", "round": round, "tube": "TT0001", "resident_code": c2, "at": 2},
@@ -249,7 +250,7 @@ async fn the_sweep_notes_why_people_were_missed() {
         .as_i64()
         .expect("round");
     // The volunteer sweeps the building with team 一队.
-    app.store().set_user_team(&Actor::system("test"), "volunteer", Some("一队")).await.expect("team");
+    crate::support::set_team(&app, "volunteer", Some("一队")).await;
     let scans = json!({"scans": [{"key": "a", "round": round, "tube": "ZZ0001", "resident_code": c3}]});
     app.api(Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(scans)).await;
 

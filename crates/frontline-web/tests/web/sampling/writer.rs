@@ -28,6 +28,7 @@ async fn writer_down_and_back(backend: Backend) {
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let round = created.json()["id"].as_i64().expect("id");
+    crate::support::sweeps(&app, "volunteer", round).await;
     let scans = |key: &str, code: &str| -> Value {
         json!({"scans": [{"key": key, "round": round, "tube": "ZZ0001", "resident_code": code, "at": 1_000}]})
     };

@@ -214,3 +214,23 @@ pub async fn post_form(app: &TestApp, session: &str, path: impl AsRef<str>, body
         .expect("req");
     app.send(req).await
 }
+
+/// Puts the account `username` on team 测试队 and gives that team every
+/// building of `round`: a volunteer scans only in their team's buildings.
+pub async fn sweeps(app: &TestApp, username: &str, round: i64) {
+    let a = Actor::system("test");
+    let s = app.store();
+    let buildings = s.get_sampling_round(round).await.expect("round").buildings;
+    let teams: Vec<frontline_store::sampling::TeamAssignment> = buildings
+        .into_iter()
+        .map(|building| frontline_store::sampling::TeamAssignment { building, team: Some("测试队".into()) })
+        .collect();
+    s.assign_sampling_teams(&a, round, &teams).await.expect("teams");
+    set_team(app, username, Some("测试队")).await;
+}
+
+/// Puts an account in a team, as the API does (sessions see it at once).
+pub async fn set_team(app: &TestApp, username: &str, team: Option<&str>) {
+    let user = app.store().set_user_team(&Actor::system("test"), username, team).await.expect("team");
+    app.state.sessions().forget_user(user.id);
+}
