@@ -61,6 +61,30 @@ fn datetime(state: &State, ms: i64) -> String {
     format!("{date} {:02}:{:02}", mins / 60, mins % 60)
 }
 
+/// `n | num`: an integer with thousands separators (`33028` → `33,028`), as
+/// both languages write counts. Anything that is not an integer is shown as is.
+fn num(value: Value) -> String {
+    match i64::try_from(value.clone()) {
+        Ok(n) => group_thousands(n),
+        Err(_) => value.to_string(),
+    }
+}
+
+fn group_thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// How a template treats a variable its context lacks. Debug builds (the
 /// tests) fail on any use of one, so a handler that forgets a variable or a
 /// template that misspells one is caught; release builds render it as empty
@@ -81,6 +105,7 @@ fn env() -> &'static Environment<'static> {
         }
         env.add_function("t", t);
         env.add_filter("datetime", datetime);
+        env.add_filter("num", num);
         env
     })
 }
@@ -113,6 +138,17 @@ pub fn render_error(lang: Lang, status: StatusCode, error: &ErrorBody) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_carry_thousands_separators() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(12_000), "12,000");
+        assert_eq!(group_thousands(33_028), "33,028");
+        assert_eq!(group_thousands(-1_234_567), "-1,234,567");
+        assert_eq!(num(Value::from("n/a")), "n/a");
+        assert_eq!(num(Value::from(1_042)), "1,042");
+    }
 
     #[test]
     fn every_template_compiles() {

@@ -136,6 +136,19 @@ impl Browser {
         }
     }
 
+    /// Resizes the window to `width` x `height` CSS pixels (1366 for a desk, 360 for a phone).
+    #[allow(dead_code)]
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client().set_window_size(width, height).await.unwrap_or_else(|e| panic!("resize: {e}"));
+    }
+
+    /// Saves a PNG of the visible window to `path`.
+    #[allow(dead_code)]
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        let png = self.client().screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+        std::fs::write(path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+
     /// Ends the session (closing Chromium), then chromedriver.
     pub async fn close(mut self) {
         if let Some(client) = self.client.take() {

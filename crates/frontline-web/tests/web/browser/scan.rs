@@ -8,8 +8,9 @@
 
 use std::path::Path;
 
+use super::{log_in, path_of, serve, text_of};
 use crate::support::webdriver::Browser;
-use crate::support::{coded_resident, id_number, TestApp, PASSWORD};
+use crate::support::{coded_resident, id_number, TestApp};
 use axum::http::Method;
 use fantoccini::key::Key;
 use frontline_domain::access::Role;
@@ -40,35 +41,6 @@ fn qr_video(text: &str, path: &Path) {
         video.extend_from_slice(&frame);
     }
     std::fs::write(path, video).expect("video");
-}
-
-async fn path_of(b: &Browser) -> String {
-    b.eval("return location.pathname + location.search;").await.as_str().unwrap_or_default().to_string()
-}
-
-async fn text_of(b: &Browser, css: &str) -> String {
-    let script = format!("var e = document.querySelector({css:?}); return e ? e.textContent.trim() : null;");
-    b.eval(&script).await.as_str().unwrap_or_default().to_string()
-}
-
-/// The application served on a loopback port: its base URL and a stop switch.
-async fn serve(
-    app: &TestApp,
-) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(frontline_web::serve(listener, app.state.clone(), async move {
-        let _ = stopped.await;
-    }));
-    (base, stop, server)
-}
-
-async fn log_in(b: &Browser, base: &str, user: &str) {
-    b.goto(&format!("{base}/login")).await;
-    b.type_into("input[name=username]", user).await;
-    b.type_into("input[name=password]", &format!("{PASSWORD}{}", Key::Enter)).await;
-    b.wait_until(10, "the login to finish", async |b| !path_of(b).await.starts_with("/login")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
