@@ -4,6 +4,7 @@ use frontline_domain::people::SpecialNeed;
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::census::PRESENT;
 use crate::db::Store;
 use crate::error::StoreError;
 
@@ -37,7 +38,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT (SELECT COUNT(*) FROM compounds) AS compounds, (SELECT COUNT(*) FROM buildings) AS buildings, \
-             (SELECT COUNT(*) FROM households) AS households, COUNT(*) AS residents{sums} FROM residents"
+             (SELECT COUNT(*) FROM households) AS households, COUNT(*) AS residents{sums} FROM residents r WHERE {PRESENT}"
         );
         let row = sqlx::query(&sql).bind(elderly_born_by).bind(infant_born_after).fetch_one(&self.pool).await?;
         let mut needs = Vec::new();

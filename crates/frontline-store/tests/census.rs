@@ -44,6 +44,7 @@ fn opts(round: &str, dry_run: bool, accept_valid: bool) -> ImportOptions {
         accept_valid,
         today: Date::new(2022, 6, 13).expect("date"),
         rules: CensusRules::default(),
+        scope: None,
     }
 }
 

@@ -49,6 +49,9 @@ pub enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Census rounds: confirm a round, and the people who left.
+    #[command(subcommand)]
+    Census(CensusCommand),
     /// Generate files for tests and benchmarks.
     #[command(subcommand)]
     Generate(GenerateCommand),
@@ -141,6 +144,52 @@ pub struct ImportCensusArgs {
     /// Write the validation report (every refused row and warning) to this XLSX file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// What the round is reconciled within. Default: the sheet's buildings when other
+    /// buildings of the compound hold residents, else the whole compound.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+}
+
+/// `--scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// Every building of the compound: everyone without a row counts as gone.
+    Compound,
+    /// Only the buildings the sheet covers.
+    Buildings,
+}
+
+impl ScopeArg {
+    /// The store's scope.
+    pub fn scope(self) -> frontline_store::census::Scope {
+        match self {
+            ScopeArg::Compound => frontline_store::census::Scope::Compound,
+            ScopeArg::Buildings => frontline_store::census::Scope::Buildings,
+        }
+    }
+}
+
+/// `frontline census …`.
+#[derive(Debug, Subcommand)]
+pub enum CensusCommand {
+    /// Confirm a round: the people it reports gone (no row at all, within its scope)
+    /// leave the base numbers and sampling rounds' expected counts.
+    Confirm {
+        /// The round's id.
+        round: i64,
+    },
+    /// Bring a resident who left back into the household they left.
+    Restore {
+        /// The resident's id.
+        resident: i64,
+    },
+    /// Change why a resident left: moved_out, away, deceased or transferred.
+    State {
+        /// The resident's id.
+        resident: i64,
+        /// The state.
+        state: String,
+    },
 }
 
 /// `frontline generate …`.

@@ -31,6 +31,7 @@
 //! - `sex_invalid` — the sex cell is neither male nor female.
 
 mod address;
+mod damaged;
 mod dupes;
 mod field;
 mod header;
@@ -48,6 +49,7 @@ pub use address::{
     building_name, parse_address, parse_building, parse_floor, parse_number, parse_room, parse_unit, unit_name,
     Address, Room,
 };
+pub use damaged::{census_name, surviving_id_prefix, SURVIVING_DIGITS};
 pub use dupes::{duplicate_key_name_phone, ids_one_edit_apart};
 pub use field::{field_for_header, normalise_header, Field, HEADER_SYNONYMS, WEAK_SYNONYMS};
 pub use header::{apply_mapping, detect_header, detect_header_with, HeaderError, HeaderMap};
@@ -57,6 +59,10 @@ pub use text::parse_birth_date;
 use crate::date::Date;
 use crate::ids::{IdNumber, PassportNumber, Phone, Sex};
 use crate::people::SpecialNeeds;
+
+/// Why a resident left the base numbers (a confirmed round found no row of
+/// theirs): the first is the default; each can be changed per person.
+pub const DEPARTURE_STATES: &[&str] = &["moved_out", "away", "deceased", "transferred"];
 
 /// Codes of issues that refuse a row.
 pub const REFUSAL_CODES: &[&str] = &[

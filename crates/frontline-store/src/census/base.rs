@@ -7,6 +7,7 @@ use frontline_domain::people::SpecialNeed;
 use serde::Serialize;
 use sqlx::Row;
 
+use super::departures::PRESENT;
 use super::reconcile::natural_key;
 use crate::db::Store;
 use crate::error::StoreError;
@@ -77,7 +78,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT r.building_id, COUNT(*) AS residents, COUNT(DISTINCT r.household_id) AS households, \
-             SUM(CASE WHEN r.away = 1 THEN 1 ELSE 0 END) AS away{sums} FROM residents r GROUP BY r.building_id"
+             SUM(CASE WHEN r.away = 1 THEN 1 ELSE 0 END) AS away{sums} FROM residents r WHERE {PRESENT} GROUP BY r.building_id"
         );
         let rows = sqlx::query(&sql).bind(elderly_born_by).bind(infant_born_after).fetch_all(self.pool()).await?;
         let places: Vec<(i64, String, i64, String)> = sqlx::query_as(

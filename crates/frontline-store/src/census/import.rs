@@ -16,6 +16,7 @@ use tokio::sync::mpsc::Receiver;
 use super::matching::{find_existing, insert_new, update_matched, Found};
 use super::places::{preload_places, resolve_households, resolve_known};
 use super::prepare::{Normaliser, Prepared, PreparedBatch, PreparedFate};
+use super::scope::Scope;
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
 use crate::db::{Backend, Store};
@@ -43,6 +44,9 @@ pub struct ImportOptions {
     pub today: Date,
     /// Rules that differ by city.
     pub rules: CensusRules,
+    /// What the round is reconciled within; `None`: the sheet's buildings when
+    /// other buildings of the compound hold residents, else the compound.
+    pub scope: Option<Scope>,
 }
 
 /// The import's counts: the object the CLI prints with `--json` and the API returns.
@@ -74,6 +78,14 @@ pub struct ImportSummary {
     pub residents_moved: u64,
     /// Pairs of residents to review as likely the same person.
     pub likely_duplicates: u64,
+    /// The round's scope: `compound` or `buildings`.
+    pub scope: String,
+    /// The buildings the sheet covers, by name.
+    pub sheet_buildings: Vec<String>,
+    /// The compound's other buildings holding residents (outside a `buildings` scope).
+    pub buildings_outside: u64,
+    /// Residents who had left (a confirmed round found them gone) and are back in this sheet.
+    pub residents_returned: u64,
 }
 
 /// One problem of one row, for the validation report.
@@ -297,6 +309,11 @@ impl Store {
         if ctx.summary.residents_created > 0 || ctx.phones_changed > 0 {
             ctx.summary.likely_duplicates = flag_likely_duplicates(&mut tx, round_id, now).await?;
         }
+        let extent = super::scope::settle(&mut tx, round_id, compound_id, opts.scope).await?;
+        ctx.summary.scope = extent.scope.code().to_string();
+        ctx.summary.sheet_buildings = extent.covered;
+        ctx.summary.buildings_outside = extent.outside;
+        ctx.summary.residents_returned = super::departures::close_returned(&mut tx, round_id, &actor.name, now).await?;
         let commit = !opts.dry_run && (!ctx.any_refused || opts.accept_valid);
         ctx.summary.committed = commit;
         ctx.summary.round_id = commit.then_some(round_id);
@@ -329,8 +346,9 @@ impl Store {
 fn census_rows(backend: Backend) -> Batch {
     Batch::new(
         backend,
-        "INSERT INTO census_rows (round_id, row_number, raw, outcome, resident_id, household_id, building_id, phone, away, issues)",
-        10,
+        "INSERT INTO census_rows (round_id, row_number, raw, outcome, resident_id, household_id, building_id, phone, away, issues, \
+         tie_name, tie_prefix)",
+        12,
     )
     // Statements of a few hundred rows reuse their buffers; thousands allocated fresh pages each time.
     .rows_per_statement(500)
@@ -354,14 +372,16 @@ async fn process_batch(
     settle(conn, ctx, (fates, people, rows_out), found, pending).await
 }
 
-type Counted = (Vec<Fate>, Vec<Slot>, Vec<(usize, String, Option<String>)>);
+/// A row as written: its number, raw cells, issues, and what can tie it to a resident when refused.
+type RowOut = (usize, String, Option<String>, Option<(String, String)>);
+type Counted = (Vec<Fate>, Vec<Slot>, Vec<RowOut>);
 
 /// Counts and reports a batch's rows; people wait in slots for their ids, their
 /// places resolved from memory where known.
 fn count(ctx: &mut Ctx, batch: Vec<Prepared>) -> Counted {
     let mut fates: Vec<Fate> = Vec::with_capacity(batch.len());
     let mut people: Vec<Slot> = Vec::new();
-    let mut rows_out: Vec<(usize, String, Option<String>)> = Vec::with_capacity(batch.len());
+    let mut rows_out: Vec<RowOut> = Vec::with_capacity(batch.len());
     for row in batch {
         ctx.summary.rows_read += 1;
         for i in row.issues {
@@ -393,7 +413,7 @@ fn count(ctx: &mut Ctx, batch: Vec<Prepared>) -> Counted {
                 fates.push(Fate::Person(people.len() - 1, true));
             }
         }
-        rows_out.push((row.row_number, row.raw, row.issues_json));
+        rows_out.push((row.row_number, row.raw, row.issues_json, row.tie));
     }
     resolve_known(ctx, &mut people);
     (fates, people, rows_out)
@@ -455,7 +475,7 @@ async fn settle(
         }
     }
     // 5. The raw rows, each linked to the resident it made or changed: written with the next batch.
-    for ((row_number, raw, issues), fate) in rows_out.into_iter().zip(&fates) {
+    for ((row_number, raw, issues, tie), fate) in rows_out.into_iter().zip(&fates) {
         let number = i64::try_from(row_number).unwrap_or(i64::MAX);
         let (outcome, resident, slot) = match fate {
             Fate::Skipped => ("skipped", None, None),
@@ -478,6 +498,8 @@ async fn settle(
             V::OptS(slot.and_then(|s| s.person.phone.as_ref().map(|p| p.as_str().to_string()))),
             V::I(i64::from(slot.is_some_and(|s| s.person.away))),
             V::OptS(issues),
+            V::OptS(tie.as_ref().map(|t| t.0.clone())),
+            V::OptS(tie.map(|t| t.1)),
         ]);
     }
     Ok(())

@@ -6,18 +6,22 @@
 //! commits them in one transaction, keeping every raw row for traceability.
 
 mod base;
+mod departures;
 mod import;
 mod matching;
 mod places;
 mod prepare;
 mod reconcile;
 mod review;
+mod scope;
 
 pub use base::{BaseNumbers, BaseRow};
+pub use departures::{Confirmation, Departure, PRESENT};
 pub use import::{ImportOptions, ImportOutcome, ImportSummary, RowBatches, RowIssue};
 pub use reconcile::{ReconcileCounts, ReconcilePerson, Reconciliation};
 pub(crate) use review::MERGE;
 pub use review::{Merge, Review};
+pub use scope::Scope;
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -46,10 +50,16 @@ pub struct Round {
     pub created_at: i64,
     /// The import summary.
     pub summary: serde_json::Value,
+    /// What it reconciles against: `compound` (every building) or `buildings` (those its sheet covers).
+    pub scope: String,
+    /// Who confirmed it (the people it reports gone left the base numbers then).
+    pub confirmed_by: Option<String>,
+    /// When (unix ms).
+    pub confirmed_at: Option<i64>,
 }
 
 const ROUND_SELECT: &str = "SELECT r.id, r.compound_id, c.name AS compound, r.name, r.file_name, r.committed_by, \
-    r.created_at, r.summary FROM census_rounds r JOIN compounds c ON c.id = r.compound_id";
+    r.created_at, r.summary, r.scope, r.confirmed_by, r.confirmed_at FROM census_rounds r JOIN compounds c ON c.id = r.compound_id";
 
 fn round(row: &AnyRow) -> Result<Round, sqlx::Error> {
     let summary: String = row.try_get("summary")?;
@@ -62,6 +72,9 @@ fn round(row: &AnyRow) -> Result<Round, sqlx::Error> {
         committed_by: row.try_get("committed_by")?,
         created_at: row.try_get("created_at")?,
         summary: serde_json::from_str(&summary).unwrap_or(serde_json::Value::Null),
+        scope: row.try_get("scope")?,
+        confirmed_by: row.try_get("confirmed_by")?,
+        confirmed_at: row.try_get("confirmed_at")?,
     })
 }
 

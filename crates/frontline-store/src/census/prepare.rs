@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-use frontline_domain::census::{normalise_row, CensusPerson, CensusRules, HeaderMap, RawRow, RowOutcome};
+use frontline_domain::census::{
+    census_name, normalise_row, surviving_id_prefix, CensusPerson, CensusRules, Field, HeaderMap, RawRow, RowOutcome,
+};
 use frontline_domain::date::Date;
 use tokio::sync::{mpsc, oneshot};
 
@@ -124,6 +126,9 @@ pub(super) struct Prepared {
     pub(super) issues: Vec<RowIssue>,
     pub(super) issues_json: Option<String>,
     pub(super) fate: PreparedFate,
+    /// For a row refused because a number cell destroyed its ID number's last
+    /// digits: its name and the digits that survived, to tie it to a resident.
+    pub(super) tie: Option<(String, String)>,
 }
 
 // Nearly every row is a person: boxing them would allocate once more per row.
@@ -152,14 +157,20 @@ fn prepare(header: &HeaderMap, row_number: usize, cells: Vec<String>, today: Dat
         }
         _ => Vec::new(),
     };
+    let mut tie = None;
     let fate = match outcome {
         RowOutcome::Blank | RowOutcome::Total => PreparedFate::Skipped,
         RowOutcome::Refused(issues) => {
-            PreparedFate::Refused(issues.iter().find(|i| i.is_refusal()).map_or("no_identity", |i| i.code))
+            let first = issues.iter().find(|i| i.is_refusal());
+            if let Some(i) = first.filter(|i| i.code == "id_precision_lost") {
+                let name = header.column(Field::Name).and_then(|c| cells.get(c)).and_then(|n| census_name(n));
+                tie = name.zip(surviving_id_prefix(&i.value));
+            }
+            PreparedFate::Refused(first.map_or("no_identity", |i| i.code))
         }
         RowOutcome::Person(person, _) => PreparedFate::Person(person),
     };
     let issues_json = if issues.is_empty() { None } else { serde_json::to_string(&issues).ok() };
     let raw = serde_json::to_string(&cells).unwrap_or_default();
-    Prepared { row_number, raw, issues, issues_json, fate }
+    Prepared { row_number, raw, issues, issues_json, fate, tie }
 }

@@ -10,7 +10,7 @@ use frontline_domain::census::CensusRules;
 use frontline_domain::i18n::Lang;
 use frontline_domain::privacy::Disclosure;
 use frontline_import::Limits;
-use frontline_store::census::{ImportOptions, ImportOutcome};
+use frontline_store::census::{ImportOptions, ImportOutcome, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -42,6 +42,10 @@ pub struct ImportQuery {
     pub dry_run: Option<bool>,
     /// Commit the valid rows even when some are refused.
     pub accept_valid: Option<bool>,
+    /// What the round is reconciled within: `compound` (every building) or `buildings`
+    /// (those the sheet covers). Default: the sheet's buildings when other buildings of
+    /// the compound hold residents, else the compound.
+    pub scope: Option<String>,
 }
 
 /// Builds import options from form or query fields, or says which are missing.
@@ -53,9 +57,20 @@ pub fn import_options(
     source: Option<String>,
     dry_run: bool,
     accept_valid: bool,
+    scope: Option<String>,
 ) -> Result<ImportOptions, AppError> {
     let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let mut errors = vec![];
+    let scope = match clean(scope).as_deref() {
+        None | Some("auto") => None,
+        Some(code) => {
+            let parsed = Scope::from_code(code);
+            if parsed.is_none() {
+                errors.push(FieldError::new("scope", "invalid"));
+            }
+            parsed
+        }
+    };
     let round = clean(round).and_then(|r| frontline_domain::places::clean_name(&r));
     if round.is_none() {
         errors.push(FieldError::new("round", "required"));
@@ -64,7 +79,7 @@ pub fn import_options(
     if compound.is_none() {
         errors.push(FieldError::new("compound", "required"));
     }
-    let (Some(round), Some(compound)) = (round, compound) else {
+    let (Some(round), Some(compound), true) = (round, compound, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
     let rules = &state.config().rules;
@@ -77,6 +92,7 @@ pub fn import_options(
         accept_valid,
         today: today(rules),
         rules: CensusRules { elderly_age: rules.elderly_age },
+        scope,
     })
 }
 
@@ -145,6 +161,7 @@ pub async fn create_import(
         q.source,
         q.dry_run.unwrap_or(false),
         q.accept_valid.unwrap_or(false),
+        q.scope,
     )?;
     let outcome = run_import(state.store(), &auth.actor(), body, opts, Limits::default(), &|_| {})
         .await
@@ -188,6 +205,83 @@ pub async fn get_reconciliation(
     let reveal = q.reveal.unwrap_or(false);
     let who = privacy::disclosure(&state, &auth, reveal, "census.reveal", "census_round", Some(id.to_string())).await?;
     Ok(Json(json!(disclose_reconciliation(rec, who))))
+}
+
+/// Confirms a round: the people it reports gone (no row at all, within its
+/// scope) leave the base numbers and sampling rounds' expected counts, as
+/// `moved_out`; never those a refused row may stand for. Audited; once per round.
+#[utoipa::path(post, path = "/api/v1/census/rounds/{id}/confirm", tag = "census", params(("id" = i64, Path)),
+    responses((status = 200, body = schemas::Confirmation), (status = 403, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn confirm_round(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ImportCensus)?;
+    let done = state.store().confirm_round(&auth.actor(), id).await.map_err(confirm_error)?;
+    Ok(Json(json!(done)))
+}
+
+/// A second confirmation is a conflict on the round's status.
+pub fn confirm_error(e: frontline_store::StoreError) -> AppError {
+    match e {
+        frontline_store::StoreError::Conflict { .. } => AppError::Conflict(vec![FieldError::keyed(
+            "round",
+            "confirmed",
+            "census.recon.already_confirmed".into(),
+            vec![],
+        )]),
+        other => other.into(),
+    }
+}
+
+/// Why a departed resident left.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DepartureRequest {
+    /// `moved_out`, `away`, `deceased` or `transferred`.
+    #[schema(value_type = String)]
+    pub state: Option<String>,
+}
+
+/// The departure state named by `state`, or the field error.
+pub fn departure_state(state: Option<&str>) -> Result<&'static str, AppError> {
+    let state = state.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| AppError::field("state", "required"))?;
+    frontline_domain::census::DEPARTURE_STATES
+        .iter()
+        .find(|s| **s == state)
+        .copied()
+        .ok_or_else(|| AppError::field("state", "invalid"))
+}
+
+/// Changes why a resident who left the base numbers left (audited).
+#[utoipa::path(put, path = "/api/v1/residents/{id}/departure", tag = "census", params(("id" = i64, Path)),
+    request_body = DepartureRequest,
+    responses((status = 200, body = schemas::Departure), (status = 403, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn set_departure(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<DepartureRequest>,
+) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ReviewCensus)?;
+    let code = departure_state(req.state.as_deref())?;
+    let d = state.store().set_departure_state(&auth.actor(), id, code).await?;
+    Ok(Json(json!(d)))
+}
+
+/// Brings a resident who left back into the household they left (audited).
+#[utoipa::path(post, path = "/api/v1/residents/{id}/restore", tag = "census", params(("id" = i64, Path)),
+    responses((status = 204, description = "Restored"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn restore_resident(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Perm::ReviewCensus)?;
+    state.store().restore_resident(&auth.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `YYYY-MM-DD` cut-offs of the needs derived from age, today.

@@ -38,6 +38,14 @@ pub struct ImportSummary {
     pub residents_moved: u64,
     /// Pairs of residents to review as likely the same person.
     pub likely_duplicates: u64,
+    /// The round's scope: `compound` or `buildings` (those the sheet covers).
+    pub scope: String,
+    /// The buildings the sheet covers, by name.
+    pub sheet_buildings: Vec<String>,
+    /// The compound's other buildings holding residents (outside a `buildings` scope).
+    pub buildings_outside: u64,
+    /// Residents who had left and are back in this sheet.
+    pub residents_returned: u64,
 }
 
 /// One problem of one row, for the validation report.
@@ -78,6 +86,12 @@ pub struct CensusRound {
     pub created_at: i64,
     /// The import's summary (null if it could not be read back).
     pub summary: Option<ImportSummary>,
+    /// What it is reconciled within: `compound` or `buildings` (those its sheet covers).
+    pub scope: String,
+    /// Who confirmed it: the people it reports gone left the base numbers then.
+    pub confirmed_by: Option<String>,
+    /// When (unix ms).
+    pub confirmed_at: Option<i64>,
 }
 
 /// One raw row of a census round, as it arrived.
@@ -140,7 +154,7 @@ pub struct ReconcileCounts {
     pub building: String,
     /// In both rounds.
     pub still_present: u64,
-    /// In the previous round only.
+    /// In the previous round only, with no row at all in this one (within its scope).
     pub gone: u64,
     /// In this round only.
     pub new: u64,
@@ -148,12 +162,17 @@ pub struct ReconcileCounts {
     pub moved: u64,
     /// In both, with another phone number.
     pub phone_changed: u64,
+    /// Without a valid row, but tied to exactly one refused row (ID number destroyed by a
+    /// number cell; same name and surviving digits): present, ID number to check.
+    pub to_check: u64,
+    /// Without a valid row, and one of several people a refused row may stand for.
+    pub unresolved: u64,
 }
 
 /// One person who is gone, new, moved, or changed phone.
 #[derive(serde::Serialize, ToSchema)]
 pub struct ReconcilePerson {
-    /// `gone`, `new`, `moved` or `phone_changed`.
+    /// `gone`, `new`, `moved`, `phone_changed`, `to_check` or `unresolved`.
     pub change: String,
     /// The resident.
     pub resident_id: i64,
@@ -169,6 +188,11 @@ pub struct ReconcilePerson {
     pub old_phone: Option<String>,
     /// The phone now, for phone changes.
     pub new_phone: Option<String>,
+    /// The refused row (its number in the file) standing for them, for those to check or unresolved.
+    pub row_number: Option<i64>,
+    /// For the gone of a confirmed round: `moved_out`, `away`, `deceased`, `transferred`,
+    /// or `restored` once brought back.
+    pub state: Option<String>,
 }
 
 /// A census round compared with the one before.
@@ -184,6 +208,42 @@ pub struct Reconciliation {
     pub buildings: Vec<ReconcileCounts>,
     /// Everyone who is not simply still present.
     pub people: Vec<ReconcilePerson>,
+    /// `compound` or `buildings`.
+    pub scope: String,
+    /// The buildings compared, by name.
+    pub scope_buildings: Vec<String>,
+}
+
+/// What confirming a round did.
+#[derive(serde::Serialize, ToSchema)]
+pub struct Confirmation {
+    /// The round.
+    pub round_id: i64,
+    /// People who left the base numbers.
+    pub departed: u64,
+    /// People reported gone but named by a later round (or already departed), left in place.
+    pub kept: u64,
+}
+
+/// A resident's departure: why they left the base numbers.
+#[derive(serde::Serialize, ToSchema)]
+pub struct Departure {
+    /// The departure's id.
+    pub id: i64,
+    /// The resident.
+    pub resident_id: i64,
+    /// The round whose confirmation recorded it.
+    pub round_id: Option<i64>,
+    /// `moved_out`, `away`, `deceased` or `transferred`.
+    pub state: String,
+    /// Who confirmed.
+    pub departed_by: String,
+    /// When (unix ms).
+    pub departed_at: i64,
+    /// Who restored the person.
+    pub restored_by: Option<String>,
+    /// When (unix ms).
+    pub restored_at: Option<i64>,
 }
 
 /// Base numbers of one building, compound or the district.

@@ -27,14 +27,16 @@ use crate::privacy;
 use crate::AppState;
 use frontline_domain::privacy::Disclosure;
 
+mod round;
+
 pub(super) fn router() -> Router<AppState> {
     Router::new()
+        .merge(round::router())
         .route("/census", get(list_rounds))
         .route("/census/uploads/{token}", get(get_preview))
         .route("/census/uploads/{token}/report.xlsx", get(get_preview_report))
         .route("/census/uploads/{token}/mapping", post(create_mapping))
         .route("/census/uploads/{token}/commit", post(create_commit))
-        .route("/census/rounds/{id}", get(get_round))
         .route("/census/rounds/{id}/report.xlsx", get(get_round_report))
         .route("/census/rounds/{id}/reconcile.xlsx", get(get_reconcile_export))
         .route("/census/base", get(get_base))
@@ -93,6 +95,7 @@ async fn create_upload(State(state): State<AppState>, auth: Auth, mut form: Mult
         fields.remove("source"),
         true,
         false,
+        None,
     )?;
     let token = auth::random_token()?;
     state.store().store_upload(&token, &file_name, &bytes, &auth.user.username).await?;
@@ -118,6 +121,7 @@ struct UploadQuery {
     round: Option<String>,
     compound: Option<String>,
     source: Option<String>,
+    scope: Option<String>,
 }
 
 async fn dry_run(
@@ -137,6 +141,7 @@ async fn dry_run(
         q.source.clone(),
         dry,
         accept_valid,
+        q.scope.clone(),
     )?;
     let outcome =
         run_import(state.store(), &auth.actor(), Bytes::from(content), opts, Limits::default(), &|_| {}).await;
@@ -145,7 +150,11 @@ async fn dry_run(
 
 fn query_string(q: &UploadQuery) -> String {
     let enc = |v: &Option<String>| percent_encode(v.as_deref().unwrap_or(""));
-    format!("round={}&compound={}&source={}", enc(&q.round), enc(&q.compound), enc(&q.source))
+    let mut out = format!("round={}&compound={}&source={}", enc(&q.round), enc(&q.compound), enc(&q.source));
+    if let Some(scope) = q.scope.as_deref().filter(|s| !s.is_empty()) {
+        out.push_str(&format!("&scope={}", percent_encode(scope)));
+    }
+    out
 }
 
 /// The preview: a dry run's counts and report, or the column mapping when the header is unknown.
@@ -224,7 +233,7 @@ async fn create_mapping(
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     auth.check_csrf(&get("csrf").unwrap_or_default())?;
     auth.require(Perm::ImportCensus)?;
-    let q = UploadQuery { round: get("round"), compound: get("compound"), source: get("source") };
+    let q = UploadQuery { round: get("round"), compound: get("compound"), source: get("source"), scope: get("scope") };
     let header_row: usize = get("header_row").and_then(|h| h.parse().ok()).unwrap_or(0);
     let (file_name, content) = state.store().get_upload(&token).await?;
     let sheet =
@@ -245,7 +254,7 @@ async fn create_mapping(
         return Err(AppError::field("mapping", "required"));
     }
     let source =
-        import_options(&state, q.round.clone(), q.compound.clone(), None, q.source.clone(), true, false)?.source;
+        import_options(&state, q.round.clone(), q.compound.clone(), None, q.source.clone(), true, false, None)?.source;
     state.store().save_census_mapping(&source, &mapping).await?;
     Ok(Redirect::to(&format!("/census/uploads/{token}?{}", query_string(&q))).into_response())
 }
@@ -257,6 +266,7 @@ struct CommitForm {
     compound: Option<String>,
     source: Option<String>,
     accept_valid: Option<String>,
+    scope: Option<String>,
 }
 
 /// Commits the previewed file as a round.
@@ -269,7 +279,7 @@ async fn create_commit(
 ) -> Result<Response, AppError> {
     auth.check_csrf(&form.csrf)?;
     auth.require(Perm::ImportCensus)?;
-    let q = UploadQuery { round: form.round, compound: form.compound, source: form.source };
+    let q = UploadQuery { round: form.round, compound: form.compound, source: form.source, scope: form.scope };
     let accept = form.accept_valid.is_some();
     let (_, outcome) = dry_run(&state, &auth, &token, &q, accept, false).await?;
     let outcome = outcome.map_err(|e| import_error(e, lang))?;
@@ -280,23 +290,6 @@ async fn create_commit(
         }
         None => Ok(Redirect::to(&format!("/census/uploads/{token}?{}", query_string(&q))).into_response()),
     }
-}
-
-/// A round: its counts and its reconciliation with the round before.
-async fn get_round(
-    State(state): State<AppState>,
-    auth: Auth,
-    ReqLang(lang): ReqLang,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Response, AppError> {
-    auth.require(Perm::ViewCensus)?;
-    let rec = disclose_reconciliation(state.store().reconcile(id).await?, Disclosure::masked(auth.user.role));
-    let people: Vec<_> = rec.people.iter().take(2000).collect();
-    let ctx = context! {
-        ..page_ctx(&state, &auth, lang, &format!("/census/rounds/{id}"), "nav.census"),
-        ..context! { rec => rec, people => people, can_reveal => auth.can(Perm::RevealPersonalData) }
-    };
-    page("census_round.html", ctx)
 }
 
 async fn get_round_report(

@@ -39,6 +39,7 @@ pub async fn census(store: &Store, cfg: &Config, args: ImportCensusArgs) -> anyh
         accept_valid: args.accept_valid,
         today: Date::from_unix_ms(now_ms(), rules.utc_offset_minutes),
         rules: CensusRules { elderly_age: rules.elderly_age },
+        scope: args.scope.map(crate::cli::ScopeArg::scope),
     };
     let terminal = std::io::stderr().is_terminal() && !args.json;
     let started = Instant::now();
@@ -76,6 +77,7 @@ pub async fn census(store: &Store, cfg: &Config, args: ImportCensusArgs) -> anyh
         println!("residents created  {:>10}", s.residents_created);
         println!("residents matched  {:>10}", s.residents_matched);
         println!("duplicates in file {:>10}", s.duplicates_in_file);
+        println!("scope              {:>10}  ({})", s.scope, s.sheet_buildings.join(", "));
         for (code, n) in &s.refused {
             println!("refused  {code:<24} {n:>6}");
         }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_http;
+mod census;
 mod demo;
 mod generate;
 mod import;
@@ -72,6 +73,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     import::Ending::Done => Ok(()),
                     import::Ending::Refused => std::process::exit(2),
                 }
+            }
+            Command::Census(cmd) => {
+                let store = open(&cfg.database_url).await?;
+                let done = census::run(&store, cmd).await;
+                store.close().await;
+                done
             }
             Command::Generate(cmd) => generate::run(cmd),
             Command::Config(_) | Command::Bench(_) => Ok(()),

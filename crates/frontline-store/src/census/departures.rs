@@ -1,0 +1,277 @@
+//! People who left: confirming a round records a departure for everyone it
+//! reports gone (no row at all, within its scope). A departed resident leaves
+//! their household, so every count of a building — base numbers, building
+//! pages, sampling rounds' expected counts — no longer holds them. Each
+//! departure keeps a state (moved out, away, deceased, transferred), and can be
+//! undone: restoring puts the person back in their household. A later sheet
+//! naming them again closes the departure by itself.
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{self, Actor, Change};
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::now_ms;
+
+/// SQL condition on residents `r`: not departed. Departed residents have no
+/// building, so counts per building leave them out by themselves; counts over
+/// everyone (the district, residents without an address) use this.
+pub const PRESENT: &str = "NOT (r.building_id IS NULL AND EXISTS (SELECT 1 FROM resident_departures d \
+     WHERE d.resident_id = r.id AND d.restored_at IS NULL))";
+
+/// A departure recorded by a round's confirmation.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Departure {
+    /// The departure's id.
+    pub id: i64,
+    /// The resident.
+    pub resident_id: i64,
+    /// The round whose confirmation recorded it.
+    pub round_id: Option<i64>,
+    /// `moved_out`, `away`, `deceased` or `transferred`.
+    pub state: String,
+    /// Who confirmed.
+    pub departed_by: String,
+    /// When (unix ms).
+    pub departed_at: i64,
+    /// Who restored the person (or `census:<round>` when a sheet named them again).
+    pub restored_by: Option<String>,
+    /// When (unix ms).
+    pub restored_at: Option<i64>,
+}
+
+/// What confirming a round did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The round.
+    pub round_id: i64,
+    /// People who left the base numbers.
+    pub departed: u64,
+    /// People reported gone but named by a later round, left in place.
+    pub kept: u64,
+}
+
+fn departure(r: &sqlx::any::AnyRow) -> Result<Departure, sqlx::Error> {
+    Ok(Departure {
+        id: r.try_get("id")?,
+        resident_id: r.try_get("resident_id")?,
+        round_id: r.try_get("round_id")?,
+        state: r.try_get("state")?,
+        departed_by: r.try_get("departed_by")?,
+        departed_at: r.try_get("departed_at")?,
+        restored_by: r.try_get("restored_by")?,
+        restored_at: r.try_get("restored_at")?,
+    })
+}
+
+const DEPARTURE_SELECT: &str = "SELECT id, resident_id, round_id, state, departed_by, departed_at, restored_by, \
+    restored_at FROM resident_departures";
+
+/// Closes the open departures of residents a round names again (they came back):
+/// the import has already put them in the household of their row. Returns how many.
+pub(super) async fn close_returned(
+    conn: &mut AnyConnection,
+    round: i64,
+    by: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE resident_departures SET restored_by = $1, restored_at = $2 WHERE restored_at IS NULL \
+         AND resident_id IN (SELECT resident_id FROM census_rows WHERE round_id = $3 AND resident_id IS NOT NULL \
+                             AND outcome IN ('created', 'matched'))",
+    )
+    .bind(format!("census:{round}:{by}"))
+    .bind(now)
+    .bind(round)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+impl Store {
+    /// Confirms a round: everyone it reports gone (no row in its sheet, within
+    /// its scope — never a person a refused row may stand for) leaves the base
+    /// numbers with the state `moved_out`. People a later round names are left
+    /// in place. Audited; a round is confirmed once.
+    pub async fn confirm_round(&self, actor: &Actor, round: i64) -> Result<Confirmation, StoreError> {
+        let rec = self.reconcile(round).await?;
+        if rec.round.confirmed_at.is_some() {
+            return Err(StoreError::Conflict { constraint: "census_rounds_confirmed".into() });
+        }
+        let gone: Vec<i64> = rec.people.iter().filter(|p| p.change == "gone").map(|p| p.resident_id).collect();
+        let mut tx = self.pool.begin().await?;
+        crate::db::take_write_lock(&mut tx, self.backend()).await?;
+        let now = now_ms();
+        let claimed = sqlx::query(
+            "UPDATE census_rounds SET confirmed_by = $1, confirmed_at = $2 WHERE id = $3 AND confirmed_at IS NULL",
+        )
+        .bind(&actor.name)
+        .bind(now)
+        .bind(round)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Err(StoreError::Conflict { constraint: "census_rounds_confirmed".into() });
+        }
+        let (mut departed, mut kept) = (0u64, 0u64);
+        for id in gone {
+            let row: Option<(Option<i64>, Option<i64>, i64, i64)> = sqlx::query_as(
+                "SELECT household_id, building_id, \
+                   (SELECT COUNT(*) FROM census_rows c WHERE c.resident_id = r.id AND c.round_id > $2 \
+                      AND c.outcome IN ('created', 'matched')), \
+                   (SELECT COUNT(*) FROM resident_departures d WHERE d.resident_id = r.id AND d.restored_at IS NULL) \
+                 FROM residents r WHERE r.id = $1",
+            )
+            .bind(id)
+            .bind(round)
+            .fetch_optional(&mut *tx)
+            .await?;
+            // Merged away since, named by a later round, or already departed: left alone.
+            let Some((household, building, later, open)) = row else { continue };
+            if later > 0 || open > 0 {
+                kept += 1;
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO resident_departures (resident_id, round_id, state, household_id, building_id, departed_by, \
+                 departed_at) VALUES ($1, $2, 'moved_out', $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(round)
+            .bind(household)
+            .bind(building)
+            .bind(&actor.name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE residents SET household_id = NULL, building_id = NULL, updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE resident_addresses SET to_at = $1 WHERE resident_id = $2 AND to_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            departed += 1;
+        }
+        let out = Confirmation { round_id: round, departed, kept };
+        let change = Change {
+            action: "census.confirm",
+            entity: "census_round",
+            entity_id: Some(round.to_string()),
+            before: None,
+            after: Some(json!(out)),
+        };
+        audit::record(&mut tx, actor, change).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// The departures a round's confirmation recorded, open or restored.
+    pub async fn round_departures(&self, round: i64) -> Result<Vec<Departure>, StoreError> {
+        let rows = sqlx::query(&format!("{DEPARTURE_SELECT} WHERE round_id = $1 ORDER BY id"))
+            .bind(round)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().map(departure).collect::<Result<_, _>>()?)
+    }
+
+    /// A resident's open departure, if they left.
+    pub async fn open_departure(&self, resident: i64) -> Result<Option<Departure>, StoreError> {
+        let row = sqlx::query(&format!("{DEPARTURE_SELECT} WHERE resident_id = $1 AND restored_at IS NULL"))
+            .bind(resident)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.as_ref().map(departure).transpose()?)
+    }
+
+    /// Changes why a departed resident left (one of
+    /// `frontline_domain::census::DEPARTURE_STATES`, checked by the caller). Audited.
+    pub async fn set_departure_state(
+        &self,
+        actor: &Actor,
+        resident: i64,
+        state: &str,
+    ) -> Result<Departure, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!("{DEPARTURE_SELECT} WHERE resident_id = $1 AND restored_at IS NULL"))
+            .bind(resident)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut d = departure(&row)?;
+        sqlx::query("UPDATE resident_departures SET state = $1 WHERE id = $2")
+            .bind(state)
+            .bind(d.id)
+            .execute(&mut *tx)
+            .await?;
+        let change = Change {
+            action: "resident.departure_state",
+            entity: "resident",
+            entity_id: Some(resident.to_string()),
+            before: Some(json!({"state": d.state})),
+            after: Some(json!({"state": state})),
+        };
+        audit::record(&mut tx, actor, change).await?;
+        tx.commit().await?;
+        d.state = state.to_string();
+        Ok(d)
+    }
+
+    /// Brings a departed resident back into the household they left. Audited.
+    pub async fn restore_resident(&self, actor: &Actor, resident: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        crate::db::take_write_lock(&mut tx, self.backend()).await?;
+        let row: Option<(i64, String, Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT d.id, d.state, d.household_id, d.building_id, r.household_id FROM resident_departures d \
+             JOIN residents r ON r.id = d.resident_id WHERE d.resident_id = $1 AND d.restored_at IS NULL",
+        )
+        .bind(resident)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (id, state, household, building, now_in) = row.ok_or(StoreError::NotFound)?;
+        let now = now_ms();
+        // Someone who has a household again (placed since) stays where they are.
+        if now_in.is_none() {
+            sqlx::query("UPDATE residents SET household_id = $1, building_id = $2, updated_at = $3 WHERE id = $4")
+                .bind(household)
+                .bind(building)
+                .bind(now)
+                .bind(resident)
+                .execute(&mut *tx)
+                .await?;
+            if household.is_some() {
+                sqlx::query(
+                    "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason) \
+                     VALUES ($1, $2, $3, NULL, $4)",
+                )
+                .bind(resident)
+                .bind(household)
+                .bind(now)
+                .bind(format!("restored:{id}"))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query("UPDATE resident_departures SET restored_by = $1, restored_at = $2 WHERE id = $3")
+            .bind(&actor.name)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let change = Change {
+            action: "resident.restore",
+            entity: "resident",
+            entity_id: Some(resident.to_string()),
+            before: Some(json!({"departure": id, "state": state})),
+            after: Some(json!({"household_id": household, "building_id": building})),
+        };
+        audit::record(&mut tx, actor, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
