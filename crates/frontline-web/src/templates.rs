@@ -26,6 +26,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("census.html", include_str!("../templates/census.html")),
     ("census_preview.html", include_str!("../templates/census_preview.html")),
     ("census_round.html", include_str!("../templates/census_round.html")),
+    ("census_scope.html", include_str!("../templates/census_scope.html")),
     ("census_base.html", include_str!("../templates/census_base.html")),
     ("census_reviews.html", include_str!("../templates/census_reviews.html")),
     ("sampling.html", include_str!("../templates/sampling.html")),
@@ -77,7 +78,7 @@ fn group_thousands(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -226,7 +226,9 @@ impl Store {
     pub async fn restore_resident(&self, actor: &Actor, resident: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         crate::db::take_write_lock(&mut tx, self.backend()).await?;
-        let row: Option<(i64, String, Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+        // The departure, its state and the household left, and the household the person has now.
+        type Open = (i64, String, Option<i64>, Option<i64>, Option<i64>);
+        let row: Option<Open> = sqlx::query_as(
             "SELECT d.id, d.state, d.household_id, d.building_id, r.household_id FROM resident_departures d \
              JOIN residents r ON r.id = d.resident_id WHERE d.resident_id = $1 AND d.restored_at IS NULL",
         )

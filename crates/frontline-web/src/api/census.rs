@@ -57,20 +57,9 @@ pub fn import_options(
     source: Option<String>,
     dry_run: bool,
     accept_valid: bool,
-    scope: Option<String>,
 ) -> Result<ImportOptions, AppError> {
     let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let mut errors = vec![];
-    let scope = match clean(scope).as_deref() {
-        None | Some("auto") => None,
-        Some(code) => {
-            let parsed = Scope::from_code(code);
-            if parsed.is_none() {
-                errors.push(FieldError::new("scope", "invalid"));
-            }
-            parsed
-        }
-    };
     let round = clean(round).and_then(|r| frontline_domain::places::clean_name(&r));
     if round.is_none() {
         errors.push(FieldError::new("round", "required"));
@@ -79,7 +68,7 @@ pub fn import_options(
     if compound.is_none() {
         errors.push(FieldError::new("compound", "required"));
     }
-    let (Some(round), Some(compound), true) = (round, compound, errors.is_empty()) else {
+    let (Some(round), Some(compound)) = (round, compound) else {
         return Err(AppError::Invalid(errors));
     };
     let rules = &state.config().rules;
@@ -92,8 +81,16 @@ pub fn import_options(
         accept_valid,
         today: today(rules),
         rules: CensusRules { elderly_age: rules.elderly_age },
-        scope,
+        scope: None,
     })
+}
+
+/// The scope asked for: `compound`, `buildings`, or nothing (or `auto`) for the one detected.
+pub fn import_scope(scope: Option<&str>) -> Result<Option<Scope>, AppError> {
+    match scope.map(str::trim).filter(|s| !s.is_empty()) {
+        None | Some("auto") => Ok(None),
+        Some(code) => Scope::from_code(code).map(Some).ok_or_else(|| AppError::field("scope", "invalid")),
+    }
 }
 
 /// Maps an import failure to the envelope.
@@ -153,7 +150,8 @@ pub async fn create_import(
     body: Bytes,
 ) -> Result<(StatusCode, Json<ImportResult>), AppError> {
     auth.require(Perm::ImportCensus)?;
-    let opts = import_options(
+    let scope = import_scope(q.scope.as_deref())?;
+    let mut opts = import_options(
         &state,
         q.round,
         q.compound,
@@ -161,8 +159,8 @@ pub async fn create_import(
         q.source,
         q.dry_run.unwrap_or(false),
         q.accept_valid.unwrap_or(false),
-        q.scope,
     )?;
+    opts.scope = scope;
     let outcome = run_import(state.store(), &auth.actor(), body, opts, Limits::default(), &|_| {})
         .await
         .map_err(|e| import_error(e, lang))?;

@@ -14,7 +14,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{page, page_ctx, write_failed, xlsx};
-use crate::api::census::{age_cutoffs, import_error, import_options};
+use crate::api::census::{age_cutoffs, import_error, import_options, import_scope};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::auth::{self, Auth};
 use crate::census::{
@@ -95,7 +95,6 @@ async fn create_upload(State(state): State<AppState>, auth: Auth, mut form: Mult
         fields.remove("source"),
         true,
         false,
-        None,
     )?;
     let token = auth::random_token()?;
     state.store().store_upload(&token, &file_name, &bytes, &auth.user.username).await?;
@@ -133,7 +132,7 @@ async fn dry_run(
     dry: bool,
 ) -> Result<(String, Result<frontline_store::census::ImportOutcome, ImportError>), AppError> {
     let (file_name, content) = state.store().get_upload(token).await?;
-    let opts = import_options(
+    let mut opts = import_options(
         state,
         q.round.clone(),
         q.compound.clone(),
@@ -141,8 +140,8 @@ async fn dry_run(
         q.source.clone(),
         dry,
         accept_valid,
-        q.scope.clone(),
     )?;
+    opts.scope = import_scope(q.scope.as_deref())?;
     let outcome =
         run_import(state.store(), &auth.actor(), Bytes::from(content), opts, Limits::default(), &|_| {}).await;
     Ok((file_name, outcome))
@@ -254,7 +253,7 @@ async fn create_mapping(
         return Err(AppError::field("mapping", "required"));
     }
     let source =
-        import_options(&state, q.round.clone(), q.compound.clone(), None, q.source.clone(), true, false, None)?.source;
+        import_options(&state, q.round.clone(), q.compound.clone(), None, q.source.clone(), true, false)?.source;
     state.store().save_census_mapping(&source, &mapping).await?;
     Ok(Redirect::to(&format!("/census/uploads/{token}?{}", query_string(&q))).into_response())
 }
