@@ -220,6 +220,8 @@ pub fn reconcile_xlsx(rec: &Reconciliation, lang: Lang) -> Result<Vec<u8>, front
         "census.rec.new",
         "census.rec.moved",
         "census.rec.phone_changed",
+        "census.rec.to_check",
+        "census.rec.unresolved",
     ]
     .map(t)
     .to_vec();
@@ -234,6 +236,8 @@ pub fn reconcile_xlsx(rec: &Reconciliation, lang: Lang) -> Result<Vec<u8>, front
                 int(b.new),
                 int(b.moved),
                 int(b.phone_changed),
+                int(b.to_check),
+                int(b.unresolved),
             ]
         })
         .collect();
@@ -245,6 +249,8 @@ pub fn reconcile_xlsx(rec: &Reconciliation, lang: Lang) -> Result<Vec<u8>, front
         int(tt.new),
         int(tt.moved),
         int(tt.phone_changed),
+        int(tt.to_check),
+        int(tt.unresolved),
     ]);
     let people_header = [
         "census.rec.change",
@@ -254,6 +260,8 @@ pub fn reconcile_xlsx(rec: &Reconciliation, lang: Lang) -> Result<Vec<u8>, front
         "census.rec.after",
         "census.rec.old_phone",
         "census.rec.new_phone",
+        "census.recon.refused_row",
+        "census.recon.state",
     ]
     .map(t)
     .to_vec();
@@ -269,6 +277,8 @@ pub fn reconcile_xlsx(rec: &Reconciliation, lang: Lang) -> Result<Vec<u8>, front
                 text(p.after.clone().unwrap_or_default()),
                 text(p.old_phone.clone().unwrap_or_default()),
                 text(p.new_phone.clone().unwrap_or_default()),
+                p.row_number.map_or_else(|| text(""), int),
+                text(p.state.as_ref().map(|s| t(&format!("census.recon.state_{s}"))).unwrap_or_default()),
             ]
         })
         .collect();

@@ -292,6 +292,58 @@ fn census_import_from_the_command_line() {
 }
 
 #[test]
+fn census_scope_and_confirmation_from_the_command_line() {
+    let (url, path) = temp_db("census-scope");
+    let id = |b: u32, seq: u16| {
+        frontline_domain::ids::IdNumber::from_parts(
+            "350602",
+            frontline_domain::date::Date::new(1970, b, 9).expect("date"),
+            seq,
+        )
+        .as_str()
+        .to_string()
+    };
+    let sheet = |rows: &[(u32, u16)]| {
+        let mut out = String::from("姓名,身份证号,楼栋,单元,房号\n");
+        for (b, seq) in rows {
+            out.push_str(&format!("住户{b}{seq},{},{b}号楼,1单元,10{seq}\n", id(*b, *seq)));
+        }
+        out
+    };
+    let dir = std::env::temp_dir();
+    let first = dir.join(format!("frontline-cli-{}-r1.csv", std::process::id()));
+    let partial = dir.join(format!("frontline-cli-{}-r2.csv", std::process::id()));
+    std::fs::write(&first, sheet(&[(1, 1), (1, 2), (2, 1), (2, 2)])).expect("r1");
+    std::fs::write(&partial, sheet(&[(2, 1)])).expect("r2");
+    let import = |file: &std::path::Path, round: &str, extra: &[&str]| {
+        let file = file.to_string_lossy().to_string();
+        let mut args =
+            vec!["import", "census", &file, "--round", round, "--compound", "海月花园", "--json", "--database", &url];
+        args.extend_from_slice(extra);
+        let out = run(&args, None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str::<serde_json::Value>(stdout(&out).trim()).expect("json")
+    };
+    import(&first, "R1", &[]);
+    let r2 = import(&partial, "R2", &[]);
+    assert_eq!(r2["scope"], "buildings", "detected: 1号楼 is not in the sheet");
+    let r3 = import(&partial, "R3", &["--scope", "compound"]);
+    assert_eq!(r3["scope"], "compound");
+    let round = r2["round_id"].as_i64().expect("round").to_string();
+    let confirm = run(&["census", "confirm", &round, "--database", &url], None);
+    assert!(confirm.status.success(), "{}", String::from_utf8_lossy(&confirm.stderr));
+    assert!(stdout(&confirm).contains("1 left the base numbers"), "{}", stdout(&confirm));
+    let again = run(&["census", "confirm", &round, "--database", &url], None);
+    assert_eq!(again.status.code(), Some(1), "a round is confirmed once");
+    let bad_state = run(&["census", "state", "1", "vanished", "--database", &url], None);
+    assert_eq!(bad_state.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_state.stderr).contains("moved_out"));
+    for p in [first, partial, path] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+#[test]
 fn census_benchmark_runs_end_to_end() {
     let dir = std::env::temp_dir().join(format!("frontline-cli-{}-bench", std::process::id()));
     let out = run(&["bench", "census", "--rows", "300", "--dir", &dir.to_string_lossy()], None);
