@@ -114,9 +114,13 @@ async fn get_resident(
             to,
         })
         .collect();
+    let departure = state.store().open_departure(id).await?;
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/residents/{id}"), "nav.residents"),
-        ..context! { r => view, history => rows, can_reveal => auth.can(Perm::RevealPersonalData) }
+        ..context! {
+            r => view, history => rows, can_reveal => auth.can(Perm::RevealPersonalData),
+            departure => departure, can_review => auth.can(Perm::ReviewCensus),
+        }
     };
     page("resident.html", ctx)
 }

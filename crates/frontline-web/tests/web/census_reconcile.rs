@@ -261,9 +261,13 @@ async fn the_round_page_filters_and_pages_its_changes_and_confirms() {
         .await
         .text()
         .contains("<option value=\"deceased\" selected>"));
-    let restored =
-        post_form(&app, &session, format!("/census/residents/{who}/restore"), format!("csrf={csrf}&round={id}")).await;
+    let resident = get_page(&app, &session, format!("/residents/{who}")).await.text();
+    assert!(resident.contains("id=\"departure\"") && resident.contains("已移出底数：死亡"), "{resident}");
+    // Restored from the resident's page, back to it.
+    let restored = post_form(&app, &session, format!("/census/residents/{who}/restore"), format!("csrf={csrf}")).await;
     assert_eq!(restored.status, StatusCode::SEE_OTHER);
+    assert_eq!(restored.header("location"), Some(format!("/residents/{who}")));
+    assert!(!get_page(&app, &session, format!("/residents/{who}")).await.text().contains("id=\"departure\""));
     assert!(get_page(&app, &session, format!("/census/rounds/{id}?kind=gone")).await.text().contains("已恢复"));
     app.finish().await;
 }

@@ -142,7 +142,8 @@ async fn update_departure(
 #[derive(Debug, Deserialize)]
 struct RestoreForm {
     csrf: String,
-    round: i64,
+    /// The round page the form was on; without it, back to the resident's page.
+    round: Option<i64>,
 }
 
 /// Brings a person who left back into their household.
@@ -155,5 +156,9 @@ async fn create_restore(
     auth.check_csrf(&f.csrf)?;
     auth.require(Perm::ReviewCensus)?;
     state.store().restore_resident(&auth.actor(), id).await?;
-    Ok(Redirect::to(&format!("/census/rounds/{}?kind=gone", f.round)).into_response())
+    let back = match f.round {
+        Some(round) => format!("/census/rounds/{round}?kind=gone"),
+        None => format!("/residents/{id}"),
+    };
+    Ok(Redirect::to(&back).into_response())
 }
