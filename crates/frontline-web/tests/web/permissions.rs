@@ -137,6 +137,24 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             ..ep(M::POST, "/api/v1/census/merges/999999/undo".into(), Some("/api/v1/census/merges/{id}/undo"), REVIEW)
         },
         Endpoint {
+            only_not_forbidden: true,
+            ..ep(
+                M::POST,
+                "/api/v1/census/rounds/999999/confirm".into(),
+                Some("/api/v1/census/rounds/{id}/confirm"),
+                CENSUS,
+            )
+        },
+        Endpoint {
+            body: Some(|_| json!({"state": "away"})),
+            only_not_forbidden: true,
+            ..ep(M::PUT, "/api/v1/residents/999999/departure".into(), Some("/api/v1/residents/{id}/departure"), REVIEW)
+        },
+        Endpoint {
+            only_not_forbidden: true,
+            ..ep(M::POST, "/api/v1/residents/999999/restore".into(), Some("/api/v1/residents/{id}/restore"), REVIEW)
+        },
+        Endpoint {
             body: Some(|_| json!({"name": "矩阵轮次", "pool_size": 10, "buildings": [1]})),
             ..ep(M::POST, "/api/v1/sampling/rounds".into(), Some("/api/v1/sampling/rounds"), REVIEW)
         },
