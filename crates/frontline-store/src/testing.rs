@@ -107,6 +107,16 @@ where
     }
 }
 
+/// Makes a committed census round look like one committed before rounds were
+/// confirmed on import: not confirmed (its departures are left as they are).
+pub async fn forget_confirmation(store: &Store, round: i64) {
+    sqlx::query("UPDATE census_rounds SET confirmed_by = NULL, confirmed_at = NULL WHERE id = $1")
+        .bind(round)
+        .execute(store.pool())
+        .await
+        .expect("forget the confirmation");
+}
+
 /// Declares each listed `async fn name(db: TestDb)` as two tests, one per backend:
 /// `sqlite::name` and `postgres::name`.
 #[macro_export]

@@ -1,8 +1,8 @@
 //! Reconciliation that keeps the base numbers honest, on both backends: refused
 //! rows whose ID numbers a number cell destroyed are not people who left, a
 //! partial sheet compares only within its buildings, and confirming a round
-//! takes the people who left out of the base numbers and sampling rounds'
-//! expected counts — reversibly.
+//! (committing its import) takes the people who left out of the base numbers
+//! and sampling rounds' expected counts — reversibly.
 
 use frontline_domain::census::{detect_header, CensusRules};
 use frontline_domain::date::Date;
@@ -39,11 +39,15 @@ fn opts(round: &str, scope: Option<Scope>) -> ImportOptions {
     }
 }
 
-async fn import(store: &Store, o: &ImportOptions, rows: &[Vec<String>]) -> ImportOutcome {
+fn sheet(rows: &[Vec<String>]) -> (frontline_domain::census::HeaderMap, Vec<(usize, Vec<String>)>) {
     let mut all = vec![row(&["姓名", "身份证号码", "联系电话", "楼栋", "单元", "房号"])];
     all.extend(rows.iter().cloned());
     let header = detect_header(&all, 10).expect("header");
-    let data: Vec<(usize, Vec<String>)> = all.into_iter().enumerate().skip(1).map(|(i, r)| (i + 1, r)).collect();
+    (header, all.into_iter().enumerate().skip(1).map(|(i, r)| (i + 1, r)).collect())
+}
+
+async fn import(store: &Store, o: &ImportOptions, rows: &[Vec<String>]) -> ImportOutcome {
+    let (header, data) = sheet(rows);
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tx.send(Ok(data)).await.expect("send");
     drop(tx);
@@ -107,6 +111,8 @@ async fn refused_rows_tied_to_residents_are_not_gone(db: TestDb) {
     ];
     let out = import(&db.store, &opts("第二轮", Some(Scope::Compound)), &second).await;
     assert_eq!(out.summary.refused.get("id_precision_lost"), Some(&2));
+    let s = &out.summary;
+    assert_eq!((s.gone, s.to_check, s.unresolved, s.departed), (2, 1, 2, 2), "{s:?}");
     let rec = reconcile(&db.store, &out).await;
     let t = &rec.totals;
     assert_eq!((t.gone, t.to_check, t.unresolved, t.still_present), (2, 1, 2, 3), "{t:?}");
@@ -118,9 +124,9 @@ async fn refused_rows_tied_to_residents_are_not_gone(db: TestDb) {
     let b3 = rec.buildings.iter().find(|b| b.building == "3号楼").expect("3号楼");
     assert_eq!((b3.gone, b3.to_check, b3.unresolved), (1, 1, 2));
 
-    // Confirming takes only the gone out of the base numbers: never the unresolved nor those to check.
-    let done = db.store.confirm_round(&Actor::system("test"), rec.round.id).await.expect("confirm");
-    assert_eq!(done.departed, 2);
+    // Committed, the round is confirmed: only the gone left the base numbers, never
+    // the unresolved nor those to check.
+    assert!(rec.round.confirmed_at.is_some());
     assert_eq!(building_residents(&db.store, "3号楼").await, 4, "周芳 left 3号楼; both 王小明 and 陈建国 stay");
     assert_eq!(building_residents(&db.store, "5号楼").await, 2, "赵敏 left 5号楼");
     let again = db.store.confirm_round(&Actor::system("test"), rec.round.id).await;
@@ -143,14 +149,21 @@ async fn confirming_takes_the_gone_out_of_base_numbers_and_sampling_reversibly(d
     assert_eq!(db.store.sampling_coverage(sampling.id).await.expect("coverage").expected, 8);
     let mut second = first_round();
     second.retain(|r| r[0] != "赵敏" && r[0] != "周芳");
+    // The preview (a dry run) says who would leave, and nobody leaves.
+    let dry = ImportOptions { dry_run: true, ..opts("第二轮", None) };
+    let (header, data) = sheet(&second);
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tx.send(Ok(data)).await.expect("send");
+    drop(tx);
+    let preview = db.store.import_census(&Actor::system("test"), &dry, &header, rx, &|_| {}).await.expect("dry run");
+    assert_eq!((preview.summary.gone, preview.summary.departed), (2, 2));
+    let base_before = db.store.base_numbers("1962-06-13", "2019-06-13").await.expect("base");
+    assert_eq!(base_before.district.residents, 8, "a dry run takes nobody out");
+
     let out = import(&db.store, &opts("第二轮", None), &second).await;
+    assert_eq!(out.summary.departed, 2);
     let rec = reconcile(&db.store, &out).await;
     assert_eq!(names(&rec, "gone"), vec!["周芳", "赵敏"]);
-    let base_before = db.store.base_numbers("1962-06-13", "2019-06-13").await.expect("base");
-    assert_eq!(base_before.district.residents, 8, "reported gone is not yet confirmed");
-
-    let done = db.store.confirm_round(&Actor::system("test"), rec.round.id).await.expect("confirm");
-    assert_eq!((done.departed, done.kept), (2, 0));
     let base = db.store.base_numbers("1962-06-13", "2019-06-13").await.expect("base");
     assert_eq!(base.district.residents, 6);
     let row5 = base.buildings.iter().find(|b| b.building == "5号楼").expect("5号楼");
@@ -186,13 +199,13 @@ async fn confirming_takes_the_gone_out_of_base_numbers_and_sampling_reversibly(d
     .fetch_one(db.store.pool())
     .await
     .expect("audit");
-    assert_eq!(audited, 3);
+    assert_eq!(audited, 3, "the import's confirmation (not the dry run's), the state, the restore");
 
     // A later sheet naming someone who left brings them back by itself.
     let zhou = resident_named(&db.store, "周芳").await;
-    let third = vec![row(&["周芳", &id("350602", 1988, 20), "13800000010", "3号楼", "1单元", "1304"])];
+    let third: Vec<Vec<String>> = first_round().into_iter().filter(|r| r[3] == "3号楼").collect();
     let out = import(&db.store, &opts("第三轮", Some(Scope::Buildings)), &third).await;
-    assert_eq!(out.summary.residents_returned, 1);
+    assert_eq!((out.summary.residents_returned, out.summary.gone), (1, 0));
     assert!(db.store.open_departure(zhou).await.expect("departure").is_none());
     assert_eq!(building_residents(&db.store, "3号楼").await, 5);
 }
@@ -212,7 +225,6 @@ async fn a_partial_sheet_marks_nobody_outside_its_buildings_gone(db: TestDb) {
     assert_eq!(rec.scope_buildings, vec!["5号楼".to_string()]);
     assert_eq!(names(&rec, "gone"), vec!["赵敏"], "nobody of 3号楼");
     assert_eq!((rec.totals.gone, rec.totals.still_present), (1, 2));
-    db.store.confirm_round(&Actor::system("test"), rec.round.id).await.expect("confirm");
     assert_eq!(building_residents(&db.store, "3号楼").await, 5);
     assert_eq!(building_residents(&db.store, "5号楼").await, 2);
 
@@ -230,7 +242,40 @@ async fn a_partial_sheet_marks_nobody_outside_its_buildings_gone(db: TestDb) {
     assert_eq!(rec.totals.gone, 4, "林秀英, both 王小明 and 周芳");
 }
 
+/// A round committed before rounds were confirmed on import is confirmed on
+/// its own, once; people a later round names stay.
+async fn a_round_committed_unconfirmed_is_confirmed_on_its_own(db: TestDb) {
+    import(&db.store, &opts("第一轮", None), &first_round()).await;
+    let mut second = first_round();
+    second.retain(|r| r[0] != "赵敏" && r[0] != "周芳");
+    let out = import(&db.store, &opts("第二轮", None), &second).await;
+    let round = out.summary.round_id.expect("round");
+    // As such a round was: nobody departed, not confirmed.
+    for name in ["赵敏", "周芳"] {
+        let id = resident_named(&db.store, name).await;
+        db.store.restore_resident(&Actor::system("test"), id).await.expect("restore");
+    }
+    sqlx::query("UPDATE census_rounds SET confirmed_by = NULL, confirmed_at = NULL WHERE id = $1")
+        .bind(round)
+        .execute(db.store.pool())
+        .await
+        .expect("unconfirm");
+    assert_eq!(building_residents(&db.store, "5号楼").await, 3);
+    // A later sheet of 3号楼 names 周芳 again.
+    let third: Vec<Vec<String>> = first_round().into_iter().filter(|r| r[3] == "3号楼").collect();
+    import(&db.store, &opts("第三轮", Some(Scope::Buildings)), &third).await;
+    let done = db.store.confirm_round(&Actor::system("test"), round).await.expect("confirm");
+    assert_eq!((done.departed, done.kept), (1, 1), "赵敏 leaves; 周芳, named since, stays");
+    assert_eq!(building_residents(&db.store, "5号楼").await, 2);
+    assert_eq!(building_residents(&db.store, "3号楼").await, 5);
+    let again = db.store.confirm_round(&Actor::system("test"), round).await;
+    assert!(matches!(again, Err(frontline_store::StoreError::Conflict { .. })), "{again:?}");
+    let missing = db.store.confirm_round(&Actor::system("test"), 999_999).await;
+    assert!(matches!(missing, Err(frontline_store::StoreError::NotFound)), "{missing:?}");
+}
+
 conformance!(
+    a_round_committed_unconfirmed_is_confirmed_on_its_own,
     refused_rows_tied_to_residents_are_not_gone,
     confirming_takes_the_gone_out_of_base_numbers_and_sampling_reversibly,
     a_partial_sheet_marks_nobody_outside_its_buildings_gone,

@@ -172,8 +172,9 @@ impl ScopeArg {
 /// `frontline census …`.
 #[derive(Debug, Subcommand)]
 pub enum CensusCommand {
-    /// Confirm a round: the people it reports gone (no row at all, within its scope)
-    /// leave the base numbers and sampling rounds' expected counts.
+    /// Confirm a round committed before rounds were confirmed on import: the people it
+    /// reports gone (no row at all, within its scope) leave the base numbers and
+    /// sampling rounds' expected counts.
     Confirm {
         /// The round's id.
         round: i64,

@@ -1,5 +1,6 @@
-//! People who left: confirming a round records a departure for everyone it
-//! reports gone (no row at all, within its scope). A departed resident leaves
+//! People who left: confirming a round — committing its import, or, for a
+//! round committed before that, confirming it on its own — records a departure
+//! for everyone it reports gone (no row at all, within its scope). A departed resident leaves
 //! their household, so every count of a building — base numbers, building
 //! pages, sampling rounds' expected counts — no longer holds them. Each
 //! departure keeps a state (moved out, away, deceased, transferred), and can be
@@ -10,6 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
+use super::leavers::leavers;
 use crate::audit::{self, Actor, Change};
 use crate::db::Store;
 use crate::error::StoreError;
@@ -90,17 +92,90 @@ pub(super) async fn close_returned(
     Ok(done.rows_affected())
 }
 
+/// Records the departure of `ids` (state `moved_out`, by the confirmation of
+/// `round`) and takes them out of their households, in sets; people who have
+/// an open departure already are left alone. Returns how many left.
+async fn depart(conn: &mut AnyConnection, ids: &[i64], round: i64, by: &str, now: i64) -> Result<u64, StoreError> {
+    let mut departed = 0;
+    for chunk in ids.chunks(500) {
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        departed += sqlx::query(&format!(
+            "INSERT INTO resident_departures (resident_id, round_id, state, household_id, building_id, departed_by, \
+             departed_at) SELECT r.id, $1, 'moved_out', r.household_id, r.building_id, $2, $3 FROM residents r \
+             WHERE r.id IN ({list}) AND NOT EXISTS (SELECT 1 FROM resident_departures d \
+                                                   WHERE d.resident_id = r.id AND d.restored_at IS NULL)"
+        ))
+        .bind(round)
+        .bind(by)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        let these = format!(
+            "SELECT resident_id FROM resident_departures WHERE round_id = $2 AND departed_at = $1 \
+             AND restored_at IS NULL AND resident_id IN ({list})"
+        );
+        sqlx::query(&format!(
+            "UPDATE resident_addresses SET to_at = $1 WHERE to_at IS NULL AND resident_id IN ({these})"
+        ))
+        .bind(now)
+        .bind(round)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(&format!(
+            "UPDATE residents SET household_id = NULL, building_id = NULL, updated_at = $1 WHERE id IN ({these})"
+        ))
+        .bind(now)
+        .bind(round)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(departed)
+}
+
+/// What confirming a round found and did, for the import's summary.
+pub(super) struct Confirmed {
+    /// The people reported gone.
+    pub(super) ids: Vec<i64>,
+    pub(super) gone: u64,
+    pub(super) to_check: u64,
+    pub(super) unresolved: u64,
+    pub(super) departed: u64,
+}
+
+/// Confirms the round being imported, in its transaction: the people it
+/// reports gone leave the base numbers (a dry run rolls it all back).
+pub(super) async fn confirm_import(
+    conn: &mut AnyConnection,
+    round: i64,
+    by: &str,
+    now: i64,
+) -> Result<Confirmed, StoreError> {
+    let l = leavers(conn, round).await?;
+    let ids: Vec<i64> = l.gone.iter().map(|(id, _)| *id).collect();
+    let departed = depart(conn, &ids, round, by, now).await?;
+    sqlx::query("UPDATE census_rounds SET confirmed_by = $1, confirmed_at = $2 WHERE id = $3")
+        .bind(by)
+        .bind(now)
+        .bind(round)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Confirmed {
+        gone: ids.len() as u64,
+        ids,
+        to_check: l.to_check.len() as u64,
+        unresolved: l.unresolved.len() as u64,
+        departed,
+    })
+}
+
 impl Store {
-    /// Confirms a round: everyone it reports gone (no row in its sheet, within
-    /// its scope — never a person a refused row may stand for) leaves the base
-    /// numbers with the state `moved_out`. People a later round names are left
-    /// in place. Audited; a round is confirmed once.
+    /// Confirms a round committed without confirmation (before rounds were
+    /// confirmed as they were imported): everyone it reports gone (no row in
+    /// its sheet, within its scope — never a person a refused row may stand
+    /// for) leaves the base numbers as `moved_out`. People a later round names
+    /// are left in place. Audited; a round is confirmed once.
     pub async fn confirm_round(&self, actor: &Actor, round: i64) -> Result<Confirmation, StoreError> {
-        let rec = self.reconcile(round).await?;
-        if rec.round.confirmed_at.is_some() {
-            return Err(StoreError::Conflict { constraint: "census_rounds_confirmed".into() });
-        }
-        let gone: Vec<i64> = rec.people.iter().filter(|p| p.change == "gone").map(|p| p.resident_id).collect();
         let mut tx = self.pool.begin().await?;
         crate::db::take_write_lock(&mut tx, self.backend()).await?;
         let now = now_ms();
@@ -113,52 +188,25 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if claimed.rows_affected() == 0 {
+            self.get_round(round).await?;
             return Err(StoreError::Conflict { constraint: "census_rounds_confirmed".into() });
         }
-        let (mut departed, mut kept) = (0u64, 0u64);
-        for id in gone {
-            let row: Option<(Option<i64>, Option<i64>, i64, i64)> = sqlx::query_as(
-                "SELECT household_id, building_id, \
-                   (SELECT COUNT(*) FROM census_rows c WHERE c.resident_id = r.id AND c.round_id > $2 \
-                      AND c.outcome IN ('created', 'matched')), \
-                   (SELECT COUNT(*) FROM resident_departures d WHERE d.resident_id = r.id AND d.restored_at IS NULL) \
-                 FROM residents r WHERE r.id = $1",
-            )
-            .bind(id)
+        let gone: Vec<i64> = leavers(&mut tx, round).await?.gone.into_iter().map(|(id, _)| id).collect();
+        let mut named_later: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        for chunk in gone.chunks(500) {
+            let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let rows: Vec<(i64,)> = sqlx::query_as(&format!(
+                "SELECT DISTINCT resident_id FROM census_rows WHERE round_id > $1 \
+                 AND outcome IN ('created', 'matched') AND resident_id IN ({list})"
+            ))
             .bind(round)
-            .fetch_optional(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-            // Merged away since, named by a later round, or already departed: left alone.
-            let Some((household, building, later, open)) = row else { continue };
-            if later > 0 || open > 0 {
-                kept += 1;
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO resident_departures (resident_id, round_id, state, household_id, building_id, departed_by, \
-                 departed_at) VALUES ($1, $2, 'moved_out', $3, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(round)
-            .bind(household)
-            .bind(building)
-            .bind(&actor.name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE residents SET household_id = NULL, building_id = NULL, updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE resident_addresses SET to_at = $1 WHERE resident_id = $2 AND to_at IS NULL")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            departed += 1;
+            named_later.extend(rows.into_iter().map(|(id,)| id));
         }
-        let out = Confirmation { round_id: round, departed, kept };
+        let leaving: Vec<i64> = gone.iter().copied().filter(|id| !named_later.contains(id)).collect();
+        let departed = depart(&mut tx, &leaving, round, &actor.name, now).await?;
+        let out = Confirmation { round_id: round, departed, kept: gone.len() as u64 - departed };
         let change = Change {
             action: "census.confirm",
             entity: "census_round",

@@ -86,6 +86,16 @@ pub struct ImportSummary {
     pub buildings_outside: u64,
     /// Residents who had left (a confirmed round found them gone) and are back in this sheet.
     pub residents_returned: u64,
+    /// People of the rounds before, within the scope, with no row at all: they leave the
+    /// base numbers when the round is committed.
+    pub gone: u64,
+    /// People without a valid row tied to exactly one refused row (ID number destroyed by a
+    /// number cell): present, ID number to check.
+    pub to_check: u64,
+    /// People a refused row tied to several may stand for: never counted as gone.
+    pub unresolved: u64,
+    /// People who left the base numbers with this round (or would, for a dry run).
+    pub departed: u64,
 }
 
 /// One problem of one row, for the validation report.
@@ -314,6 +324,22 @@ impl Store {
         ctx.summary.sheet_buildings = extent.covered;
         ctx.summary.buildings_outside = extent.outside;
         ctx.summary.residents_returned = super::departures::close_returned(&mut tx, round_id, &actor.name, now).await?;
+        // Committing a round confirms it: the people it reports gone leave the base numbers.
+        let confirmed = super::departures::confirm_import(&mut tx, round_id, &actor.name, now).await?;
+        ctx.summary.gone = confirmed.gone;
+        ctx.summary.to_check = confirmed.to_check;
+        ctx.summary.unresolved = confirmed.unresolved;
+        ctx.summary.departed = confirmed.departed;
+        if confirmed.departed > 0 {
+            let change = Change {
+                action: "census.confirm",
+                entity: "census_round",
+                entity_id: Some(round_id.to_string()),
+                before: None,
+                after: Some(json!({"departed": confirmed.departed, "gone": confirmed.ids})),
+            };
+            audit::record(&mut tx, actor, change).await?;
+        }
         let commit = !opts.dry_run && (!ctx.any_refused || opts.accept_valid);
         ctx.summary.committed = commit;
         ctx.summary.round_id = commit.then_some(round_id);

@@ -8,6 +8,7 @@
 mod base;
 mod departures;
 mod import;
+mod leavers;
 mod matching;
 mod places;
 mod prepare;

@@ -5,12 +5,14 @@
 //! to exactly one resident, that resident is "to check"; tied to several, they
 //! are all "unresolved". Only people with no row at all are gone.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use sqlx::Row;
 
-use super::scope::{sheet_buildings, Scope};
+use sqlx::AnyConnection;
+
+use super::leavers::{leavers_of, plan, Plan, Presence};
 use super::Round;
 use crate::db::Store;
 use crate::error::StoreError;
@@ -83,20 +85,13 @@ pub struct Reconciliation {
     pub scope_buildings: Vec<String>,
 }
 
-#[derive(Clone)]
-struct Presence {
-    household: Option<i64>,
-    building: Option<i64>,
-    phone: Option<String>,
-}
-
-async fn presence(store: &Store, round: i64) -> Result<HashMap<i64, Presence>, StoreError> {
+async fn presence(conn: &mut AnyConnection, round: i64) -> Result<HashMap<i64, Presence>, StoreError> {
     let rows = sqlx::query(
         "SELECT resident_id, household_id, building_id, phone FROM census_rows \
          WHERE round_id = $1 AND resident_id IS NOT NULL AND outcome IN ('created', 'matched')",
     )
     .bind(round)
-    .fetch_all(store.pool())
+    .fetch_all(&mut *conn)
     .await?;
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
@@ -112,91 +107,18 @@ async fn presence(store: &Store, round: i64) -> Result<HashMap<i64, Presence>, S
     Ok(out)
 }
 
-/// Who was there before, within `scope` (`None`: the compound): for each
-/// building, the people of the latest earlier round that covered it.
-async fn before_presence(
-    store: &Store,
-    round: &Round,
-    scope: Option<&HashSet<i64>>,
-) -> Result<HashMap<i64, Presence>, StoreError> {
-    let earlier: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, scope FROM census_rounds WHERE compound_id = $1 AND id < $2 ORDER BY id DESC")
-            .bind(round.compound_id)
-            .bind(round.id)
-            .fetch_all(store.pool())
-            .await?;
-    let in_scope = |b: Option<i64>| scope.is_none_or(|s| b.is_some_and(|b| s.contains(&b)));
+/// Who was there before, within the plan's scope: for each building, the
+/// people of the latest earlier round that covered it.
+async fn before_presence(conn: &mut AnyConnection, plan: &Plan) -> Result<HashMap<i64, Presence>, StoreError> {
     let mut out: HashMap<i64, Presence> = HashMap::new();
-    let mut claimed: HashSet<Option<i64>> = HashSet::new();
-    for (id, code) in earlier {
-        let whole = Scope::from_code(&code) != Some(Scope::Buildings);
-        let covers = if whole {
-            None
-        } else {
-            let mut conn = store.pool().acquire().await?;
-            Some(sheet_buildings(&mut conn, id).await?)
-        };
-        for (rid, p) in presence(store, id).await? {
-            let covered = covers.as_ref().is_none_or(|c| p.building.is_some_and(|b| c.contains(&b)));
-            if covered && in_scope(p.building) && !claimed.contains(&p.building) && !out.contains_key(&rid) {
-                out.insert(rid, p);
+    for step in &plan.steps {
+        for (rid, p) in presence(conn, step.round).await? {
+            if plan.admits(step, p.building) {
+                out.entry(rid).or_insert(p);
             }
-        }
-        match covers {
-            None => break,
-            Some(c) => claimed.extend(c.into_iter().map(Some)),
         }
     }
     Ok(out)
-}
-
-/// The residents refused rows of `round` may stand for: `(row number, resident)`
-/// pairs of rows tied to exactly one resident of `before`, and of rows tied to several.
-async fn refused_ties(
-    store: &Store,
-    round: i64,
-    before: &HashMap<i64, Presence>,
-) -> Result<(Vec<(i64, i64)>, Vec<(i64, i64)>), StoreError> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT row_number, tie_name, tie_prefix FROM census_rows WHERE round_id = $1 AND outcome = 'refused' \
-         AND tie_prefix IS NOT NULL AND tie_name IS NOT NULL ORDER BY row_number",
-    )
-    .bind(round)
-    .fetch_all(store.pool())
-    .await?;
-    let mut by_prefix: HashMap<String, Vec<(i64, String)>> = HashMap::new();
-    for prefix in rows.iter().map(|r| &r.2) {
-        if by_prefix.contains_key(prefix) {
-            continue;
-        }
-        // Every ID number starting with the prefix: a range of the unique index,
-        // bounded by the next prefix (digits only, so any collation orders it alike).
-        let Ok(n) = prefix.parse::<u64>() else { continue };
-        let end = format!("{:0width$}", n + 1, width = prefix.len());
-        let found: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, name FROM residents WHERE id_number >= $1 AND id_number < $2")
-                .bind(prefix)
-                .bind(end)
-                .fetch_all(store.pool())
-                .await?;
-        by_prefix.insert(prefix.clone(), found);
-    }
-    let (mut one, mut several) = (Vec::new(), Vec::new());
-    for (row, name, prefix) in &rows {
-        let candidates: Vec<i64> = by_prefix
-            .get(prefix)
-            .into_iter()
-            .flatten()
-            .filter(|(id, n)| n == name && before.contains_key(id))
-            .map(|(id, _)| *id)
-            .collect();
-        match candidates.as_slice() {
-            [] => {}
-            [id] => one.push((*row, *id)),
-            many => several.extend(many.iter().map(|id| (*row, *id))),
-        }
-    }
-    Ok((one, several))
 }
 
 type Change = (&'static str, i64, Option<Presence>, Option<Presence>, Option<i64>);
@@ -206,9 +128,12 @@ impl Store {
     pub async fn reconcile(&self, id: i64) -> Result<Reconciliation, StoreError> {
         let round = self.get_round(id).await?;
         let previous = self.previous_round(id).await?;
-        let scope = self.round_scope_buildings(id).await?;
-        let now = presence(self, id).await?;
-        let before = before_presence(self, &round, scope.as_ref()).await?;
+        let mut conn = self.pool.acquire().await?;
+        let plan = plan(&mut conn, id).await?;
+        let now = presence(&mut conn, id).await?;
+        let before = before_presence(&mut conn, &plan).await?;
+        let leavers = leavers_of(&mut conn, id, &plan).await?;
+        drop(conn);
         let buildings: HashMap<i64, String> =
             sqlx::query_as::<_, (i64, String)>("SELECT b.id, b.name FROM buildings b WHERE b.compound_id = $1")
                 .bind(round.compound_id)
@@ -238,30 +163,19 @@ impl Store {
                 }
             }
         }
-        let missing: HashMap<i64, Presence> =
-            before.iter().filter(|(rid, _)| !now.contains_key(rid)).map(|(r, p)| (*r, p.clone())).collect();
-        let (tied, ambiguous) = refused_ties(self, id, &missing).await?;
-        let mut accounted: HashSet<i64> = HashSet::new();
-        for (kind, ties) in [("to_check", tied), ("unresolved", ambiguous)] {
-            for (row, rid) in ties {
-                if !accounted.insert(rid) {
-                    continue;
-                }
-                let b = &missing[&rid];
-                let c = per.entry(b.building).or_default();
-                if kind == "to_check" {
-                    c.to_check += 1;
-                } else {
-                    c.unresolved += 1;
-                }
-                changes.push((kind, rid, Some(b.clone()), None, Some(row)));
-            }
+        for (row, rid) in &leavers.to_check {
+            let b = &leavers.missing[rid];
+            per.entry(b.building).or_default().to_check += 1;
+            changes.push(("to_check", *rid, Some(b.clone()), None, Some(*row)));
         }
-        for (rid, b) in &missing {
-            if !accounted.contains(rid) {
-                per.entry(b.building).or_default().gone += 1;
-                changes.push(("gone", *rid, Some(b.clone()), None, None));
-            }
+        for (row, rid) in &leavers.unresolved {
+            let b = &leavers.missing[rid];
+            per.entry(b.building).or_default().unresolved += 1;
+            changes.push(("unresolved", *rid, Some(b.clone()), None, Some(*row)));
+        }
+        for (rid, b) in &leavers.gone {
+            per.entry(b.building).or_default().gone += 1;
+            changes.push(("gone", *rid, Some(b.clone()), None, None));
         }
         let mut totals = ReconcileCounts::default();
         let mut rows: Vec<ReconcileCounts> = per
@@ -290,7 +204,7 @@ impl Store {
         for p in people.iter_mut().filter(|p| p.change == "gone") {
             p.state = states.get(&p.resident_id).cloned();
         }
-        let mut scope_buildings: Vec<String> = match &scope {
+        let mut scope_buildings: Vec<String> = match &plan.scope {
             Some(s) => s.iter().filter_map(|b| buildings.get(b).cloned()).collect(),
             None => buildings.values().cloned().collect(),
         };

@@ -46,6 +46,15 @@ pub struct ImportSummary {
     pub buildings_outside: u64,
     /// Residents who had left and are back in this sheet.
     pub residents_returned: u64,
+    /// People of the rounds before, within the scope, with no row at all: they leave the
+    /// base numbers when the round is committed (confirmed).
+    pub gone: u64,
+    /// People without a valid row tied to exactly one refused row: present, ID number to check.
+    pub to_check: u64,
+    /// People a refused row tied to several may stand for: never counted as gone.
+    pub unresolved: u64,
+    /// People who left the base numbers with this round (or would, for a dry run).
+    pub departed: u64,
 }
 
 /// One problem of one row, for the validation report.

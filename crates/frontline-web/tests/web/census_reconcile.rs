@@ -95,6 +95,20 @@ async fn refused_rows_tied_to_one_resident_are_to_check_and_confirming_spares_th
         let (_, _) = round(&app, &lead, "round=R1", &first).await;
         assert_eq!(building_residents(&app, &lead, "1号楼").await, 12);
 
+        // A sampling round over both buildings expects everyone.
+        let base = app.get("/api/v1/census/base", &lead).await.json();
+        let bid = |name: &str| {
+            base["buildings"].as_array().expect("b").iter().find(|b| b["building"] == name).expect(name)["building_id"]
+                .clone()
+        };
+        let body = json!({"name": "早筛", "pool_size": 10, "buildings": [bid("1号楼"), bid("2号楼")]});
+        let sampling = app.api(Method::POST, "/api/v1/sampling/rounds", Some(&lead), Some(body)).await;
+        assert_eq!(sampling.status, StatusCode::CREATED, "{}", sampling.text());
+        let sampling = sampling.json()["id"].as_i64().expect("sampling id");
+        let coverage = format!("/api/v1/sampling/rounds/{sampling}/coverage");
+        let expected = async |app: &TestApp| app.get(&coverage, &lead).await.json()["expected"].as_i64();
+        assert_eq!(expected(&app).await, Some(22));
+
         // Round 2: three of 1号楼's rows have their IDs in number cells, and one 王伟's (the
         // other 王伟 has no row: either may be behind it); two of 2号楼 left.
         let mut second = first.clone();
@@ -103,8 +117,19 @@ async fn refused_rows_tied_to_one_resident_are_to_check_and_confirming_spares_th
         }
         second.iter_mut().find(|p| p.1 == twin_a).expect("twin").1 = number_cell(&twin_a);
         second.retain(|p| p.0 != "居民2-8" && p.0 != "居民2-9" && p.1 != twin_b);
-        let (id, summary) = round(&app, &lead, "round=R2", &second).await;
+        let staff = app.token(Role::Staff).await;
+        let dry =
+            import(&app, &staff, &format!("round=R2&compound={}&dry_run=true", enc("海月花园")), sheet(&second)).await;
+        let d = dry.json();
+        assert_eq!(
+            (d["gone"].as_u64(), d["to_check"].as_u64(), d["unresolved"].as_u64()),
+            (Some(2), Some(3), Some(2)),
+            "{d}"
+        );
+        assert_eq!(expected(&app).await, Some(22), "the preview takes nobody out");
+        let (id, summary) = round(&app, &staff, "round=R2", &second).await;
         assert_eq!(summary["refused"]["id_precision_lost"], 4);
+        assert_eq!(summary["departed"], 2, "committing confirms the round");
         let rec = app.get(&format!("/api/v1/census/rounds/{id}/reconcile"), &lead).await;
         assert_eq!(rec.status, StatusCode::OK);
         let rec = rec.json();
@@ -121,39 +146,13 @@ async fn refused_rows_tied_to_one_resident_are_to_check_and_confirming_spares_th
             .iter()
             .all(|p| p["row_number"].as_i64().is_some_and(|r| (2..=4).contains(&r))));
         assert!(people_of(&rec, "unresolved").iter().all(|p| p["name"] == "王伟"));
-
-        // A sampling round over both buildings expects everyone until the round is confirmed.
-        let b1 = rec["buildings"].as_array().expect("b").iter().find(|b| b["building"] == "1号楼").expect("1号楼")
-            ["building_id"]
-            .clone();
-        let b2 = rec["buildings"].as_array().expect("b").iter().find(|b| b["building"] == "2号楼").expect("2号楼")
-            ["building_id"]
-            .clone();
-        let sampling = app
-            .api(
-                Method::POST,
-                "/api/v1/sampling/rounds",
-                Some(&lead),
-                Some(json!({"name": "早筛", "pool_size": 10, "buildings": [b1, b2]})),
-            )
-            .await;
-        assert_eq!(sampling.status, StatusCode::CREATED, "{}", sampling.text());
-        let sampling = sampling.json()["id"].as_i64().expect("sampling id");
-        let coverage = format!("/api/v1/sampling/rounds/{sampling}/coverage");
-        let expected = async |app: &TestApp| app.get(&coverage, &lead).await.json()["expected"].as_i64();
-        assert_eq!(expected(&app).await, Some(22));
-
-        let staff = app.token(Role::Staff).await;
-        let confirm = app.api(Method::POST, &format!("/api/v1/census/rounds/{id}/confirm"), Some(&staff), None).await;
-        assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text());
-        assert_eq!(confirm.json()["departed"], 2);
         assert_eq!(building_residents(&app, &lead, "1号楼").await, 12, "to check and unresolved stay");
         assert_eq!(building_residents(&app, &lead, "2号楼").await, 8);
-        assert_eq!(expected(&app).await, Some(20));
+        assert_eq!(expected(&app).await, Some(20), "people who left are not expected at sampling");
+        let round_json = app.get(&format!("/api/v1/census/rounds/{id}"), &lead).await.json();
+        assert!(round_json["confirmed_at"].as_i64().is_some() && round_json["confirmed_by"] == "staff", "{round_json}");
         let again = app.api(Method::POST, &format!("/api/v1/census/rounds/{id}/confirm"), Some(&staff), None).await;
-        assert_eq!(again.status, StatusCode::CONFLICT);
-        let round = app.get(&format!("/api/v1/census/rounds/{id}"), &lead).await.json();
-        assert!(round["confirmed_at"].as_i64().is_some() && round["confirmed_by"].is_string(), "{round}");
+        assert_eq!(again.status, StatusCode::CONFLICT, "confirmed when committed");
 
         // Why they left can be changed, and a person restored; staff may not.
         let who = people_of(&rec, "gone")[0]["resident_id"].as_i64().expect("id");
@@ -237,14 +236,10 @@ async fn the_round_page_filters_and_pages_its_changes_and_confirms() {
     assert_eq!((cells(&b2, "2号楼"), cells(&b2, "3号楼")), (1 + 50, 1), "the counts row, then 2号楼's people only");
     let new_only = get_page(&app, &session, format!("/census/rounds/{id}?kind=new")).await.text();
     assert!(new_only.contains("共 0 条"));
-    assert!(html.contains("确认本轮：110人移出底数"), "the button names the consequence");
-
-    let csrf = field(&html, "csrf");
-    let confirmed = post_form(&app, &session, format!("/census/rounds/{id}/confirm"), format!("csrf={csrf}")).await;
-    assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", confirmed.text());
-    let after = get_page(&app, &session, format!("/census/rounds/{id}?kind=gone")).await.text();
-    assert!(after.contains("已由") && !after.contains("确认本轮"), "{after}");
+    // Committed, the round was confirmed: the people who left are out of the base numbers.
+    assert!(html.contains("已由staff") && !html.contains("确认本轮"), "{html}");
     assert_eq!(building_residents(&app, &staff, "2号楼").await, 5);
+    let csrf = field(&html, "csrf");
     let who = app.get(&format!("/api/v1/census/rounds/{id}/reconcile"), &staff).await.json()["people"][0]
         ["resident_id"]
         .as_i64()
@@ -269,5 +264,17 @@ async fn the_round_page_filters_and_pages_its_changes_and_confirms() {
     assert_eq!(restored.header("location"), Some(format!("/residents/{who}")));
     assert!(!get_page(&app, &session, format!("/residents/{who}")).await.text().contains("id=\"departure\""));
     assert!(get_page(&app, &session, format!("/census/rounds/{id}?kind=gone")).await.text().contains("已恢复"));
+    assert_eq!(building_residents(&app, &staff, "2号楼").await, 6);
+
+    // A round committed before rounds were confirmed on import is confirmed from its page,
+    // whose button names the consequence.
+    frontline_store::testing::forget_confirmation(app.store(), id).await;
+    let legacy = get_page(&app, &session, format!("/census/rounds/{id}")).await.text();
+    assert!(legacy.contains("确认本轮：110人移出底数"), "{legacy}");
+    let confirmed = post_form(&app, &session, format!("/census/rounds/{id}/confirm"), format!("csrf={csrf}")).await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", confirmed.text());
+    let after = get_page(&app, &session, format!("/census/rounds/{id}?kind=gone")).await.text();
+    assert!(after.contains("已由group_lead") && !after.contains("确认本轮"), "{after}");
+    assert_eq!(building_residents(&app, &staff, "2号楼").await, 5, "the restored person had no row: they leave again");
     app.finish().await;
 }

@@ -1,7 +1,7 @@
 //! Census reconciliation in a real browser: a building leader's partial sheet
-//! is checked, shown with the buildings it covers, committed and compared only
-//! within them; confirming the round takes the people who left out of the base
-//! numbers, and the building's page counts them no more.
+//! is checked, shown with the buildings it covers and what confirming it will
+//! do, then confirmed (committed) and compared only within them: the people who
+//! left are out of the base numbers, and the building's page counts them no more.
 
 use super::{log_in, path_of, serve, text_of};
 use crate::support::webdriver::Browser;
@@ -89,32 +89,33 @@ async fn a_partial_sheet_is_reconciled_within_its_buildings_and_confirming_lower
         }
         b.resize(1366, 900).await;
     }
+    let consequence = text_of(&b, "#consequence").await;
+    assert!(consequence.contains('2'), "the preview says two will leave the base numbers: {consequence}");
+    // Compared across the whole compound instead, everyone of 1号楼 and 3号楼 would leave too.
+    b.click("input[name=scope][value=compound]").await;
+    b.click("form.scope button[type=submit]").await;
+    b.wait_until(20, "the compound's comparison", async |b| text_of(b, "#consequence").await.contains("14")).await;
+    b.click("input[name=scope][value=buildings]").await;
+    b.click("form.scope button[type=submit]").await;
+    b.wait_until(20, "the building's comparison", async |b| !text_of(b, "#consequence").await.contains("14")).await;
+    assert!(path_of(&b).await.contains("scope=buildings"));
+    let residents = "buildings.residents";
+    let b2 = building_id(&app, "2号楼").await;
+    let b1 = building_id(&app, "1号楼").await;
+    let preview = path_of(&b).await;
+    b.goto(&format!("{base}/buildings/{b2}")).await;
+    assert_eq!(card(&b, residents).await, "6", "the preview takes nobody out");
+    b.goto(&format!("{base}{preview}")).await;
     b.click("form[action$='/commit'] button[type=submit]").await;
     b.wait_until(20, "the round's page", async |b| path_of(b).await.starts_with("/census/rounds/")).await;
     assert_eq!(text_of(&b, "#total-gone").await, "2", "nobody outside 2号楼 is gone");
     assert!(text_of(&b, "#scope").await.contains("2号楼"));
+    assert!(text_of(&b, "#confirmed").await.contains("group_lead"), "confirmed as it was committed");
     if let Some(dir) = &shots {
+        b.goto(&format!("{base}{}?kind=gone", path_of(&b).await)).await;
         for w in [1366, 360] {
             b.resize(w, 2000).await;
             b.screenshot(&dir.join(format!("reconcile-round-{w}.png"))).await;
-        }
-        b.resize(1366, 900).await;
-    }
-
-    let residents = "buildings.residents";
-    let b2 = building_id(&app, "2号楼").await;
-    let b1 = building_id(&app, "1号楼").await;
-    let round_page = path_of(&b).await;
-    b.goto(&format!("{base}/buildings/{b2}")).await;
-    assert_eq!(card(&b, residents).await, "6", "reported gone is not yet confirmed");
-    b.goto(&format!("{base}{round_page}")).await;
-    b.click("#confirm").await;
-    b.wait_until(20, "the confirmed round", async |b| text_of(b, "#confirmed").await.contains("group_lead")).await;
-    assert_eq!(path_of(&b).await, format!("{round_page}?kind=gone"), "back on the list of the gone");
-    if let Some(dir) = &shots {
-        for w in [1366, 360] {
-            b.resize(w, 2000).await;
-            b.screenshot(&dir.join(format!("reconcile-confirmed-{w}.png"))).await;
         }
         b.resize(1366, 900).await;
     }
