@@ -205,9 +205,11 @@ pub async fn get_reconciliation(
     Ok(Json(json!(disclose_reconciliation(rec, who))))
 }
 
-/// Confirms a round: the people it reports gone (no row at all, within its
-/// scope) leave the base numbers and sampling rounds' expected counts, as
-/// `moved_out`; never those a refused row may stand for. Audited; once per round.
+/// Confirms a round committed before rounds were confirmed on import (an
+/// import confirms its round as it commits; 409 for those): the people it
+/// reports gone (no row at all, within its scope) leave the base numbers and
+/// sampling rounds' expected counts, as `moved_out`; never those a refused row
+/// may stand for, nor people a later round names. Audited; once per round.
 #[utoipa::path(post, path = "/api/v1/census/rounds/{id}/confirm", tag = "census", params(("id" = i64, Path)),
     responses((status = 200, body = schemas::Confirmation), (status = 403, body = ErrorEnvelope),
               (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
