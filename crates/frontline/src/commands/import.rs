@@ -78,6 +78,9 @@ pub async fn census(store: &Store, cfg: &Config, args: ImportCensusArgs) -> anyh
         println!("residents matched  {:>10}", s.residents_matched);
         println!("duplicates in file {:>10}", s.duplicates_in_file);
         println!("scope              {:>10}  ({})", s.scope, s.sheet_buildings.join(", "));
+        println!("gone (no row)      {:>10}", s.gone);
+        println!("present, ID check  {:>10}", s.to_check);
+        println!("unresolved         {:>10}", s.unresolved);
         for (code, n) in &s.refused {
             println!("refused  {code:<24} {n:>6}");
         }
@@ -91,7 +94,11 @@ pub async fn census(store: &Store, cfg: &Config, args: ImportCensusArgs) -> anyh
         }
         match (s.dry_run, s.committed) {
             (true, _) => println!("dry run: nothing written"),
-            (false, true) => println!("round {} written", s.round_id.unwrap_or_default()),
+            (false, true) => println!(
+                "round {} written and confirmed: {} left the base numbers",
+                s.round_id.unwrap_or_default(),
+                s.departed
+            ),
             (false, false) => {
                 println!("refused rows: nothing written (see --report; --accept-valid writes the valid rows)")
             }
