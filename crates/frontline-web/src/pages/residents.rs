@@ -114,9 +114,10 @@ async fn get_resident(
             to,
         })
         .collect();
+    let positives = super::lab::positive_alerts(&state, &auth, None, Some(id)).await?;
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/residents/{id}"), "nav.residents"),
-        ..context! { r => view, history => rows, can_reveal => auth.can(Perm::RevealPersonalData) }
+        ..context! { r => view, history => rows, can_reveal => auth.can(Perm::RevealPersonalData), positives => positives }
     };
     page("resident.html", ctx)
 }

@@ -9,6 +9,7 @@ mod audit_trail;
 mod browser;
 mod census;
 mod defences;
+mod home_pages;
 mod logins;
 mod openapi;
 mod pages;
