@@ -23,6 +23,7 @@ use crate::AppState;
 
 /// The filter of the awaiting tubes' list.
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TubesQuery {
     /// Only this round's tubes.
     pub round: Option<i64>,
@@ -43,12 +44,53 @@ impl TubesQuery {
     }
 }
 
+/// A tube awaiting its result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AwaitingTubeView {
+    /// Its id.
+    pub id: i64,
+    /// Its barcode.
+    pub code: String,
+    /// Its round.
+    pub round: i64,
+    /// The round's name.
+    pub round_name: String,
+    /// Its pool size (1: a single tube).
+    pub pool_size: i64,
+    /// People in it.
+    pub members: i64,
+    /// Whether it is sealed.
+    pub sealed: bool,
+    /// Sealed at (or opened at, if never sealed), unix ms.
+    pub since: i64,
+    /// Who opened it.
+    pub sampler: String,
+    /// Whether its result is past due.
+    pub overdue: bool,
+}
+
+impl From<AwaitingTube> for AwaitingTubeView {
+    fn from(t: AwaitingTube) -> Self {
+        AwaitingTubeView {
+            id: t.id,
+            code: t.code,
+            round: t.round,
+            round_name: t.round_name,
+            pool_size: t.pool_size,
+            members: t.members,
+            sealed: t.sealed,
+            since: t.since,
+            sampler: t.sampler,
+            overdue: t.overdue,
+        }
+    }
+}
+
 /// A page of tubes awaiting a result.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TubesPage {
     /// Tubes, oldest first.
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<AwaitingTube>,
+    pub items: Vec<AwaitingTubeView>,
     /// The cursor of the next page.
     pub next: Option<String>,
     /// How many tubes match in all.
@@ -80,7 +122,7 @@ pub(crate) async fn awaiting_tubes(state: &AppState, q: &TubesQuery) -> Result<T
     let (single, pooled) = overdue_cutoffs(state);
     let limit = frontline_store::page::clamp_limit(q.limit);
     let (page, total) = state.store().awaiting_tubes(&filter, single, pooled, after, limit).await?;
-    Ok(TubesPage { items: page.items, next: page.next, total })
+    Ok(TubesPage { items: page.items.into_iter().map(Into::into).collect(), next: page.next, total })
 }
 
 /// The lab's figures for its home page; `day_start` is the start of the local day (unix ms).
@@ -282,6 +324,7 @@ pub async fn create_correction(
 
 /// The filter of the corrections' list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CorrectionsQuery {
     /// Only this round's.
     pub round: Option<i64>,
