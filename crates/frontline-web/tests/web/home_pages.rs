@@ -114,6 +114,11 @@ async fn no_role_has_an_empty_card_or_heading_at_home() {
         let app = if with_data {
             let f = fixture(Backend::Sqlite).await;
             f.result("AA0001", "abnormal").await;
+            let commander = f.app.token(Role::Commander).await;
+            let zone = json!({"level": "sealed", "reason": "密接"});
+            let path = format!("/api/v1/buildings/{}/zones", f.building);
+            let res = f.app.api(axum::http::Method::POST, &path, Some(&commander), Some(zone)).await;
+            assert!(res.status.is_success(), "{}", res.text());
             f.app
         } else {
             TestApp::new(Backend::Sqlite).await
@@ -130,9 +135,8 @@ async fn no_role_has_an_empty_card_or_heading_at_home() {
             assert!(!html.contains("即将上线") && !html.contains("敬请期待"), "{role:?}: nothing is 'coming soon'");
             match role {
                 Role::Lab => assert!(html.contains("id=\"lab-cards\"") && html.contains("/lab/tubes"), "{html}"),
-                Role::Checkpoint => {
-                    assert!(html.contains("id=\"no-zoned\"") || html.contains("id=\"zoned\""), "{html}")
-                }
+                Role::Checkpoint if with_data => assert!(html.contains("data-zone=\"sealed\""), "{html}"),
+                Role::Checkpoint => assert!(html.contains("id=\"no-zoned\""), "{html}"),
                 _ => {}
             }
         }
