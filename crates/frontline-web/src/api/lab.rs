@@ -114,6 +114,8 @@ pub struct RetestOutcome {
     /// The retest's new state: `cleared`, `confirmed` or `pending`; `no_retest_due`
     /// when none was pending.
     pub status: &'static str,
+    /// The person's name, as the reader may see it (masked for the lab).
+    pub name: Option<String>,
 }
 
 /// Records single-tube retest results: negative releases the person, positive
@@ -135,12 +137,15 @@ pub async fn create_retest_results(
         batch.results.iter().map(|r| (r.resident_code.as_str(), r.result.as_str())).collect();
     let statuses =
         record_retests(&state, &auth, batch.round, &lines, |i, field| format!("results[{i}].{field}")).await?;
+    let codes: Vec<&str> = lines.iter().map(|(code, _)| *code).collect();
+    let names = crate::api::lab_tubes::person_names(&state, &auth, &codes).await?;
     Ok(Json(
         batch
             .results
             .iter()
             .zip(statuses)
-            .map(|(r, status)| RetestOutcome { resident_code: r.resident_code.clone(), status })
+            .zip(names)
+            .map(|((r, status), name)| RetestOutcome { resident_code: r.resident_code.clone(), status, name })
             .collect(),
     ))
 }

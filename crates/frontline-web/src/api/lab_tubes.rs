@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::Json;
 use frontline_domain::access::Perm;
+use frontline_domain::ids::SamplingCode;
 use frontline_domain::privacy::{Disclosure, Reach, ResidentField};
 use frontline_domain::sampling::{check_reason, CorrectionError, LabResult, TubeCode};
 use frontline_store::now_ms;
@@ -175,6 +176,22 @@ pub(crate) async fn record_one_result(
     }
 }
 
+/// The names of the people whose sampling codes are `codes`, as `auth` may
+/// see them (masked for the lab), in order; `None` for a code nobody has.
+pub(crate) async fn person_names(
+    state: &AppState,
+    auth: &Auth,
+    codes: &[&str],
+) -> Result<Vec<Option<String>>, AppError> {
+    let ids: Vec<Option<i64>> =
+        codes.iter().map(|c| SamplingCode::parse(c.trim()).ok().map(|c| c.decode(state.code_key()))).collect();
+    let known: Vec<i64> = ids.iter().flatten().copied().collect();
+    let people: HashMap<i64, Resident> =
+        state.store().get_residents(&known).await?.into_iter().map(|r| (r.id, r)).collect();
+    let who = Disclosure::masked(auth.user.role);
+    Ok(ids.into_iter().map(|id| id.and_then(|i| people.get(&i)).map(|r| who.person_name(&r.name))).collect())
+}
+
 /// A correction: the tube's right result, and why.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CorrectionInput {
@@ -271,6 +288,8 @@ pub(crate) async fn correction_views(
                 affected,
             }
         })
+        // A volunteer sees the corrections that moved someone in their buildings.
+        .filter(|v| within.is_none() || !v.affected.is_empty())
         .collect())
 }
 

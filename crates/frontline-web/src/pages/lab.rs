@@ -11,7 +11,6 @@ use axum::routing::get;
 use axum::{Form, Router};
 use frontline_domain::access::Perm;
 use frontline_domain::i18n::Lang;
-use frontline_domain::ids::SamplingCode;
 use frontline_domain::privacy::{Disclosure, Reach, ResidentField};
 use frontline_domain::sampling::LabResult;
 use frontline_store::residents::Resident;
@@ -63,6 +62,9 @@ async fn tubes_page(
     }
     if q.overdue_only() {
         query.push("overdue=1".to_string());
+    }
+    if let Some(l) = q.limit {
+        query.push(format!("limit={l}"));
     }
     if let Some(c) = q.code.as_deref().filter(|c| !c.is_empty()) {
         query.push(format!("code={}", percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)));
@@ -195,11 +197,7 @@ async fn create_correction(
 /// The name of the person a retest's code belongs to, as the reader may see
 /// it (masked for the lab), for the confirmation after their result.
 pub(super) async fn retest_person(state: &AppState, auth: &Auth, code: &str) -> Result<Option<String>, AppError> {
-    let Some(id) = SamplingCode::parse(code.trim()).ok().map(|c| c.decode(state.code_key())) else {
-        return Ok(None);
-    };
-    let who = Disclosure::masked(auth.user.role);
-    Ok(state.store().get_residents(&[id]).await?.first().map(|r| who.person_name(&r.name)))
+    Ok(lab_tubes::person_names(state, auth, &[code]).await?.pop().flatten())
 }
 
 /// Whether `auth`'s role is told about confirmed cases: command, group leads

@@ -30,6 +30,7 @@ async fn a_confirmed_positive_is_an_alert_for_those_who_should_know() {
         )
         .await;
     assert_eq!(res.json()[0]["status"], "confirmed", "{}", res.text());
+    assert_eq!(res.json()[0]["name"], "王*明", "the lab's answer names the person, masked");
     for role in [Role::Commander, Role::Deputy, Role::GroupLead, Role::Staff] {
         let s = browser_login(&f.app, role.code()).await;
         let home = get_page(&f.app, &s, "/").await.text();
