@@ -83,8 +83,11 @@ impl Store {
     ) -> Result<Correction, CorrectError> {
         let mut tx = self.pool.begin().await?;
         crate::db::take_write_lock(&mut tx, self.backend()).await?;
+        // PostgreSQL locks the tube's row against a concurrent correction;
+        // SQLite's write lock, taken above, already serialises writers.
+        let lock = if self.backend() == crate::db::Backend::Postgres { " FOR UPDATE" } else { "" };
         let (tube_id, round, prior): (i64, i64, Option<String>) =
-            sqlx::query_as("SELECT id, round_id, result FROM sampling_tubes WHERE code = $1")
+            sqlx::query_as(&format!("SELECT id, round_id, result FROM sampling_tubes WHERE code = $1{lock}"))
                 .bind(code.as_str())
                 .fetch_optional(&mut *tx)
                 .await?

@@ -131,8 +131,9 @@ async fn corrections_page(
     lang: Lang,
     form: minijinja::Value,
     done: Option<lab_tubes::CorrectionView>,
+    round: Option<i64>,
 ) -> Result<Response, AppError> {
-    let list = lab_tubes::corrections(state, auth, None).await?;
+    let list = lab_tubes::corrections(state, auth, round).await?;
     let ctx = context! {
         ..page_ctx(state, auth, lang, "/lab/corrections", if auth.can(Perm::LabResults) { "nav.lab" } else { "nav.sampling" }),
         ..context! {
@@ -146,6 +147,7 @@ async fn corrections_page(
 #[derive(Deserialize, Default)]
 struct CorrectionsQuery {
     tube: Option<String>,
+    round: Option<i64>,
 }
 
 /// Corrections, newest first, with the people each moved.
@@ -156,7 +158,7 @@ async fn list_corrections(
     ApiQuery(q): ApiQuery<CorrectionsQuery>,
 ) -> Result<Response, AppError> {
     let form = context! { tube => q.tube.unwrap_or_default(), result => "", reason => "", errors => Vec::<minijinja::Value>::new() };
-    corrections_page(&state, &auth, lang, form, None).await
+    corrections_page(&state, &auth, lang, form, None, q.round).await
 }
 
 #[derive(Deserialize)]
@@ -181,7 +183,7 @@ async fn create_correction(
     match lab_tubes::correct_result(&state, &auth, &f.tube, &f.result, &f.reason).await {
         Ok(done) => {
             let form = context! { tube => "", result => "", reason => "", errors => Vec::<minijinja::Value>::new() };
-            corrections_page(&state, &auth, lang, form, Some(done)).await
+            corrections_page(&state, &auth, lang, form, Some(done), None).await
         }
         Err(e) => {
             let errors = match e {
@@ -189,7 +191,7 @@ async fn create_correction(
                 other => form_errors(other)?,
             };
             let form = context! { tube => f.tube, result => f.result, reason => f.reason, errors => errors };
-            corrections_page(&state, &auth, lang, form, None).await
+            corrections_page(&state, &auth, lang, form, None, None).await
         }
     }
 }

@@ -5,6 +5,7 @@ mod bench_http;
 mod demo;
 mod generate;
 mod import;
+mod lab;
 mod serve;
 mod user;
 
@@ -72,6 +73,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     import::Ending::Done => Ok(()),
                     import::Ending::Refused => std::process::exit(2),
                 }
+            }
+            Command::Lab(cmd) => {
+                let store = open(&cfg.database_url).await?;
+                let done = lab::run(&store, &cfg, cmd).await;
+                store.close().await;
+                done
             }
             Command::Generate(cmd) => generate::run(cmd),
             Command::Config(_) | Command::Bench(_) => Ok(()),
