@@ -12,7 +12,8 @@
 //! | invalid | abnormal | counted as sampled again, and a single retest is due |
 //!
 //! A retest already answered (negative or positive) is a result of its own
-//! and is never undone by correcting the pool's result.
+//! and is never undone by correcting the pool's result: that member was
+//! tested, and neither goes back on the missed list nor is retested.
 
 use super::codes::LabResult;
 

@@ -120,7 +120,11 @@ impl Store {
             let (from, to, sign, effect) =
                 if plan.invalidate_members { (1, 0, -1, "back_to_missed") } else { (0, 1, 1, "sampled_again") };
             let moved: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+                // A member whose single retest has a result was tested: they
+                // neither go back on the missed list nor need counting again.
                 "UPDATE sampling_members SET valid = $1 WHERE tube_id = $2 AND valid = $3 \
+                 AND resident_id NOT IN (SELECT resident_id FROM sampling_retests \
+                   WHERE tube_id = $2 AND state IN ('cleared', 'confirmed')) \
                  RETURNING resident_id, round_id, building_id",
             )
             .bind(to)

@@ -259,18 +259,34 @@ async fn corrections_move_retests_and_list_people(backend: Backend) {
     assert_eq!(f.pending().await.len(), 5);
     assert!(back["affected"].as_array().expect("list").iter().any(|a| a["name"] == "王小明"), "command sees names");
 
-    // abnormal → invalid: back on the missed list, out of the sampled counts.
+    // One member's single retest comes back negative: that result stands.
+    let retest = json!({"round": f.round, "results": [{"resident_code": f.pooled[0].1, "result": "negative"}]});
+    let res = f.app.api(Method::POST, "/api/v1/sampling/retests", Some(&f.lab), Some(retest)).await;
+    assert_eq!(res.json()[0]["status"], "cleared", "{}", res.text());
+    // abnormal → invalid: the others go back on the missed list, out of the sampled counts.
     assert_eq!(f.coverage().await, (6, 6));
     let invalid = correct(commander.clone(), json!({"result": "invalid", "reason": "样本溶血"})).await.json();
-    assert!(invalid["affected"].as_array().expect("list").iter().all(|a| a["effect"] == "back_to_missed"), "{invalid}");
+    let effects = |v: &Value| -> Vec<(i64, String)> {
+        v["affected"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|a| (a["resident"].as_i64().unwrap_or(0), a["effect"].as_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    let tested = f.pooled[0].0;
+    assert_eq!(effects(&invalid).len(), 5, "{invalid}");
+    for (resident, effect) in effects(&invalid) {
+        let expected = if resident == tested { "retest_done" } else { "back_to_missed" };
+        assert_eq!(effect, expected, "{invalid}");
+    }
     assert!(f.pending().await.is_empty());
-    assert_eq!(f.coverage().await, (1, 1));
+    assert_eq!(f.coverage().await, (2, 2), "the retested member stays sampled");
     // invalid → negative: counted as sampled again.
     let restored = correct(commander.clone(), json!({"result": "negative", "reason": "复查有效"})).await.json();
-    assert!(
-        restored["affected"].as_array().expect("list").iter().all(|a| a["effect"] == "sampled_again"),
-        "{restored}"
-    );
+    let restored = effects(&restored);
+    assert_eq!(restored.len(), 4);
+    assert!(restored.iter().all(|(_, e)| e == "sampled_again"), "{restored:?}");
     assert_eq!(f.coverage().await, (6, 6));
 
     // Audited, before and after, with the reason.
