@@ -126,6 +126,13 @@ async fn get_home(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqL
     } else {
         None
     };
+    // Command reads tubes past their turnaround as an alert.
+    let overdue_alert = if lab.is_none() && auth.can(Perm::LabResults) {
+        let counts = crate::api::lab_tubes::lab_counts(&state, day_start(&state)).await?;
+        (counts.overdue > 0).then_some(counts.overdue)
+    } else {
+        None
+    };
     let zoned = if auth.user.role == frontline_domain::access::Role::Checkpoint {
         Some(zoned_buildings(&state).await?)
     } else {
@@ -142,6 +149,7 @@ async fn get_home(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqL
             rounds => rounds,
             corrections => corrections,
             lab => lab,
+            overdue_alert => overdue_alert,
             zoned => zoned,
             can_correct => auth.can(Perm::CorrectLabResults),
         }

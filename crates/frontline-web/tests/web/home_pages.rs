@@ -150,3 +150,16 @@ async fn no_role_has_an_empty_card_or_heading_at_home() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn command_is_told_of_overdue_tubes_at_home() {
+    let f = fixture(Backend::Sqlite).await;
+    let commander = browser_login(&f.app, "commander").await;
+    let home = get_page(&f.app, &commander, "/").await.text();
+    assert!(home.contains("id=\"overdue-alert\"") && home.contains("1 管检测结果已超时"), "{home}");
+    let staff = browser_login(&f.app, "staff").await;
+    assert!(!get_page(&f.app, &staff, "/").await.text().contains("overdue-alert"), "not the lab's business of staff");
+    f.result("AA0001", "negative").await;
+    assert!(!get_page(&f.app, &commander, "/").await.text().contains("overdue-alert"), "none once the result is in");
+    f.app.finish().await;
+}
