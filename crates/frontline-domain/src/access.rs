@@ -80,7 +80,9 @@ impl Role {
                     | Scan
             ),
             Role::Volunteer => matches!(perm, ViewPlaces | ViewResidents | ViewSampling | Scan),
-            Role::Lab => matches!(perm, LabResults),
+            // The lab's account is held by the lab's lead: it posts results and
+            // corrects one recorded in error.
+            Role::Lab => matches!(perm, LabResults | CorrectLabResults),
             Role::Checkpoint => false,
         }
     }
@@ -122,11 +124,13 @@ pub enum Perm {
     Scan,
     /// Post lab results.
     LabResults,
+    /// Correct a lab result recorded in error (the lab's lead and command).
+    CorrectLabResults,
 }
 
 impl Perm {
     /// Every permission.
-    pub const ALL: [Perm; 16] = [
+    pub const ALL: [Perm; 17] = [
         Perm::ViewPlaces,
         Perm::EditPlaces,
         Perm::ViewResidents,
@@ -143,6 +147,7 @@ impl Perm {
         Perm::ManageSampling,
         Perm::Scan,
         Perm::LabResults,
+        Perm::CorrectLabResults,
     ];
 }
 
@@ -154,8 +159,14 @@ mod tests {
     fn commander_holds_everything_and_the_lab_only_results() {
         for p in Perm::ALL {
             assert!(Role::Commander.can(p));
-            assert_eq!(Role::Lab.can(p), p == Perm::LabResults, "{p:?}");
+            assert_eq!(Role::Lab.can(p), matches!(p, Perm::LabResults | Perm::CorrectLabResults), "{p:?}");
         }
+    }
+
+    #[test]
+    fn only_the_lab_and_command_correct_results() {
+        let who: Vec<Role> = Role::ALL.into_iter().filter(|r| r.can(Perm::CorrectLabResults)).collect();
+        assert_eq!(who, vec![Role::Commander, Role::Deputy, Role::Lab]);
     }
 
     #[test]

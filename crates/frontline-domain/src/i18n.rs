@@ -74,17 +74,18 @@ pub struct Catalogue {
 }
 
 /// The catalogue's files: the shell and foundation, then one per capability.
-const SOURCES: [&str; 4] = [
+const SOURCES: &[&str] = &[
     include_str!("../messages.toml"),
     include_str!("../messages_census.toml"),
     include_str!("../messages_sampling.toml"),
     include_str!("../messages_reconcile.toml"),
+    include_str!("../messages_lab.toml"),
 ];
 
 /// The built-in catalogue, parsed once.
 pub fn catalogue() -> &'static Catalogue {
     static CAT: OnceLock<Catalogue> = OnceLock::new();
-    CAT.get_or_init(|| Catalogue::parse_all(&SOURCES))
+    CAT.get_or_init(|| Catalogue::parse_all(SOURCES))
 }
 
 impl Catalogue {

@@ -212,6 +212,17 @@ impl Disclosure {
         }
     }
 
+    /// A person's name as this reader may see it: whole for a reader who gets
+    /// names, otherwise masked ([`mask_name`]) — enough for the lab to tell
+    /// whose tube it confirmed, not enough to identify the person.
+    pub fn person_name(self, name: &str) -> String {
+        if self.shows(F::Name) {
+            name.to_string()
+        } else {
+            mask_name(name)
+        }
+    }
+
     /// Whether the reader may search by a phone's last 4 digits.
     pub fn may_search_phone_tail(self) -> bool {
         self.shows(F::Phone)
@@ -229,6 +240,18 @@ pub fn mask_document(kind: &str, number: &str) -> String {
         "cn_id" => IdNumber::parse(number).map(|p| p.id.masked()).unwrap_or_else(|_| mask_middle(number, 6, 4)),
         "passport" => PassportNumber::parse(number).map(|p| p.masked()).unwrap_or_else(|| mask_middle(number, 2, 2)),
         _ => mask_middle(number, 1, 1),
+    }
+}
+
+/// Masks a name, keeping its first character and, from three characters on,
+/// its last: 张三 → 张*, 欧阳明月 → 欧**月.
+pub fn mask_name(name: &str) -> String {
+    let name = name.trim();
+    let mut chars = name.chars();
+    match (chars.next(), name.chars().count()) {
+        (None, _) => String::new(),
+        (Some(first), 1 | 2) => format!("{first}*"),
+        _ => mask_middle(name, 1, 1),
     }
 }
 
@@ -313,6 +336,16 @@ fn looks_like_date(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_masked_for_readers_without_names() {
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("李"), "李*");
+        assert_eq!(mask_name("欧阳明月"), "欧**月");
+        assert_eq!(mask_name(" "), "");
+        assert_eq!(Disclosure::masked(Role::Lab).person_name("王小明"), "王*明");
+        assert_eq!(Disclosure::masked(Role::Staff).person_name("王小明"), "王小明");
+    }
 
     #[test]
     fn masked_views_never_carry_the_birth_date() {

@@ -36,6 +36,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("sampling_building.html", include_str!("../templates/sampling_building.html")),
     ("sampling_codes.html", include_str!("../templates/sampling_codes.html")),
     ("sampling_results.html", include_str!("../templates/sampling_results.html")),
+    ("lab_tubes.html", include_str!("../templates/lab_tubes.html")),
+    ("lab_corrections.html", include_str!("../templates/lab_corrections.html")),
+    ("lab_alert.html", include_str!("../templates/lab_alert.html")),
+    ("lab_home.html", include_str!("../templates/lab_home.html")),
 ];
 
 fn lang_of(state: &State) -> Lang {

@@ -58,6 +58,34 @@ pub enum Command {
     /// Measure performance side by side with the machine's own limits.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The lab: tubes awaiting a result, and a result recorded in error corrected.
+    #[command(subcommand)]
+    Lab(LabCommand),
+}
+
+/// `frontline lab …`.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// List tubes awaiting a result, oldest first; overdue ones are marked.
+    Tubes {
+        /// Only this round's tubes.
+        #[arg(long)]
+        round: Option<i64>,
+        /// Only overdue tubes.
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// Correct a tube's result recorded in error (audited as `cli`): retests
+    /// and the missed list follow, and the people affected are printed.
+    Correct {
+        /// The tube's barcode.
+        tube: String,
+        /// The right result: negative, abnormal or invalid.
+        result: String,
+        /// Why the recorded result was wrong (required).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `frontline bench …`.

@@ -372,3 +372,19 @@ fn scans_benchmark_runs_end_to_end() {
 fn table_row<'a>(table: &'a str, what: &str) -> Option<Vec<&'a str>> {
     table.lines().find(|l| l.contains(what)).map(|l| l.split('|').map(str::trim).collect())
 }
+
+#[test]
+fn the_lab_lists_tubes_and_refuses_a_correction_it_cannot_make() {
+    let (url, path) = temp_db("lab");
+    assert!(run(&["migrate", "--database", &url], None).status.success());
+    let tubes = run(&["lab", "tubes", "--overdue", "--database", &url], None);
+    assert!(tubes.status.success(), "{}", String::from_utf8_lossy(&tubes.stderr));
+    assert!(stdout(&tubes).contains("0 tubes awaiting a result"), "{}", stdout(&tubes));
+    let no_reason = run(&["lab", "correct", "ZZ0001", "negative", "--reason", " ", "--database", &url], None);
+    assert!(!no_reason.status.success());
+    assert!(String::from_utf8_lossy(&no_reason.stderr).contains("needs a reason"));
+    let unknown = run(&["lab", "correct", "ZZ0001", "negative", "--reason", "录入错误", "--database", &url], None);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no tube ZZ0001"));
+    let _ = std::fs::remove_file(path);
+}

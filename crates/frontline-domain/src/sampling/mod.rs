@@ -13,6 +13,7 @@
 //! Every code emitted here has a text in `messages_sampling.toml` beside `Cargo.toml`.
 
 mod codes;
+mod correction;
 mod coverage;
 mod pooling;
 mod rules;
@@ -20,6 +21,7 @@ mod status;
 mod tube;
 
 pub use codes::{ExemptReason, LabResult, LabResultError, MissReason, RetestResult};
+pub use correction::{check_reason, plan as correction_plan, CorrectionError, CorrectionPlan, MAX_REASON_CHARS};
 pub use coverage::Coverage;
 pub use pooling::{
     best_pool_size, expected_tests_per_person, pool_advice, positive_pool_probability, PoolAdvice, ADVICE_MAX_K,

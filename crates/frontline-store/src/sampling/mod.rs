@@ -34,7 +34,9 @@ macro_rules! member_rebind {
 const COUNT_SAMPLED: &str =
     "UPDATE sampling_round_buildings SET sampled = sampled + $1 WHERE round_id = $2 AND building_id = $3";
 
+mod awaiting;
 mod batch;
+mod correct;
 mod coverage;
 mod decide;
 mod lab;
@@ -43,6 +45,8 @@ mod sqlite_thread;
 mod tubes;
 mod writer;
 
+pub use awaiting::{AwaitingFilter, AwaitingTube, LabCounts, Positive};
+pub use correct::{Affected, CorrectError, Correction};
 pub use coverage::{
     BuildingCoverage, BuildingDetail, CompoundCoverage, Coverage, HouseholdCoverage, Missed, MissedFilter, UnitCoverage,
 };

@@ -36,6 +36,8 @@ pub struct ResultBatch {
 pub struct ResultOutcome {
     /// The tube.
     pub tube: String,
+    /// The result sent: `negative`, `abnormal` or `invalid`.
+    pub result: String,
     /// `recorded`, `unknown_tube`, `already_recorded` (the same result again) or
     /// `conflicting_result` (the tube has another result; nothing changed).
     pub status: String,
@@ -77,7 +79,11 @@ pub async fn create_results(
         parsed
             .iter()
             .zip(statuses)
-            .map(|((t, _), s)| ResultOutcome { tube: t.as_str().to_string(), status: s.to_string() })
+            .map(|((t, r), s)| ResultOutcome {
+                tube: t.as_str().to_string(),
+                result: r.code().to_string(),
+                status: s.to_string(),
+            })
             .collect(),
     ))
 }
@@ -108,6 +114,8 @@ pub struct RetestOutcome {
     /// The retest's new state: `cleared`, `confirmed` or `pending`; `no_retest_due`
     /// when none was pending.
     pub status: &'static str,
+    /// The person's name, as the reader may see it (masked for the lab).
+    pub name: Option<String>,
 }
 
 /// Records single-tube retest results: negative releases the person, positive
@@ -129,12 +137,15 @@ pub async fn create_retest_results(
         batch.results.iter().map(|r| (r.resident_code.as_str(), r.result.as_str())).collect();
     let statuses =
         record_retests(&state, &auth, batch.round, &lines, |i, field| format!("results[{i}].{field}")).await?;
+    let codes: Vec<&str> = lines.iter().map(|(code, _)| *code).collect();
+    let names = crate::api::lab_tubes::person_names(&state, &auth, &codes).await?;
     Ok(Json(
         batch
             .results
             .iter()
             .zip(statuses)
-            .map(|(r, status)| RetestOutcome { resident_code: r.resident_code.clone(), status })
+            .zip(names)
+            .map(|((r, status), name)| RetestOutcome { resident_code: r.resident_code.clone(), status, name })
             .collect(),
     ))
 }
@@ -215,6 +226,12 @@ pub struct LabImport {
     pub recorded: u64,
     /// Tubes not in any round.
     pub unknown_tube: u64,
+    /// Their codes.
+    pub unknown_tubes: Vec<String>,
+    /// Tubes recorded abnormal (their members now wait for a retest), by code.
+    pub abnormal: Vec<String>,
+    /// Tubes recorded invalid (their members are back on the missed list), by code.
+    pub invalid: Vec<String>,
     /// Tubes that already had this result.
     pub already_recorded: u64,
     /// Tubes that already had a different result (left unchanged), by code.
@@ -264,10 +281,20 @@ pub async fn import_lab_sheet(
     let hours = state.config().rules.sampling.retest_deadline_hours;
     for chunk in parsed.chunks(MAX_BATCH) {
         let statuses = state.store().record_lab_results(&auth.actor(), chunk, hours).await?;
-        for ((tube, _), s) in chunk.iter().zip(statuses) {
+        for ((tube, result), s) in chunk.iter().zip(statuses) {
             match s {
-                "recorded" => out.recorded += 1,
-                "unknown_tube" => out.unknown_tube += 1,
+                "recorded" => {
+                    out.recorded += 1;
+                    match result {
+                        LabResult::Abnormal => out.abnormal.push(tube.as_str().to_string()),
+                        LabResult::Invalid => out.invalid.push(tube.as_str().to_string()),
+                        LabResult::Negative => {}
+                    }
+                }
+                "unknown_tube" => {
+                    out.unknown_tube += 1;
+                    out.unknown_tubes.push(tube.as_str().to_string());
+                }
                 "conflicting_result" => out.conflicting.push(tube.as_str().to_string()),
                 _ => out.already_recorded += 1,
             }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod census;
 pub mod extract;
 pub mod lab;
+pub mod lab_tubes;
 pub mod places;
 pub mod residents;
 pub mod sampling;
@@ -90,6 +91,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(lab::create_retest_results))
         .routes(routes!(sampling::close_round))
         .routes(routes!(sampling::seal_tube))
+        .routes(routes!(lab_tubes::list_awaiting_tubes))
+        .routes(routes!(lab_tubes::create_correction))
+        .routes(routes!(lab_tubes::list_corrections))
 }
 
 /// Routes that take whole files: their own, larger body limit.

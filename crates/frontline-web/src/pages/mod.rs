@@ -4,6 +4,8 @@
 
 mod admin;
 mod census;
+mod home;
+mod lab;
 mod places;
 mod residents;
 mod sampling;
@@ -34,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(get_login).post(post_login))
         .route("/logout", post(post_logout))
         .route("/lang/{code}", get(get_lang))
+        .merge(home::router())
+        .merge(lab::router())
         .merge(places::router())
         .merge(residents::router())
         .merge(admin::router())

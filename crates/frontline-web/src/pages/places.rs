@@ -1,4 +1,4 @@
-//! Pages for places: the overview, the buildings list, a building's units,
+//! Pages for places: the buildings list, a building's units,
 //! households and residents, and its zone level.
 
 use std::collections::HashMap;
@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use frontline_domain::access::Perm;
 use frontline_domain::places::ZoneLevel;
-use frontline_domain::privacy::Reach;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -24,71 +23,9 @@ use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(get_home))
         .route("/buildings", get(list_buildings))
         .route("/buildings/{id}", get(get_building))
         .route("/buildings/{id}/zone", post(create_zone_decision))
-}
-
-#[derive(Serialize)]
-struct NeedCount {
-    code: &'static str,
-    count: i64,
-}
-
-/// A volunteer's own work: their team, its buildings and, per open round, the
-/// team's part of the missed list.
-#[derive(Serialize)]
-struct TeamWork {
-    team: Option<String>,
-    buildings: Vec<(i64, String)>,
-    rounds: Vec<(i64, String)>,
-}
-
-async fn team_work(state: &AppState, auth: &Auth) -> Result<TeamWork, AppError> {
-    let ids = crate::privacy::reach(state, auth).await?.unwrap_or_default();
-    let buildings = state.store().building_names(&ids).await?;
-    let team = auth.user.team.clone();
-    let rounds = match &team {
-        None => vec![],
-        Some(t) => state
-            .store()
-            .list_sampling_rounds()
-            .await?
-            .into_iter()
-            .filter(|r| r.status == "open" && r.teams.iter().any(|a| a.team.as_ref() == Some(t)))
-            .map(|r| (r.id, r.name))
-            .collect(),
-    };
-    Ok(TeamWork { team, buildings, rounds })
-}
-
-/// The home page: for office roles the district's counts and special needs;
-/// for a volunteer their team's buildings and missed lists, not the district.
-async fn get_home(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqLang) -> Result<Response, AppError> {
-    let (elderly_by, infant_after) = crate::api::census::age_cutoffs(&state);
-    let reach = auth.user.role.reach();
-    let work = if reach == Reach::Assignment { Some(team_work(&state, &auth).await?) } else { None };
-    let (overview, district) = if auth.can(Perm::ViewPlaces) && reach == Reach::District {
-        let o = state.store().overview(&elderly_by, &infant_after).await?;
-        (Some(o), state.store().district_name().await?)
-    } else {
-        (None, None)
-    };
-    let needs: Vec<NeedCount> = overview
-        .as_ref()
-        .map(|o| o.needs.iter().map(|(n, c)| NeedCount { code: n.code(), count: *c }).collect())
-        .unwrap_or_default();
-    let ctx = context! {
-        ..page_ctx(&state, &auth, lang, "/", "nav.home"),
-        ..context! {
-            overview => overview.map(|o| context! { compounds => o.compounds, buildings => o.buildings, households => o.households, residents => o.residents }),
-            needs => needs,
-            district => district.unwrap_or_default(),
-            work => work,
-        }
-    };
-    page("home.html", ctx)
 }
 
 /// The buildings with their counts and zone levels.
@@ -161,6 +98,7 @@ async fn get_building(
         })
         .collect();
     let zones: Vec<ZoneDecisionView> = zones.into_iter().map(Into::into).collect();
+    let positives = super::lab::positive_alerts(&state, &auth, Some(id), None).await?;
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/buildings/{id}"), "nav.buildings"),
         ..context! {
@@ -169,6 +107,7 @@ async fn get_building(
             zones => zones,
             can_edit_zone => auth.can(Perm::EditPlaces),
             zone_levels => ZoneLevel::ALL.iter().map(|z| z.code()).collect::<Vec<_>>(),
+            positives => positives,
         }
     };
     page("building.html", ctx)

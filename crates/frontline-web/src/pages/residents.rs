@@ -115,11 +115,12 @@ async fn get_resident(
         })
         .collect();
     let departure = state.store().open_departure(id).await?;
+    let positives = super::lab::positive_alerts(&state, &auth, None, Some(id)).await?;
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, &format!("/residents/{id}"), "nav.residents"),
         ..context! {
             r => view, history => rows, can_reveal => auth.can(Perm::RevealPersonalData),
-            departure => departure, can_review => auth.can(Perm::ReviewCensus),
+            departure => departure, can_review => auth.can(Perm::ReviewCensus), positives => positives,
         }
     };
     page("resident.html", ctx)

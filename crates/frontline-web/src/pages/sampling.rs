@@ -622,7 +622,8 @@ async fn results_page(
         state.store().list_sampling_rounds().await?.into_iter().filter(|r| r.status == "open").collect();
     let ctx = context! {
         ..page_ctx(state, auth, lang, "/sampling/results", "nav.lab"),
-        ..context! { outcome => outcome, retest => retest, rounds => rounds, retest_results => RetestResult::ALL.iter().map(|r| r.code()).collect::<Vec<_>>() }
+        ..context! { outcome => outcome, retest => retest, rounds => rounds, retest_results => RetestResult::ALL.iter().map(|r| r.code()).collect::<Vec<_>>(),
+            can_correct => auth.can(Perm::CorrectLabResults) }
     };
     page("sampling_results.html", ctx)
 }
@@ -646,7 +647,8 @@ async fn create_retest(
     auth.check_csrf(&f.csrf)?;
     auth.require(Perm::LabResults)?;
     let status = crate::api::lab::record_retest_result(&state, &auth, f.round, &f.code, &f.result).await?;
-    let retest = context! { status => status, code => f.code.trim(), round => f.round };
+    let name = super::lab::retest_person(&state, &auth, &f.code).await?;
+    let retest = context! { status => status, code => f.code.trim(), round => f.round, name => name };
     results_page(&state, &auth, lang, None, Some(retest)).await
 }
 

@@ -10,6 +10,7 @@ mod browser;
 mod census;
 mod census_reconcile;
 mod defences;
+mod home_pages;
 mod logins;
 mod openapi;
 mod pages;

@@ -498,7 +498,9 @@ async fn answers_match_their_documented_schemas() {
     let census_resident = keep.as_i64().expect("resident");
     let (building, _, household) = app.place().await;
     let (resident, code) = crate::support::coded_resident(&app, &token, "陈建国", 1, household).await;
-    crate::support::coded_resident(&app, &token, "林秀英", 2, household).await;
+    let (_, second) = crate::support::coded_resident(&app, &token, "林秀英", 2, household).await;
+    // Someone left unsampled, for the missed list.
+    crate::support::coded_resident(&app, &token, "黄海", 3, household).await;
     let zone = json!({"level": "controlled", "reason": "密接"});
     let zones = format!("/api/v1/buildings/{building}/zones");
     send(Method::POST, "/api/v1/buildings/{id}/zones", &zones, &token, Some(zone)).await;
@@ -515,6 +517,12 @@ async fn answers_match_their_documented_schemas() {
     let retests = json!({"round": round, "results": [{"resident_code": code, "result": "negative"}]});
     let res = send(Method::POST, "/api/v1/sampling/retests", "/api/v1/sampling/retests", &lab, Some(retests)).await;
     assert_eq!(res.json()[0]["status"], "cleared", "{}", res.text());
+    let correction = "/api/v1/lab/tubes/{code}/correction";
+    let fix = json!({"result": "negative", "reason": "录入错误"});
+    let res = send(Method::POST, correction, "/api/v1/lab/tubes/ZZ0001/correction", &token, Some(fix)).await;
+    assert_eq!(res.json()["affected"][0]["effect"], "retest_done", "{}", res.text());
+    let scan = json!({"scans": [{"key": "k2", "round": round, "tube": "ZZ0002", "resident_code": second}]});
+    send(Method::POST, "/api/v1/sampling/scans", "/api/v1/sampling/scans", &token, Some(scan)).await;
 
     let mut gets = 0;
     let mut empty = Vec::new();

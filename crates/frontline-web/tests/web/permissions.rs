@@ -20,6 +20,8 @@ const CENSUS: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead, Role::
 const REVIEW: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead];
 const SAMPLERS: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead, Role::Staff, Role::Volunteer];
 const LAB: &[Role] = &[Role::Commander, Role::Deputy, Role::Lab];
+/// Those who see corrected lab results: the sampling group and the lab.
+const CORRECTIONS: &[Role] = &[Role::Commander, Role::Deputy, Role::GroupLead, Role::Staff, Role::Volunteer, Role::Lab];
 
 struct Endpoint {
     method: Method,
@@ -252,6 +254,20 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
         ep(M::GET, format!("/sampling/rounds/{sround}/buildings/{b}"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}/missed.xlsx"), None, SAMPLERS),
         ep(M::GET, "/sampling/results".into(), None, LAB),
+        ep(M::GET, "/api/v1/lab/tubes".into(), Some("/api/v1/lab/tubes"), LAB),
+        Endpoint {
+            body: Some(|_| json!({"result": "negative", "reason": "矩阵测试"})),
+            only_not_forbidden: true,
+            ..ep(
+                M::POST,
+                "/api/v1/lab/tubes/QQ0001/correction".into(),
+                Some("/api/v1/lab/tubes/{code}/correction"),
+                LAB,
+            )
+        },
+        ep(M::GET, "/api/v1/lab/corrections".into(), Some("/api/v1/lab/corrections"), CORRECTIONS),
+        ep(M::GET, "/lab/tubes".into(), None, LAB),
+        ep(M::GET, "/lab/corrections".into(), None, CORRECTIONS),
         ep(M::GET, "/sampling".into(), None, SAMPLERS),
         ep(M::GET, format!("/sampling/codes?building={b}"), None, EDITORS),
         ep(M::GET, format!("/sampling/rounds/{sround}"), None, SAMPLERS),

@@ -6,6 +6,7 @@ mod census;
 mod demo;
 mod generate;
 mod import;
+mod lab;
 mod serve;
 mod user;
 
@@ -77,6 +78,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Census(cmd) => {
                 let store = open(&cfg.database_url).await?;
                 let done = census::run(&store, cmd).await;
+                store.close().await;
+                done
+            }
+            Command::Lab(cmd) => {
+                let store = open(&cfg.database_url).await?;
+                let done = lab::run(&store, &cfg, cmd).await;
                 store.close().await;
                 done
             }

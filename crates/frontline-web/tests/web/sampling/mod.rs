@@ -2,6 +2,7 @@
 //! lab's results and retests, sealed tubes, teams and coverage by household.
 
 mod lab;
+pub(crate) mod lab_work;
 mod reads;
 mod rounds;
 mod seal;
