@@ -47,6 +47,7 @@ migrations! {
     9 => "0009_audit_log_no_replace",
     10 => "0010_scan_keys_per_account",
     11 => "0011_user_teams",
+    15 => "0015_retest_tubes",
 }
 
 /// The migrations for a backend.
