@@ -105,7 +105,11 @@ async fn a_home_retest_goes_into_a_single_tube_the_lab_reports(backend: Backend)
     let tube = app.store().get_tube("ZZR001").await.expect("retest tube");
     assert_eq!((tube.pool_size, tube.members, tube.sealed), (1, 1, true));
     assert_eq!(scan(&app, &staff, "r1", round, "ZZR001", &ca, true).await["status"], "duplicate", "a replayed key");
-    assert_eq!(scan(&app, &staff, "r2", round, "ZZR001", &ca, true).await["status"], "duplicate", "the same tube again");
+    assert_eq!(
+        scan(&app, &staff, "r2", round, "ZZR001", &ca, true).await["status"],
+        "duplicate",
+        "the same tube again"
+    );
     assert_eq!(scan(&app, &staff, "r3", round, "ZZR002", &ca, true).await["status"], "retest_already_taken");
     // Nobody else is retested: 丙's pool was negative, 丁 was never sampled.
     assert_eq!(scan(&app, &staff, "r4", round, "ZZR003", &cc, true).await["status"], "already_in_tube");

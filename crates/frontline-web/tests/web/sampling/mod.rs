@@ -5,6 +5,7 @@ mod fill;
 mod lab;
 mod reads;
 mod rounds;
+mod sampler_page;
 mod seal;
 mod teams;
 mod writer;
