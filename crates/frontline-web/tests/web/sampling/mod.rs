@@ -1,7 +1,7 @@
 //! Sampling rounds (核酸采样) through the real router: rounds and scans, the
 //! lab's results and retests, sealed tubes, teams and coverage by household.
 
-mod fill;
+pub mod fill;
 mod lab;
 mod reads;
 mod rounds;
