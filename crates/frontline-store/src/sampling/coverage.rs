@@ -123,7 +123,9 @@ pub struct Missed {
     pub reason: Option<String>,
     /// The household's phone, as stored: the person's own, else the first
     /// one recorded for someone of the household. Callers mask it for the
-    /// reader (`frontline_domain::privacy::Disclosure::phone`).
+    /// reader (`frontline_domain::privacy::Disclosure::phone`); left out of
+    /// the answer when there is none (or the reader may not see phones).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }
 

@@ -114,7 +114,7 @@ pub(super) async fn get_missed_export(
     state.store().get_sampling_round(id).await?;
     let missed = crate::privacy::missed_list(&state, &auth, id, q.filter()).await?;
     let cat = frontline_domain::i18n::catalogue();
-    let header = [
+    let mut header = [
         "sampling.ui.team",
         "buildings.compound",
         "buildings.building",
@@ -126,15 +126,23 @@ pub(super) async fn get_missed_export(
     ]
     .map(|k| cat.text(lang, k).to_string())
     .to_vec();
+    // The phone column, masked, for the readers whose view has phones (as on the page).
+    let show_phone = Disclosure::masked(auth.user.role).shows(ResidentField::Phone);
+    if show_phone {
+        header.push(cat.text(lang, "sampling.ui.phone").to_string());
+    }
     let rows = missed
         .into_iter()
         .map(|m| {
             let floor = m.floor.map(|f| f.to_string()).unwrap_or_default();
             let reason =
                 m.reason.map(|r| cat.text(lang, &format!("sampling.miss_reason.{r}")).to_string()).unwrap_or_default();
-            [m.team.unwrap_or_default(), m.compound, m.building, m.unit, floor, m.room, m.name, reason]
-                .map(frontline_import::Cell::Text)
-                .to_vec()
+            let mut row =
+                vec![m.team.unwrap_or_default(), m.compound, m.building, m.unit, floor, m.room, m.name, reason];
+            if show_phone {
+                row.push(m.phone.unwrap_or_default());
+            }
+            row.into_iter().map(frontline_import::Cell::Text).collect()
         })
         .collect();
     let bytes = frontline_import::write_xlsx(&[frontline_import::SheetOut {

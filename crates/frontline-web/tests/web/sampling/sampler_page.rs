@@ -215,6 +215,10 @@ async fn the_missed_list_shows_the_household_phone_masked_to_office_roles_only()
     let listed = app.get(&format!("/api/v1/sampling/rounds/{round}/missed"), &staff).await.json();
     let phones: Vec<Value> = listed.as_array().expect("list").iter().map(|m| m["phone"].clone()).collect();
     assert!(phones.contains(&json!("138****0009")) && phones.contains(&Value::Null), "{listed}");
+    let export = get_page(&app, &session, format!("/sampling/rounds/{round}/missed.xlsx")).await;
+    let sheet = frontline_import::decode(&export.body, Some("m.xlsx"), &Default::default()).expect("xlsx");
+    let phone = sheet.rows[0].iter().position(|h| h == "联系电话").expect("a phone column in the export");
+    assert!(sheet.rows[1..].iter().all(|r| r.get(phone).is_none_or(|p| p.is_empty() || p == "138****0009")), "masked");
 
     let volunteer = app.token(Role::Volunteer).await;
     let session = browser_login(&app, "volunteer").await;
@@ -223,5 +227,8 @@ async fn the_missed_list_shows_the_household_phone_masked_to_office_roles_only()
     assert!(!page.contains("联系电话") && !page.contains("0009"), "no phone for a volunteer");
     let listed = app.get(&format!("/api/v1/sampling/rounds/{round}/missed"), &volunteer).await.json();
     assert!(listed.as_array().expect("list").iter().all(|m| m["phone"].is_null()), "{listed}");
+    let export = get_page(&app, &session, format!("/sampling/rounds/{round}/missed.xlsx")).await;
+    let sheet = frontline_import::decode(&export.body, Some("m.xlsx"), &Default::default()).expect("xlsx");
+    assert!(sheet.rows.len() > 1 && !sheet.rows[0].iter().any(|h| h == "联系电话"), "no phone column");
     app.finish().await;
 }
