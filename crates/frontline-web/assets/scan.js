@@ -45,6 +45,23 @@
     statusBox.replaceChildren(p);
   };
 
+  /* The person just bound is marked in the list: their tube beside the name. */
+  var mark = function (answer) {
+    if (!answer.ok || !answer.resident || !answer.tube) return;
+    var person = document.querySelector('.person[data-r="' + answer.resident + '"]');
+    if (!person) return;
+    var strong = person.querySelector("strong");
+    if (strong) strong.replaceWith(document.createTextNode(strong.textContent));
+    if (!person.querySelector(".tag.done")) {
+      var tag = document.createElement("span");
+      tag.className = "tag done";
+      tag.textContent = answer.tube;
+      person.insertBefore(document.createTextNode(" "), person.firstChild);
+      person.insertBefore(tag, person.firstChild);
+    }
+    person.classList.remove("bedridden");
+  };
+
   var sending = false;
   var send = function () {
     if (sending) return;
@@ -64,6 +81,7 @@
       sending = false;
       form.elements.key.value = answer.key;
       show(answer);
+      mark(answer);
       code.value = "";
       var sealForm = document.getElementById("seal-form");
       if (answer.done) {

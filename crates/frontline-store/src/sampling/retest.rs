@@ -94,6 +94,18 @@ impl Store {
         tx.commit().await?;
         Ok(out)
     }
+
+    /// Residents of a round whose single retest is due and not yet taken
+    /// (pending, without a retest tube): whom the sampler visits.
+    pub async fn retests_to_take(&self, round: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT resident_id FROM sampling_retests \
+             WHERE round_id = $1 AND state = 'pending' AND retest_tube_id IS NULL ORDER BY resident_id",
+        )
+        .bind(round)
+        .fetch_all(self.pool())
+        .await?)
+    }
 }
 
 /// Decides and writes one retest scan; its status.

@@ -123,6 +123,8 @@ async fn read_sweep(state: &AppState, round: i64, b: i64, q: &ScanPageQuery) -> 
         .into_iter()
         .filter_map(|m| Some((m.resident_id, m.reason?)))
         .collect();
+    // Members of an abnormal pool whose single retest is still to be taken.
+    let retest_due: std::collections::HashSet<i64> = state.store().retests_to_take(round).await?.into_iter().collect();
     let mut units: Vec<(i64, String)> = Vec::new();
     for h in &households {
         if !units.iter().any(|(u, _)| *u == h.unit_id) {
@@ -167,8 +169,8 @@ async fn read_sweep(state: &AppState, round: i64, b: i64, q: &ScanPageQuery) -> 
                 // No code is shown: a person is bound by scanning the code they hold
                 // (or their ID number's tail and name), never one read off this screen.
                 context! {
-                    name => r.name, tube => sampled.get(&r.id), reason => reasons.get(&r.id),
-                    bedridden => bedridden, needs => needs,
+                    id => r.id, name => r.name, tube => sampled.get(&r.id), reason => reasons.get(&r.id),
+                    bedridden => bedridden, needs => needs, retest_due => retest_due.contains(&r.id),
                 }
             })
             .collect();
@@ -218,6 +220,9 @@ pub(super) struct ScanForm {
 #[derive(Debug, Serialize)]
 struct ScanAnswer {
     status: &'static str,
+    /// The person bound (the page marks them in its list), with the tube.
+    resident: Option<i64>,
+    tube: Option<String>,
     ok: bool,
     message: String,
     fill: Option<String>,
@@ -272,7 +277,11 @@ pub(super) async fn create_scan(
         };
         let message = scan_message(lang, status, name.as_deref(), done && accepted);
         let fill = outcome.tube.filter(|_| !done).map(|t| format!("{}/{}", t.members, t.pool_size));
-        let answer = ScanAnswer { status, ok: accepted, message, fill, done, key: next_scan_key()? };
+        let bound = resident.filter(|_| accepted);
+        let tube = bound.map(|_| frontline_domain::sampling::TubeCode::parse(&f.tube).map(|c| c.to_string()));
+        let tube = tube.and_then(Result::ok);
+        let answer =
+            ScanAnswer { status, resident: bound, tube, ok: accepted, message, fill, done, key: next_scan_key()? };
         return Ok(Json(answer).into_response());
     }
     let enc = crate::error::percent_encode;

@@ -51,6 +51,8 @@ async fn a_full_tube_is_cleared_and_the_sampler_is_asked_for_a_new_one() {
     assert_eq!(b.eval(focused).await, Value::from("tube"), "the cursor waits for a new tube");
     assert_eq!(b.eval("return document.querySelector('#scan-status .tube-done') !== null;").await, Value::from(true));
     assert!(app.store().get_tube("ZZ5201").await.expect("tube").sealed);
+    // The list marks the three as sampled without a reload.
+    assert_eq!(b.eval("return document.querySelectorAll('.person .tag.done').length;").await, Value::from(3));
 
     // The next household starts a new tube at once.
     b.type_into("input[name=tube]", &format!("ZZ5202{}", Key::Enter)).await;

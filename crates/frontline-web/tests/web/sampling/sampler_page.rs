@@ -181,18 +181,25 @@ async fn a_home_retest_is_scanned_from_the_page_and_reported_by_the_lab() {
     let retest =
         get_page(&app, &session, format!("/sampling/rounds/{round}/scan?building={building}&retest=1")).await.text();
     assert!(retest.contains("复核单采") && retest.contains("name=\"retest\" value=\"1\""), "retest mode");
+    assert_eq!(retest.matches("class=\"tag retest-due\"").count(), 2, "both members of the pool are due");
     let body = format!("csrf={csrf}&key=r1&building={building}&retest=1&tube=ZZR601&code={ca}");
     let res = post_form(&app, &session, format!("/sampling/rounds/{round}/scan"), body).await;
     let back = res.header("location").expect("back");
     assert!(back.contains("status=accepted") && back.contains("full=ZZR601") && back.contains("retest=1"), "{back}");
     let tube = app.store().get_tube("ZZR601").await.expect("tube");
     assert_eq!((tube.pool_size, tube.members, tube.sealed), (1, 1, true));
+    let retest =
+        get_page(&app, &session, format!("/sampling/rounds/{round}/scan?building={building}&retest=1")).await.text();
+    assert_eq!(retest.matches("class=\"tag retest-due\"").count(), 1, "复核甲's retest is taken");
 
     let sheet = json!({"results": [{"tube": "ZZR601", "result": "negative"}]});
     let res = app.api(Method::POST, "/api/v1/sampling/results", Some(&lab), Some(sheet)).await;
     assert_eq!(res.json()[0]["status"], "recorded", "{}", res.text());
     let pending: Vec<i64> = app.store().pending_retests(round).await.expect("pending").iter().map(|r| r.0).collect();
     assert!(!pending.contains(&a) && pending.len() == 1, "复核甲 is released, 同管乙 still waits");
+    let retest =
+        get_page(&app, &session, format!("/sampling/rounds/{round}/scan?building={building}&retest=1")).await.text();
+    assert_eq!(retest.matches("class=\"tag retest-due\"").count(), 1, "still only 同管乙");
     app.finish().await;
 }
 
