@@ -31,6 +31,8 @@ async fn a_full_tube_is_cleared_and_the_sampler_is_asked_for_a_new_one() {
     b.wait_until(5, "the page in Chinese", async |b| b.body_text().await.contains("试管")).await;
 
     let focused = "return document.activeElement && document.activeElement.name;";
+    let seal_shown = "return getComputedStyle(document.getElementById('seal-form')).display !== 'none';";
+    assert_eq!(b.eval(seal_shown).await, Value::from(false), "no tube yet, nothing to seal");
     b.type_into("input[name=tube]", &format!("ZZ5201{}", Key::Enter)).await;
     for (i, code) in codes[..2].iter().enumerate() {
         b.wait_until(5, "the member's field to take the cursor", async |b| b.eval(focused).await == "code").await;
@@ -40,6 +42,7 @@ async fn a_full_tube_is_cleared_and_the_sampler_is_asked_for_a_new_one() {
     }
     assert_eq!(b.eval("return document.querySelector('input[name=tube]').value;").await, Value::from("ZZ5201"));
     assert_eq!(text_of(&b, "#tube-fill").await, "2/3", "the fill before the last member");
+    assert_eq!(b.eval(seal_shown).await, Value::from(true), "a tube being filled can be sealed early");
 
     b.wait_until(5, "the member's field to take the cursor", async |b| b.eval(focused).await == "code").await;
     b.type_into("input[name=code]", &format!("{}{}", codes[2], Key::Enter)).await;
@@ -51,6 +54,7 @@ async fn a_full_tube_is_cleared_and_the_sampler_is_asked_for_a_new_one() {
     assert_eq!(b.eval(focused).await, Value::from("tube"), "the cursor waits for a new tube");
     assert_eq!(b.eval("return document.querySelector('#scan-status .tube-done') !== null;").await, Value::from(true));
     assert!(app.store().get_tube("ZZ5201").await.expect("tube").sealed);
+    assert_eq!(b.eval(seal_shown).await, Value::from(false), "a full tube has nothing to seal");
     // The list marks the three as sampled without a reload.
     assert_eq!(b.eval("return document.querySelectorAll('.person .tag.done').length;").await, Value::from(3));
 

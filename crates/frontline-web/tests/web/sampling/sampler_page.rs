@@ -131,7 +131,7 @@ async fn a_full_tube_is_cleared_from_the_page_with_and_without_script() {
         page.contains("name=\"tube\" value=\"\" required autocomplete=\"off\" autofocus"),
         "an empty tube field, focused"
     );
-    assert!(!page.contains("id=\"seal\""), "nothing left to seal");
+    assert!(page.contains("id=\"seal-form\" hidden"), "nothing left to seal");
     assert!(app.store().get_tube("ZZ5101").await.expect("tube").sealed);
 
     // With script: the answer says what to show and whether the tube is done.
