@@ -121,10 +121,13 @@ impl Store {
     }
 
     /// Counts for pool-size advice: (abnormal tubes, tubes with a result, people in them).
+    /// Home retests' single tubes are left out: they sample people already
+    /// known to be in an abnormal pool, not the round's population.
     pub async fn tube_statistics(&self, round: i64) -> Result<(i64, i64, i64), StoreError> {
         let row: (Option<i64>, i64, i64) = sqlx::query_as(
             "SELECT SUM(CASE WHEN result = 'abnormal' THEN 1 ELSE 0 END), COUNT(*), CAST(COALESCE(SUM(members), 0) AS BIGINT) \
-             FROM sampling_tubes WHERE round_id = $1 AND result IS NOT NULL AND result <> 'invalid'",
+             FROM sampling_tubes WHERE round_id = $1 AND result IS NOT NULL AND result <> 'invalid' \
+               AND retest_of IS NULL",
         )
         .bind(round)
         .fetch_one(self.pool())

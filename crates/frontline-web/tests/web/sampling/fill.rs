@@ -139,6 +139,8 @@ async fn a_home_retest_goes_into_a_single_tube_the_lab_reports(backend: Backend)
     assert_eq!(confirmed, vec![b]);
     assert!(app.store().pending_retests(round).await.expect("pending").is_empty());
     assert_eq!(scan(&app, &staff, "b3", round, "ZZR006", &cb, true).await["status"], "no_retest_due");
+    // Pool-size advice counts the round's pools, not the retests' single tubes.
+    assert_eq!(app.store().tube_statistics(round).await.expect("statistics"), (1, 2, 3));
     // Coverage did not move: retests are not new people sampled.
     let missed = app.store().sampling_missed(round, &Default::default()).await.expect("missed");
     assert_eq!(missed.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["丁"]);

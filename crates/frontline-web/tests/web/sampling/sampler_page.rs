@@ -192,9 +192,15 @@ async fn a_home_retest_is_scanned_from_the_page_and_reported_by_the_lab() {
         get_page(&app, &session, format!("/sampling/rounds/{round}/scan?building={building}&retest=1")).await.text();
     assert_eq!(retest.matches("class=\"tag retest-due\"").count(), 1, "复核甲's retest is taken");
 
-    let sheet = json!({"results": [{"tube": "ZZR601", "result": "negative"}]});
-    let res = app.api(Method::POST, "/api/v1/sampling/results", Some(&lab), Some(sheet)).await;
-    assert_eq!(res.json()[0]["status"], "recorded", "{}", res.text());
+    // The lab's result sheet names the retest tube like any other.
+    let sheet = "样本编号,检测结果\nZZR601,阴性\n";
+    let req = Request::post("/api/v1/sampling/results/import")
+        .header(header::AUTHORIZATION, format!("Bearer {lab}"))
+        .body(Body::from(sheet))
+        .expect("request");
+    let res = app.send(req).await;
+    assert_eq!(res.json()["recorded"], 1, "{}", res.text());
+    assert_eq!(app.store().get_tube("ZZR601").await.expect("tube").result.as_deref(), Some("negative"));
     let pending: Vec<i64> = app.store().pending_retests(round).await.expect("pending").iter().map(|r| r.0).collect();
     assert!(!pending.contains(&a) && pending.len() == 1, "复核甲 is released, 同管乙 still waits");
     let retest =
