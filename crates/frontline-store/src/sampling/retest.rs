@@ -247,11 +247,7 @@ pub(super) async fn record_retest_tube(
             .await?;
     // A retest tube whose person's retest was closed by hand meanwhile keeps its result only.
     let Some((round, resident, stored)) = row else { return Ok(()) };
-    let retest = match result {
-        LabResult::Negative => RetestResult::Negative,
-        LabResult::Abnormal => RetestResult::Positive,
-        LabResult::Invalid => RetestResult::Invalid,
-    };
+    let retest = RetestResult::of_single_tube(result);
     let before = match retest_status(&stored)? {
         PersonStatus::RetestPending => PersonStatus::RetestSampled { tube: code.clone() },
         other => other,
