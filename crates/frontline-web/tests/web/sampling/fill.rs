@@ -133,8 +133,17 @@ async fn a_home_retest_goes_into_a_single_tube_the_lab_reports(backend: Backend)
     assert_eq!(results(&app, &lab, &[("ZZR004", "invalid")]).await, ["recorded"]);
     assert_eq!(app.store().pending_retests(round).await.expect("pending").len(), 1);
     assert_eq!(scan(&app, &staff, "b2", round, "ZZR005", &cb, true).await["status"], "accepted");
+    // A retest result typed in by the person's code works on a taken retest
+    // too; an invalid one frees the person for yet another tube.
+    let typed = json!({"round": round, "results": [{"resident_code": cb, "result": "invalid"}]});
+    let res = app.api(Method::POST, "/api/v1/sampling/retests", Some(&lab), Some(typed)).await;
+    assert_eq!(res.json()[0]["status"], "pending", "{}", res.text());
+    assert_eq!(scan(&app, &staff, "b4", round, "ZZR007", &cb, true).await["status"], "accepted");
+    assert_eq!(results(&app, &lab, &[("ZZR007", "invalid")]).await, ["recorded"]);
+    assert_eq!(scan(&app, &staff, "b5", round, "ZZR005", &cb, true).await["status"], "tube_full", "a used tube");
+    assert_eq!(scan(&app, &staff, "b6", round, "ZZR008", &cb, true).await["status"], "accepted");
     // Abnormal on a single tube is a positive retest: a confirmed case.
-    assert_eq!(results(&app, &lab, &[("ZZR005", "abnormal")]).await, ["recorded"]);
+    assert_eq!(results(&app, &lab, &[("ZZR008", "abnormal")]).await, ["recorded"]);
     let confirmed: Vec<i64> = app.store().confirmed_cases(round).await.expect("cases").iter().map(|r| r.0).collect();
     assert_eq!(confirmed, vec![b]);
     assert!(app.store().pending_retests(round).await.expect("pending").is_empty());
