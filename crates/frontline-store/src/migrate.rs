@@ -48,6 +48,7 @@ migrations! {
     10 => "0010_scan_keys_per_account",
     11 => "0011_user_teams",
     13 => "0013_resident_states",
+    15 => "0015_retest_tubes",
     16 => "0016_lab_corrections",
 }
 

@@ -77,7 +77,13 @@ pub async fn missed_list(
             None => return Ok(vec![]),
         },
     };
-    Ok(state.store().sampling_missed(round, &filter).await?)
+    // The household's phone, masked, for readers whose view has phones only.
+    let who = Disclosure::masked(auth.user.role);
+    let mut missed = state.store().sampling_missed(round, &filter).await?;
+    for m in &mut missed {
+        m.phone = m.phone.take().and_then(|p| who.phone(&p));
+    }
+    Ok(missed)
 }
 
 /// The resident filter for a reader's list or search: narrowed to `within`

@@ -63,6 +63,18 @@ coded!(RetestResult {
     Invalid => "invalid",
 });
 
+impl RetestResult {
+    /// A home retest's single tube, reported by the lab like any tube: an
+    /// abnormal single tube is a positive retest.
+    pub const fn of_single_tube(result: LabResult) -> RetestResult {
+        match result {
+            LabResult::Negative => RetestResult::Negative,
+            LabResult::Abnormal => RetestResult::Positive,
+            LabResult::Invalid => RetestResult::Invalid,
+        }
+    }
+}
+
 /// A result cell that is none of the known words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LabResultError {
@@ -308,5 +320,12 @@ mod tests {
         assert_eq!(RetestResult::parse("阴性"), Ok(RetestResult::Negative));
         assert_eq!(RetestResult::parse("丢失"), Ok(RetestResult::Invalid));
         assert!(RetestResult::parse("maybe").is_err());
+    }
+
+    #[test]
+    fn a_single_tube_abnormal_is_a_positive_retest() {
+        assert_eq!(RetestResult::of_single_tube(LabResult::Negative), RetestResult::Negative);
+        assert_eq!(RetestResult::of_single_tube(LabResult::Abnormal), RetestResult::Positive);
+        assert_eq!(RetestResult::of_single_tube(LabResult::Invalid), RetestResult::Invalid);
     }
 }

@@ -74,7 +74,7 @@ where
 
 /// The advisory lock every instance's scan writer takes for one group (an
 /// arbitrary constant: "FLscan" in ASCII).
-const SCAN_LOCK: i64 = 0x464c_7363_616e;
+pub(crate) const SCAN_LOCK: i64 = 0x464c_7363_616e;
 
 /// Records the batches of several samplers (`parts`, in order, sent `scans`,
 /// whose parsed tube codes are `codes`) in one transaction, with an audit
@@ -93,7 +93,7 @@ pub(crate) async fn record_group(
     scans: &[Scan],
     codes: &[Option<TubeCode>],
     now: i64,
-) -> Result<Vec<&'static str>, StoreError> {
+) -> Result<Vec<decide::ScanOutcome>, StoreError> {
     debug_assert_eq!(parts.iter().map(|p| p.len).sum::<usize>(), scans.len());
     for _ in 0..2 {
         let mut tx = store.pool().begin().await?;

@@ -121,6 +121,12 @@ pub struct Missed {
     /// Why they are missed, when known: noted by the sweep (`bedridden`,
     /// `refused`, …), or `tube_invalid` when a lab voided their tube.
     pub reason: Option<String>,
+    /// The household's phone, as stored: the person's own, else the first
+    /// one recorded for someone of the household. Callers mask it for the
+    /// reader (`frontline_domain::privacy::Disclosure::phone`); left out of
+    /// the answer when there is none (or the reader may not see phones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 /// Which part of the missed list to read.
@@ -275,7 +281,9 @@ impl Store {
         let rows = sqlx::query(
             "SELECT r.id, r.name, b.id AS building_id, b.name AS building, c.name AS compound, rb.team, u.name AS unit, \
                h.floor, h.room, COALESCE(mr.reason, CASE WHEN EXISTS (SELECT 1 FROM sampling_members v \
-                 WHERE v.round_id = $1 AND v.resident_id = r.id AND v.valid = 0) THEN 'tube_invalid' END) AS reason \
+                 WHERE v.round_id = $1 AND v.resident_id = r.id AND v.valid = 0) THEN 'tube_invalid' END) AS reason, \
+               COALESCE(r.phone, (SELECT o.phone FROM residents o WHERE o.household_id = r.household_id \
+                 AND o.phone IS NOT NULL ORDER BY o.id LIMIT 1)) AS phone \
              FROM residents r \
              JOIN sampling_round_buildings rb ON rb.building_id = r.building_id AND rb.round_id = $1 \
              JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id JOIN buildings b ON b.id = h.building_id \
@@ -304,6 +312,7 @@ impl Store {
                     floor: r.try_get("floor")?,
                     room: r.try_get("room")?,
                     reason: r.try_get("reason")?,
+                    phone: r.try_get("phone")?,
                 })
             })
             .collect()

@@ -36,6 +36,28 @@ pub(crate) struct AuditRow {
     pub(crate) after: String,
 }
 
+/// How full a scan's tube is once the scan is decided: what the sampler's
+/// page shows ("7/10") and how it knows to ask for a new tube.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TubeFill {
+    /// People in the tube.
+    pub members: i64,
+    /// How many it takes.
+    pub pool_size: i64,
+    /// Whether it is sealed (full, or closed early): no one more goes in.
+    pub sealed: bool,
+}
+
+/// What one scan came to: its status, and its tube's fill when the tube is
+/// one of the scan's round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanOutcome {
+    /// `accepted`, `duplicate` or a refusal code.
+    pub status: &'static str,
+    /// The tube's fill after the scan.
+    pub tube: Option<TubeFill>,
+}
+
 /// The status of a scan that put its resident into a tube.
 pub(crate) const ACCEPTED: &str = "accepted";
 
@@ -185,7 +207,7 @@ pub(crate) fn decide_all(
     codes: &[Option<TubeCode>],
     parts: &[Part<'_>],
     mut facts: Facts,
-) -> (Vec<&'static str>, Writes) {
+) -> (Vec<ScanOutcome>, Writes) {
     let mut writes = Writes::default();
     let mut fresh = std::mem::take(&mut facts.fresh_ids).into_iter();
     // Each (account, key)'s first outcome in this group, for a key sent twice in it.
@@ -196,16 +218,21 @@ pub(crate) fn decide_all(
         let account = by.account();
         seen_key.0 = account;
         seen_key.1.clone_from(&scan.key);
+        let fill = |facts: &Facts| {
+            let t = facts.tubes.get(code.as_ref()?.as_str()).filter(|t| t.round == scan.round)?;
+            Some(TubeFill { members: t.members, pool_size: t.pool_size, sealed: t.sealed })
+        };
         if let Some(first) = facts.seen.get(&seen_key).or_else(|| batch_keys.get(&(account, scan.key.as_str()))) {
-            out.push(replayed(first));
+            out.push(ScanOutcome { status: replayed(first), tube: fill(&facts) });
             continue;
         }
         let status = decide(scan, by, code.as_ref(), &mut facts, &mut fresh, &mut writes.members);
         batch_keys.insert((account, scan.key.as_str()), status);
         writes.keys.push((account, scan.key.clone(), status));
-        out.push(status);
+        out.push(ScanOutcome { status, tube: fill(&facts) });
     }
-    writes.audit = audit_rows(scans, parts, &out);
+    let statuses: Vec<&'static str> = out.iter().map(|o| o.status).collect();
+    writes.audit = audit_rows(scans, parts, &statuses);
     for (code, t) in facts.tubes.into_iter().filter(|(_, t)| t.touched) {
         writes.tubes.push(TubeRow {
             id: t.id,
@@ -278,7 +305,7 @@ pub(crate) fn interned(status: &str) -> &'static str {
 /// ([`ScanRefusal`]): the writers' own, and the refusals callers attach to a
 /// scan before it reaches them (a code that does not parse, an ID-number tail
 /// and name that match nobody).
-pub const OTHER_SCAN_STATUSES: [&str; 8] = [
+pub const OTHER_SCAN_STATUSES: [&str; 11] = [
     ACCEPTED,
     "duplicate",
     "unknown_round",
@@ -287,12 +314,16 @@ pub const OTHER_SCAN_STATUSES: [&str; 8] = [
     "malformed_code",
     "tail_not_found",
     "internal",
+    // Home retests' own refusals (see `Store::bind_retests`).
+    "no_retest_due",
+    "retest_already_taken",
+    "retest_tube_in_use",
 ];
 
 /// Why a tube field did not read as a tube: a resident's code scanned there
 /// (the sampler scanned the person before the tube) is told apart. Parsed
 /// again only on this failure path.
-fn unreadable_tube(tube: &str) -> &'static str {
+pub(crate) fn unreadable_tube(tube: &str) -> &'static str {
     match TubeCode::parse(tube) {
         Err(TubeCodeError::IsResidentCode) => "code_in_tube_field",
         _ => "malformed_tube",

@@ -43,12 +43,12 @@ impl Store {
         let now = now_ms();
         let mut out = Vec::with_capacity(results.len());
         for (code, result) in results {
-            let tube: Option<(i64, i64, Option<String>)> =
-                sqlx::query_as("SELECT id, round_id, result FROM sampling_tubes WHERE code = $1")
+            let tube: Option<(i64, i64, Option<String>, Option<i64>)> =
+                sqlx::query_as("SELECT id, round_id, result, retest_of FROM sampling_tubes WHERE code = $1")
                     .bind(code.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
-            let Some((tube_id, round_id, prior)) = tube else {
+            let Some((tube_id, round_id, prior, retest_of)) = tube else {
                 out.push("unknown_tube");
                 continue;
             };
@@ -65,6 +65,12 @@ impl Store {
                 .bind(tube_id)
                 .execute(&mut *tx)
                 .await?;
+            if retest_of.is_some() {
+                // A home retest's single tube: its result is the person's retest result.
+                super::retest::record_retest_tube(&mut tx, actor, tube_id, code, *result).await?;
+                out.push("recorded");
+                continue;
+            }
             match result {
                 LabResult::Abnormal => {
                     sqlx::query(
@@ -115,10 +121,13 @@ impl Store {
     }
 
     /// Counts for pool-size advice: (abnormal tubes, tubes with a result, people in them).
+    /// Home retests' single tubes are left out: they sample people already
+    /// known to be in an abnormal pool, not the round's population.
     pub async fn tube_statistics(&self, round: i64) -> Result<(i64, i64, i64), StoreError> {
         let row: (Option<i64>, i64, i64) = sqlx::query_as(
             "SELECT SUM(CASE WHEN result = 'abnormal' THEN 1 ELSE 0 END), COUNT(*), CAST(COALESCE(SUM(members), 0) AS BIGINT) \
-             FROM sampling_tubes WHERE round_id = $1 AND result IS NOT NULL AND result <> 'invalid'",
+             FROM sampling_tubes WHERE round_id = $1 AND result IS NOT NULL AND result <> 'invalid' \
+               AND retest_of IS NULL",
         )
         .bind(round)
         .fetch_one(self.pool())
@@ -169,12 +178,17 @@ impl Store {
                 }
             };
             let state = retest_state(&after)?;
-            sqlx::query("UPDATE sampling_retests SET state = $1 WHERE round_id = $2 AND resident_id = $3")
-                .bind(state)
-                .bind(round)
-                .bind(resident)
-                .execute(&mut *tx)
-                .await?;
+            // A retest due again (invalid) is taken into a new tube.
+            sqlx::query(
+                "UPDATE sampling_retests SET state = $1, \
+                 retest_tube_id = CASE WHEN $1 = 'pending' THEN NULL ELSE retest_tube_id END \
+                 WHERE round_id = $2 AND resident_id = $3",
+            )
+            .bind(state)
+            .bind(round)
+            .bind(resident)
+            .execute(&mut *tx)
+            .await?;
             audit::record(
                 &mut tx,
                 actor,

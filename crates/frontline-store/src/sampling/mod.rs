@@ -41,6 +41,7 @@ mod coverage;
 mod decide;
 mod lab;
 mod merge;
+mod retest;
 mod sqlite_thread;
 mod tubes;
 mod writer;
@@ -50,7 +51,7 @@ pub use correct::{Affected, CorrectError, Correction};
 pub use coverage::{
     BuildingCoverage, BuildingDetail, CompoundCoverage, Coverage, HouseholdCoverage, Missed, MissedFilter, UnitCoverage,
 };
-pub use decide::OTHER_SCAN_STATUSES;
+pub use decide::{ScanOutcome, TubeFill, OTHER_SCAN_STATUSES};
 pub use lab::OverdueTube;
 pub(crate) use merge::MERGE;
 
@@ -126,6 +127,8 @@ pub struct TubeView {
     pub code: String,
     /// Its round.
     pub round: i64,
+    /// How many people it takes (1 for a single tube).
+    pub pool_size: i64,
     /// People bound to it.
     pub members: i64,
     /// Whether it is sealed.
@@ -413,8 +416,8 @@ impl Store {
 
     /// One tube by its barcode.
     pub async fn get_tube(&self, code: &str) -> Result<TubeView, StoreError> {
-        let row: (String, i64, i64, i64, String, Option<i64>, Option<String>) = sqlx::query_as(
-            "SELECT code, round_id, members, sealed, sampler, opened_by, result FROM sampling_tubes WHERE code = $1",
+        let row: (String, i64, i64, i64, String, Option<i64>, Option<String>, i64) = sqlx::query_as(
+            "SELECT code, round_id, members, sealed, sampler, opened_by, result, pool_size FROM sampling_tubes WHERE code = $1",
         )
         .bind(code)
         .fetch_optional(self.pool())
@@ -423,6 +426,7 @@ impl Store {
         Ok(TubeView {
             code: row.0,
             round: row.1,
+            pool_size: row.7,
             members: row.2,
             sealed: row.3 != 0,
             sampler: row.4,

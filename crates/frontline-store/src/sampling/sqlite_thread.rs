@@ -154,7 +154,7 @@ pub(crate) fn record(
     scans: &[Scan],
     codes: &[Option<TubeCode>],
     now: i64,
-) -> rusqlite::Result<Vec<&'static str>> {
+) -> rusqlite::Result<Vec<decide::ScanOutcome>> {
     for attempt in 0..2 {
         if attempt > 0 {
             tracing::warn!("the scan writer met members it did not know of; it reads its rounds again");

@@ -18,14 +18,15 @@ impl Store {
         let code = TubeCode::parse(code).map_err(|_| StoreError::NotFound)?;
         let mut tx = self.pool.begin().await?;
         take_write_lock(&mut tx, self.backend()).await?;
-        type Row = (i64, String, i64, i64, i64, String, Option<i64>, Option<String>);
+        type Row = (i64, String, i64, i64, i64, String, Option<i64>, Option<String>, i64);
         let row: Option<Row> = sqlx::query_as(
-            "SELECT id, code, round_id, members, sealed, sampler, opened_by, result FROM sampling_tubes WHERE code = $1",
+            "SELECT id, code, round_id, members, sealed, sampler, opened_by, result, pool_size FROM sampling_tubes WHERE code = $1",
         )
         .bind(code.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let (id, code, tube_round, members, sealed, sampler, opened_by, result) = row.ok_or(StoreError::NotFound)?;
+        let (id, code, tube_round, members, sealed, sampler, opened_by, result, pool_size) =
+            row.ok_or(StoreError::NotFound)?;
         if round.is_some_and(|r| r != tube_round) {
             return Err(StoreError::NotFound);
         }
@@ -45,6 +46,6 @@ impl Store {
             audit::record(&mut tx, actor, change).await?;
         }
         tx.commit().await?;
-        Ok(TubeView { code, round: tube_round, members, sealed: true, sampler, opened_by, result })
+        Ok(TubeView { code, round: tube_round, pool_size, members, sealed: true, sampler, opened_by, result })
     }
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 use frontline_domain::sampling::TubeCode;
 use futures_util::FutureExt;
 
-use super::decide::Part;
+use super::decide::{Part, ScanOutcome};
 
 use crate::audit::Actor;
 use crate::db::Store;
@@ -62,7 +62,7 @@ struct Job {
     codes: Vec<Option<TubeCode>>,
     /// How many scans (they are moved out into the group).
     count: usize,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<&'static str>, SubmitError>>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<ScanOutcome>, SubmitError>>,
 }
 
 /// The scan writer's handle. Its queue is bounded: when full,
@@ -172,12 +172,12 @@ fn flatten(jobs: &mut [Job]) -> (Vec<Scan>, Vec<Option<TubeCode>>, Vec<Part<'_>>
 }
 
 /// Answers each job of a group with its own statuses, or the group's error.
-fn answer(jobs: Vec<Job>, result: Result<Vec<&'static str>, SubmitError>) {
+fn answer(jobs: Vec<Job>, result: Result<Vec<ScanOutcome>, SubmitError>) {
     match result {
         Ok(statuses) => {
             let mut statuses = statuses.into_iter();
             for job in jobs {
-                let mine: Vec<&'static str> = statuses.by_ref().take(job.count).collect();
+                let mine: Vec<ScanOutcome> = statuses.by_ref().take(job.count).collect();
                 let _ = job.reply.send(Ok(mine));
             }
         }
@@ -251,6 +251,12 @@ impl ScanWriter {
     /// Queues scans sent by `by` and waits until they are committed (with the
     /// batch's entry in the audit log); statuses in order.
     pub async fn submit_as(&self, by: Submitter, scans: Vec<Scan>) -> Result<Vec<&'static str>, SubmitError> {
+        Ok(self.submit_outcomes(by, scans).await?.into_iter().map(|o| o.status).collect())
+    }
+
+    /// Queues scans sent by `by` and waits until they are committed; each
+    /// scan's status with its tube's fill, in order.
+    pub async fn submit_outcomes(&self, by: Submitter, scans: Vec<Scan>) -> Result<Vec<ScanOutcome>, SubmitError> {
         if !self.is_up() {
             return Err(SubmitError::Unavailable);
         }

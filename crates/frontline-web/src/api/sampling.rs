@@ -9,7 +9,8 @@ use frontline_domain::ids::SamplingCode;
 use frontline_domain::places::clean_name;
 use frontline_store::now_ms;
 use frontline_store::sampling::{
-    BuildingDetail, Coverage, Missed, MissedFilter, NewRound, SamplingRound, Scan, Submitter, TeamAssignment,
+    BuildingDetail, Coverage, Missed, MissedFilter, NewRound, SamplingRound, Scan, ScanOutcome, Submitter,
+    TeamAssignment, TubeFill,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -154,6 +155,15 @@ pub struct ScanInput {
     pub resident_code: String,
     /// When it was scanned (unix ms; default now).
     pub at: Option<i64>,
+    /// A home retest (复核单采): the person, a member of an abnormal pool
+    /// waiting for a retest, goes into `tube`, a new single tube of their own
+    /// (pool size 1, sealed at once), which the lab then reports by its code.
+    /// Refused with `already_in_tube` for someone whose pool was not abnormal,
+    /// `no_retest_due` for someone in no tube, `retest_already_taken` when
+    /// their retest is in another tube, `retest_tube_in_use` for a tube
+    /// already in use. Default false.
+    #[serde(default)]
+    pub retest: bool,
 }
 
 /// A batch of scans (an offline phone sends its whole queue).
@@ -175,6 +185,28 @@ pub struct ScanResult {
     /// account is not assigned to), `tube_full`, …; a replayed key repeats its refusal).
     /// Keys are the account's own: another account's key never makes a scan a replay.
     pub status: &'static str,
+    /// The tube's fill after the scan (when the tube is one of the round's):
+    /// what the sampler's page shows as "7/10", and `sealed` once nobody
+    /// more goes in (full, or sealed early): the next person needs a new tube.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tube: Option<TubeFillView>,
+}
+
+/// How full a tube is.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct TubeFillView {
+    /// People in it.
+    pub members: i64,
+    /// How many it takes.
+    pub pool_size: i64,
+    /// Whether it is sealed: full, or closed early.
+    pub sealed: bool,
+}
+
+impl From<TubeFill> for TubeFillView {
+    fn from(f: TubeFill) -> TubeFillView {
+        TubeFillView { members: f.members, pool_size: f.pool_size, sealed: f.sealed }
+    }
 }
 
 /// The outcomes, in the batch's order.
@@ -224,7 +256,7 @@ pub async fn create_scans(
     let key = state.code_key();
     // The answer repeats each key; the scans themselves move to the writer.
     let mut keys = Vec::with_capacity(batch.scans.len());
-    let scans: Vec<Scan> = batch
+    let scans: Vec<(Scan, bool)> = batch
         .scans
         .into_iter()
         .map(|s| {
@@ -235,12 +267,17 @@ pub async fn create_scans(
             };
             let scan_key = if s.key.trim().len() == s.key.len() { s.key } else { s.key.trim().to_string() };
             keys.push(scan_key.clone());
-            Scan { key: scan_key, round: s.round, tube: s.tube, resident, refusal, at: s.at.unwrap_or(now) }
+            let scan = Scan { key: scan_key, round: s.round, tube: s.tube, resident, refusal, at: s.at.unwrap_or(now) };
+            (scan, s.retest)
         })
         .collect();
-    let statuses = submit_scans(&state, &auth, scans).await?;
+    let outcomes = submit_scan_outcomes(&state, &auth, scans).await?;
     Ok(Json(ScanResults {
-        results: keys.into_iter().zip(statuses).map(|(key, status)| ScanResult { key, status }).collect(),
+        results: keys
+            .into_iter()
+            .zip(outcomes)
+            .map(|(key, o)| ScanResult { key, status: o.status, tube: o.tube.map(Into::into) })
+            .collect(),
     }))
 }
 
@@ -457,13 +494,51 @@ pub async fn get_advice(
 /// Hands scans to the writer as the signed-in account (the batch is audited
 /// under it, its keys are its own); answers once they are committed.
 pub async fn submit_scans(state: &AppState, auth: &Auth, scans: Vec<Scan>) -> Result<Vec<&'static str>, AppError> {
+    let scans = scans.into_iter().map(|s| (s, false)).collect();
+    Ok(submit_scan_outcomes(state, auth, scans).await?.into_iter().map(|o| o.status).collect())
+}
+
+/// Hands scans to the store as the signed-in account, each with whether it is
+/// a home retest: pooled scans go to the writer, retests to their own
+/// transaction (pooled ones first); each scan's outcome, in the given order.
+pub async fn submit_scan_outcomes(
+    state: &AppState,
+    auth: &Auth,
+    scans: Vec<(Scan, bool)>,
+) -> Result<Vec<ScanOutcome>, AppError> {
+    let (mut pooled, mut retests, mut order) = (Vec::new(), Vec::new(), Vec::with_capacity(scans.len()));
+    for (scan, retest) in scans {
+        order.push(retest);
+        if retest {
+            retests.push(scan);
+        } else {
+            pooled.push(scan);
+        }
+    }
+    let by = submitter(state, auth).await?;
+    let pooled = if pooled.is_empty() { Vec::new() } else { write_pooled(state, by.clone(), pooled).await? };
+    let retests = if retests.is_empty() { Vec::new() } else { state.store().bind_retests(&by, &retests).await? };
+    let (mut pooled, mut retests) = (pooled.into_iter(), retests.into_iter());
+    order
+        .into_iter()
+        .map(|retest| if retest { retests.next() } else { pooled.next() })
+        .map(|o| o.ok_or_else(|| AppError::Internal(anyhow::anyhow!("a scan was not answered"))))
+        .collect()
+}
+
+/// Who sends scans: the account, and the buildings it may scan in.
+async fn submitter(state: &AppState, auth: &Auth) -> Result<Submitter, AppError> {
     // The buildings this account may scan in (`None`: anywhere in the round's
     // scope): a volunteer's team assignment. Scans of residents elsewhere are
     // refused one by one as `outside_assignment`, so codes copied from a desk
     // cannot raise another building's coverage.
     let buildings = crate::privacy::reach(state, auth).await?.map(|ids| ids.into_iter().collect());
-    let by = Submitter { actor: auth.actor(), buildings };
-    state.scans().submit_as(by, scans).await.map_err(|e| match e {
+    Ok(Submitter { actor: auth.actor(), buildings })
+}
+
+/// Pooled scans through the scan writer; answers once they are committed.
+async fn write_pooled(state: &AppState, by: Submitter, scans: Vec<Scan>) -> Result<Vec<ScanOutcome>, AppError> {
+    state.scans().submit_outcomes(by, scans).await.map_err(|e| match e {
         frontline_store::sampling::SubmitError::Busy => AppError::Unavailable(Unavailability::Busy),
         frontline_store::sampling::SubmitError::Unavailable => AppError::Unavailable(Unavailability::WriterDown),
         frontline_store::sampling::SubmitError::Stopped => AppError::Unavailable(Unavailability::WriterStopped),

@@ -432,6 +432,9 @@ pub struct Missed {
     /// Why they are missed, when known: noted by the sweep (`bedridden`,
     /// `refused`, …), or `tube_invalid` when a lab voided their tube.
     pub reason: Option<String>,
+    /// The household's phone, masked; only for readers whose view includes
+    /// phones (office roles), otherwise null.
+    pub phone: Option<String>,
 }
 
 /// A tube.
@@ -441,6 +444,8 @@ pub struct TubeView {
     pub code: String,
     /// Its round.
     pub round: i64,
+    /// How many people it takes (1 for a single tube).
+    pub pool_size: i64,
     /// People bound to it.
     pub members: i64,
     /// Whether it is sealed.

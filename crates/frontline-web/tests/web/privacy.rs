@@ -9,7 +9,7 @@ use crate::support::{browser_login, get_page, id_number, TestApp};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use frontline_domain::access::Role;
-use frontline_domain::privacy::Disclosure;
+use frontline_domain::privacy::{Disclosure, ResidentField};
 use frontline_store::audit::AuditFilter;
 use frontline_store::{Actor, Backend};
 use frontline_web::WebConfig;
@@ -190,15 +190,22 @@ async fn field_matrix(backend: Backend) {
             let change = change.expect("the phone change is listed");
             assert_eq!(change["old_phone"], "132****6625", "{role:?}");
         }
-        // The missed list carries names and rooms, never numbers.
+        // The missed list carries names and rooms, never ID numbers; the
+        // household's phone, masked, only for readers whose view has phones.
         let missed = app.get(&format!("/api/v1/sampling/rounds/{}/missed", w.sampling_round), &token).await;
         if missed.status == StatusCode::OK {
             for m in missed.json().as_array().expect("list") {
                 let k = keys(m);
-                for forbidden in ["id_number", "phone", "birth_date", "sampling_code"] {
+                for forbidden in ["id_number", "birth_date", "sampling_code"] {
                     assert!(!k.contains(forbidden), "{role:?} missed list carries {forbidden}");
                 }
+                if k.contains("phone") {
+                    assert!(masked.shows(ResidentField::Phone), "{role:?} missed list carries phone");
+                }
+                assert!(leaks_hong(m).is_none(), "{role:?} missed list leaks {:?}", leaks_hong(m));
             }
+            let phones = missed.json().as_array().expect("list").iter().filter(|m| m["phone"].is_string()).count();
+            assert_eq!(phones > 0, masked.shows(ResidentField::Phone), "{role:?}: phones on the missed list");
         }
     }
     app.finish().await;

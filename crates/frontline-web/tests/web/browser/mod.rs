@@ -6,6 +6,7 @@ use crate::support::{TestApp, PASSWORD};
 use fantoccini::key::Key;
 
 mod census_reconcile;
+mod full_tube;
 mod scan;
 
 pub async fn path_of(b: &Browser) -> String {

@@ -87,8 +87,10 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
     .await;
     assert!(path_of(&b).await.contains("/scan?building="), "nothing was sent yet");
     b.type_into("input[name=code]", &format!("{c1}{}", Key::Enter)).await;
-    b.wait_until(10, "the first member to be bound", async |b| path_of(b).await.contains("status=accepted")).await;
-    assert!(!text_of(&b, "[role=status]").await.is_empty(), "the sampler is told");
+    // The page sends it in the background and says who was bound.
+    b.wait_until(10, "the first member to be bound", async |b| text_of(b, "#scan-status").await.contains("甲")).await;
+    assert!(path_of(&b).await.contains("/scan?building="), "the page stayed");
+    assert_eq!(text_of(&b, "#tube-fill").await, "1/10", "the tube's fill");
     assert_eq!(
         b.eval("return document.querySelector('input[name=tube]').value;").await,
         Value::from("ZZ8001"),
@@ -103,8 +105,10 @@ async fn a_sampler_scans_by_keyboard_and_by_camera_and_the_round_page_follows() 
     .await;
     // The household is done: the sampler seals the tube early and the page is
     // ready for a new one.
+    b.wait_until(10, "the page to say so", async |b| text_of(b, "#tube-fill").await == "2/10").await;
+    b.goto(&format!("{base}/sampling/rounds/{round}/scan?building={building}&tube=ZZ8001")).await;
     b.wait_until(10, "the page to show both members bound", async |b| {
-        b.eval("return document.querySelectorAll('.person .tag').length;").await == 2
+        b.eval("return document.querySelectorAll('.person .tag.done').length;").await == 2
     })
     .await;
     b.click("#seal").await;

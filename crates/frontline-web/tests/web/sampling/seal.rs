@@ -98,7 +98,10 @@ async fn the_sampler_seals_from_the_page() {
     let page = get_page(&app, &session, format!("/sampling/rounds/{}/scan?building={building}&tube=ZZ9101", rounds[0]))
         .await
         .text();
-    assert!(page.contains("id=\"seal\""), "the page offers the seal for the tube being filled");
+    assert!(
+        page.contains("id=\"seal\"") && !page.contains("id=\"seal-form\" hidden"),
+        "the page offers the seal for the tube being filled"
+    );
     let csrf = field(&page, "csrf");
     let other = post_form(
         &app,
@@ -120,7 +123,7 @@ async fn the_sampler_seals_from_the_page() {
     let back = done.header("location").expect("back to the page");
     assert!(back.contains("sealed=ZZ9101") && !back.contains("tube="), "{back}");
     let page = get_page(&app, &session, back).await.text();
-    assert!(page.contains("ZZ9101") && page.contains("已封管") && !page.contains("id=\"seal\""), "{page}");
+    assert!(page.contains("ZZ9101") && page.contains("已封管") && page.contains("id=\"seal-form\" hidden"), "{page}");
     assert!(app.store().get_tube("ZZ9101").await.expect("tube").sealed);
     app.finish().await;
 }
