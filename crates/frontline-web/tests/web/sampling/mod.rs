@@ -3,6 +3,7 @@
 
 mod lab;
 mod reads;
+mod round_pages;
 mod rounds;
 mod seal;
 mod teams;
