@@ -505,7 +505,9 @@ async fn list_codes(
         let printed: usize = by_household.values().map(Vec::len).sum();
         for h in state.store().building_households(b).await? {
             if let Some(people) = by_household.remove(&h.id) {
-                households.push(context! { label => format!("{} {}", h.unit, h.room), people => people });
+                // Each slip is cut out and handed over alone: it names the whole address.
+                let label = format!("{} {} {} {}", h.compound, building.summary.name, h.unit, h.room);
+                households.push(context! { label => label, people => people });
             }
         }
         scope = Some(format!("{} {}", building.summary.compound, building.summary.name));

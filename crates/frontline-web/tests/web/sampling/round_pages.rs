@@ -296,3 +296,22 @@ async fn the_missed_reason_starts_with_nothing_chosen() {
     assert!(html.contains("value=\"bedridden\" checked>"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn code_sheets_carry_their_print_time_and_whole_addresses() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let staff = app.token(Role::Staff).await;
+    let (building, h1, h2) = app.place().await;
+    coded_resident(&app, &staff, "甲", 71, h1).await;
+    coded_resident(&app, &staff, "乙", 73, h2).await;
+    let session = browser_login(&app, "staff").await;
+    let html = get_page(&app, &session, format!("/sampling/codes?building={building}")).await.text();
+    let printed = html.split("id=\"printed\">").nth(1).and_then(|r| r.split('<').next()).expect("print line");
+    assert!(
+        printed.contains("共 2 户") && printed.contains("打印时间 ") && printed.contains("打印人 staff 测试"),
+        "{printed}"
+    );
+    assert!(html.contains("<h2>海月花园 3号楼 1单元 1301</h2>") && html.contains("<h2>海月花园 3号楼 1单元 1302</h2>"));
+    assert!(html.contains("class=\"code-sheet\""));
+    app.finish().await;
+}
