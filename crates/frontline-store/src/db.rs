@@ -273,6 +273,18 @@ pub(crate) async fn take_write_lock(conn: &mut sqlx::AnyConnection, backend: Bac
     Ok(())
 }
 
+/// The dialect branch for a rule no unique index can hold (a round's name,
+/// unique among the rounds sharing a compound): writers that insert and then
+/// check must take turns. SQLite has one writer, and a transaction that writes
+/// first sees everything committed before it; PostgreSQL's writers run side by
+/// side, so they queue on a transaction-scoped advisory lock on `key`.
+pub(crate) async fn take_turns(conn: &mut sqlx::AnyConnection, backend: Backend, key: i64) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT CAST(pg_advisory_xact_lock($1) AS TEXT)").bind(key).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The dialect branch for ids of rows about to be bulk-inserted inside `conn`'s
 /// write transaction. SQLite has one writer, so the ids after the current
 /// maximum are free until commit; PostgreSQL hands them out from the

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod pages;
 pub mod privacy;
 pub mod redact;
+pub mod rounds;
 pub mod server;
 pub mod templates;
 pub mod views;

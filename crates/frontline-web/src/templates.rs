@@ -31,6 +31,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("census_reviews.html", include_str!("../templates/census_reviews.html")),
     ("sampling.html", include_str!("../templates/sampling.html")),
     ("sampling_round.html", include_str!("../templates/sampling_round.html")),
+    ("sampling_close.html", include_str!("../templates/sampling_close.html")),
     ("sampling_scan.html", include_str!("../templates/sampling_scan.html")),
     ("sampling_missed.html", include_str!("../templates/sampling_missed.html")),
     ("sampling_building.html", include_str!("../templates/sampling_building.html")),
@@ -243,8 +244,8 @@ mod tests {
             let gt = rest[lt..].find('>').map_or(rest.len(), |g| lt + g);
             let tag = &rest[lt..gt];
             for attr in ["placeholder=", "title=", "alt=", "aria-label=", "value="] {
-                // An option's value is sent, not shown.
-                if attr == "value=" && tag.starts_with("<option") {
+                // An option's or a button's value is sent, not shown.
+                if attr == "value=" && (tag.starts_with("<option") || tag.starts_with("<button")) {
                     continue;
                 }
                 let mut t = tag;

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Actor, Change};
-use crate::db::{rows_by_ids, Store};
+use crate::db::{rows_by_ids, take_turns, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 
@@ -58,6 +58,22 @@ pub(crate) use merge::MERGE;
 /// A resident (`$2`) of a round's scope (`$1`): one row, or none.
 const IN_SCOPE: &str = "SELECT r.id FROM residents r JOIN sampling_round_buildings rb \
      ON rb.building_id = r.building_id AND rb.round_id = $1 WHERE r.id = $2";
+
+/// The rule that a round's name is unique among the rounds sharing one of its
+/// compounds, reported as a [`StoreError::Conflict`] on this name (no index
+/// can hold it: a round spans compounds).
+pub const ROUND_NAME_KEY: &str = "sampling_rounds_name_compound_key";
+
+/// The key of the lock that round creations take in turn (see [`take_turns`]).
+const ROUND_NAMES_LOCK: i64 = 0x726f_756e_6473;
+
+/// Another round (than `$1`) named `$2` with a building in a compound of round `$1`'s scope.
+const NAME_TAKEN: &str = "SELECT other.round_id FROM sampling_round_buildings mine \
+     JOIN buildings mb ON mb.id = mine.building_id \
+     JOIN buildings ob ON ob.compound_id = mb.compound_id \
+     JOIN sampling_round_buildings other ON other.building_id = ob.id AND other.round_id <> mine.round_id \
+     JOIN sampling_rounds r ON r.id = other.round_id \
+     WHERE mine.round_id = $1 AND r.name = $2 LIMIT 1";
 
 /// What noting a missed person's reason did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +136,17 @@ pub struct SamplingRound {
     pub teams: Vec<TeamAssignment>,
 }
 
+/// A round's tubes by where they are.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct TubeCounts {
+    /// Still filling.
+    pub open: i64,
+    /// Sealed, without a result yet.
+    pub sealed: i64,
+    /// With a lab result.
+    pub received: i64,
+}
+
 /// A tube as the store knows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TubeView {
@@ -162,6 +189,7 @@ impl Store {
     /// Creates a round over buildings.
     pub async fn create_sampling_round(&self, actor: &Actor, new: &NewRound) -> Result<SamplingRound, StoreError> {
         let mut tx = self.pool.begin().await?;
+        take_turns(&mut tx, self.backend(), ROUND_NAMES_LOCK).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sampling_rounds (name, pool_size, mode, deadline, status, created_by, created_at) \
              VALUES ($1, $2, $3, $4, 'open', $5, $6) RETURNING id",
@@ -182,6 +210,13 @@ impl Store {
             .bind(*b)
             .execute(&mut *tx)
             .await?;
+        }
+        // The scope is written first: the name is then compared with every
+        // round sharing a compound with it, under the same lock.
+        let taken: Option<i64> =
+            sqlx::query_scalar(NAME_TAKEN).bind(id).bind(&new.name).fetch_optional(&mut *tx).await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict { constraint: ROUND_NAME_KEY.into() });
         }
         set_teams(&mut tx, id, &new.teams).await?;
         let round = fetch_round(&mut tx, id).await?;
@@ -269,6 +304,25 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+
+    /// A round's tubes by where they are: open (still filling), sealed (on
+    /// their way to the lab or awaiting a result) and received (with a result).
+    pub async fn tube_counts(&self, round: i64) -> Result<TubeCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN result IS NULL AND sealed = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS open, \
+             CAST(COALESCE(SUM(CASE WHEN result IS NULL AND sealed <> 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS sealed, \
+             CAST(COALESCE(SUM(CASE WHEN result IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS received \
+             FROM sampling_tubes WHERE round_id = $1",
+        )
+        .bind(round)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(TubeCounts {
+            open: row.try_get("open")?,
+            sealed: row.try_get("sealed")?,
+            received: row.try_get("received")?,
+        })
     }
 
     /// Closes a round: later scans are refused with `round_closed`.

@@ -6,11 +6,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use frontline_domain::access::Perm;
 use frontline_domain::ids::SamplingCode;
-use frontline_domain::places::clean_name;
 use frontline_store::now_ms;
 use frontline_store::sampling::{
-    BuildingDetail, Coverage, Missed, MissedFilter, NewRound, SamplingRound, Scan, ScanOutcome, Submitter,
-    TeamAssignment, TubeFill,
+    BuildingDetail, Coverage, Missed, MissedFilter, SamplingRound, Scan, ScanOutcome, Submitter, TeamAssignment,
+    TubeFill,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -51,7 +50,7 @@ pub struct RoundInput {
 }
 
 /// A team assigned to a building (`team` null or empty clears it).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct TeamInput {
     /// The building (in the round's scope).
     pub building: i64,
@@ -68,19 +67,7 @@ pub struct TeamsInput {
 
 /// Checks team assignments against a scope; names are cleaned, empty ones clear.
 pub fn check_teams(input: Vec<TeamInput>, scope: &[i64]) -> Result<Vec<TeamAssignment>, AppError> {
-    let mut out = Vec::with_capacity(input.len());
-    for t in input {
-        if !scope.contains(&t.building) {
-            return Err(AppError::field("teams", "out_of_scope"));
-        }
-        let raw = t.team.unwrap_or_default();
-        let team = clean_name(&raw);
-        if team.is_none() && !raw.trim().is_empty() {
-            return Err(AppError::field("teams", "invalid"));
-        }
-        out.push(TeamAssignment { building: t.building, team });
-    }
-    Ok(out)
+    crate::rounds::check_teams(&input, scope).map_err(|e| AppError::Invalid(vec![e]))
 }
 
 /// The created round's id.
@@ -90,51 +77,26 @@ pub struct Created {
     pub id: i64,
 }
 
-/// Creates a sampling round over buildings.
+/// Creates a sampling round over buildings. A name that another round of one
+/// of its compounds already carries is refused (409, field `name`).
 #[utoipa::path(post, path = "/api/v1/sampling/rounds", tag = "sampling", request_body = RoundInput,
-    responses((status = 201, body = Created), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Created), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
 pub async fn create_round(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(input): ApiJson<RoundInput>,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
     auth.require(Perm::ManageSampling)?;
-    let rules = &state.config().rules.sampling;
-    let mut errors = vec![];
-    let name = input.name.as_deref().and_then(clean_name);
-    if name.is_none() {
-        errors.push(FieldError::new("name", "required"));
-    }
-    let pool_size = input.pool_size.unwrap_or(rules.default_pool_size);
-    if rules.check_pool_size(pool_size).is_err() {
-        errors.push(FieldError::new("pool_size", "unknown"));
-    }
-    let mode = input.mode.unwrap_or_else(|| "door_to_door".into());
-    if mode != "door_to_door" && mode != "fixed_point" {
-        errors.push(FieldError::new("mode", "unknown"));
-    }
-    let buildings = input.buildings.unwrap_or_default();
-    if buildings.is_empty() {
-        errors.push(FieldError::new("buildings", "required"));
-    }
-    for b in &buildings {
-        if state.store().get_building(*b).await.is_err() {
-            errors.push(FieldError::new("buildings", "not_found"));
-            break;
-        }
-    }
-    if input.deadline.is_some_and(|d| d <= 0) {
-        errors.push(FieldError::new("deadline", "invalid"));
-    }
-    let Some(name) = name.filter(|_| errors.is_empty()) else { return Err(AppError::Invalid(errors)) };
-    let teams = check_teams(input.teams.unwrap_or_default(), &buildings)?;
-    let round = state
-        .store()
-        .create_sampling_round(
-            &auth.actor(),
-            &NewRound { name, pool_size, mode, deadline: input.deadline, buildings, teams },
-        )
-        .await?;
+    let req = crate::rounds::RoundRequest {
+        name: input.name,
+        pool_size: input.pool_size,
+        mode: input.mode,
+        deadline: input.deadline,
+        buildings: input.buildings.unwrap_or_default(),
+        teams: input.teams.unwrap_or_default(),
+    };
+    let round = crate::rounds::start_round(&state, &auth, &req).await?;
     Ok((StatusCode::CREATED, Json(Created { id: round.id })))
 }
 
@@ -555,7 +517,7 @@ pub async fn close_round(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, AppError> {
     auth.require(Perm::ManageSampling)?;
-    state.store().close_sampling_round(&auth.actor(), id).await?;
+    crate::rounds::close_round(&state, &auth, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

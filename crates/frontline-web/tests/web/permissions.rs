@@ -157,7 +157,8 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             ..ep(M::POST, "/api/v1/residents/999999/restore".into(), Some("/api/v1/residents/{id}/restore"), REVIEW)
         },
         Endpoint {
-            body: Some(|_| json!({"name": "矩阵轮次", "pool_size": 10, "buildings": [1]})),
+            // One name per role: a round's name is unique within its compounds.
+            body: Some(|role| json!({"name": format!("矩阵轮次 {}", role.code()), "pool_size": 10, "buildings": [1]})),
             ..ep(M::POST, "/api/v1/sampling/rounds".into(), Some("/api/v1/sampling/rounds"), REVIEW)
         },
         Endpoint {
@@ -273,6 +274,7 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
         ep(M::GET, format!("/sampling/rounds/{sround}"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}/scan"), None, SAMPLERS),
         ep(M::GET, format!("/sampling/rounds/{sround}/missed"), None, SAMPLERS),
+        ep(M::GET, format!("/sampling/rounds/{sround}/close"), None, REVIEW),
         ep(M::GET, "/census".into(), None, CENSUS),
         ep(M::GET, "/census/base".into(), None, CENSUS),
         ep(M::GET, "/census/reviews".into(), None, CENSUS),

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use frontline_domain::access::Perm;
+use frontline_domain::i18n::{catalogue, Lang};
 use frontline_domain::privacy::{Disclosure, ResidentField};
 use frontline_domain::sampling::MissReason;
 use minijinja::context;
@@ -30,9 +31,20 @@ pub(super) async fn list_missed(
     ApiQuery(q): ApiQuery<MissedQuery>,
 ) -> Result<Response, AppError> {
     auth.require(Perm::ViewSampling)?;
+    missed_page(&state, &auth, lang, id, q.filter(), None).await
+}
+
+/// The missed list's page; `refused` is a row whose reason was not noted, and why.
+async fn missed_page(
+    state: &AppState,
+    auth: &Auth,
+    lang: Lang,
+    id: i64,
+    filter: frontline_store::sampling::MissedFilter,
+    refused: Option<(i64, String)>,
+) -> Result<Response, AppError> {
     let round = state.store().get_sampling_round(id).await?;
-    let filter = q.filter();
-    let missed = crate::privacy::missed_list(&state, &auth, id, filter.clone()).await?;
+    let missed = crate::privacy::missed_list(state, auth, id, filter.clone()).await?;
     // One section per building, in list order, with its team.
     let buildings: Vec<minijinja::Value> = {
         let mut seen = HashSet::new();
@@ -54,15 +66,21 @@ pub(super) async fn list_missed(
     let can_note = auth.can(Perm::Scan) && (filter.building.is_some() || filter.team.is_some());
     let reasons: Vec<&str> =
         MissReason::ALL.iter().filter(|r| **r != MissReason::TubeInvalid).map(|r| r.code()).collect();
+    let (refused, refusal) = refused.unzip();
     let ctx = context! {
-        ..page_ctx(&state, &auth, lang, &format!("/sampling/rounds/{id}/missed"), "nav.sampling"),
+        ..page_ctx(state, auth, lang, &format!("/sampling/rounds/{id}/missed"), "nav.sampling"),
         ..context! {
             round => round, missed => missed, buildings => buildings, teams => teams, team => filter.team,
             building => filter.building, query => query, can_note => can_note, reasons => reasons,
             show_phone => Disclosure::masked(auth.user.role).shows(ResidentField::Phone),
+            refused => refused, refusal => refusal,
         }
     };
-    page("sampling_missed.html", ctx)
+    let mut res = page("sampling_missed.html", ctx)?;
+    if refused.is_some() {
+        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(res)
 }
 
 /// The missed list's filter as a query string (`?team=…` or `?building=…`, or nothing).
@@ -78,7 +96,8 @@ fn missed_query(filter: &frontline_store::sampling::MissedFilter) -> String {
 pub(super) struct MissedReasonForm {
     csrf: String,
     resident: i64,
-    reason: String,
+    /// Absent until the sweep chooses one: nothing is chosen for them.
+    reason: Option<String>,
     team: Option<String>,
     building: Option<i64>,
 }
@@ -87,21 +106,27 @@ pub(super) struct MissedReasonForm {
 pub(super) async fn create_missed_reason(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<MissedReasonForm>,
 ) -> Result<Response, AppError> {
     auth.check_csrf(&f.csrf)?;
     auth.require(Perm::Scan)?;
     state.store().get_sampling_round(id).await?;
-    let reason = MissReason::from_code(f.reason.trim()).ok_or_else(|| AppError::field("reason", "unknown"))?;
-    crate::api::sampling::note_missed_reason(&state, &auth, id, f.resident, reason).await?;
     let filter =
         frontline_store::sampling::MissedFilter { building: f.building, team: f.team.filter(|t| !t.trim().is_empty()) };
+    // Nothing chosen (a stray tap on the button): the list again, the row
+    // saying what is missing, and nothing written.
+    let Some(chosen) = f.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) else {
+        let why = catalogue().text(lang, "sampling.error.missed.reason_required").to_string();
+        return missed_page(&state, &auth, lang, id, filter, Some((f.resident, why))).await;
+    };
+    let reason = MissReason::from_code(chosen).ok_or_else(|| AppError::field("reason", "unknown"))?;
+    crate::api::sampling::note_missed_reason(&state, &auth, id, f.resident, reason).await?;
     let query = missed_query(&filter);
     Ok(Redirect::to(&format!("/sampling/rounds/{id}/missed{query}#r{}", f.resident)).into_response())
 }
 
-/// A resident's sampling code as an SVG QR code
 /// The missed list as XLSX, by building, unit and room.
 pub(super) async fn get_missed_export(
     State(state): State<AppState>,

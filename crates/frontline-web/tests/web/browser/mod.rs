@@ -7,6 +7,7 @@ use fantoccini::key::Key;
 
 mod census_reconcile;
 mod full_tube;
+mod rounds;
 mod scan;
 
 pub async fn path_of(b: &Browser) -> String {

@@ -5,6 +5,7 @@ pub mod fill;
 mod lab;
 pub(crate) mod lab_work;
 mod reads;
+mod round_pages;
 mod rounds;
 mod sampler_page;
 mod seal;
