@@ -6,7 +6,9 @@
   var es = new EventSource(totals.dataset.stream);
   es.addEventListener("coverage", function (e) {
     var c = JSON.parse(e.data);
-    var set = function (root, k, v) { var el = root.querySelector('[data-k="' + k + '"]'); if (el) el.textContent = v; };
+    // Counts keep their thousands separators (as the page's |num filter writes them).
+    var num = function (v) { return typeof v === "number" ? String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ",") : v; };
+    var set = function (root, k, v) { var el = root.querySelector('[data-k="' + k + '"]'); if (el) el.textContent = num(v); };
     set(totals, "expected", c.expected); set(totals, "sampled", c.sampled); set(totals, "missed", c.missed);
     (c.compounds || []).forEach(function (x) {
       var row = document.querySelector('#compounds tr[data-c="' + x.compound + '"]');
