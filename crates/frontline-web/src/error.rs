@@ -331,8 +331,8 @@ impl Asked {
             req.extensions_mut().insert(slot.clone());
             slot
         });
-        let here = (!is_api)
-            .then(|| req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string()));
+        let here =
+            (!is_api).then(|| req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string()));
         // The language switch of an error page comes back to the same page,
         // unless it answered a form (a GET there would not show it again).
         let back = if req.method() == axum::http::Method::GET { here.clone() } else { None };

@@ -113,10 +113,9 @@ pub fn field_error(state: &State, name: &str) -> Value {
 /// `invalid("name")`: the attributes that mark a wrong field, or nothing.
 pub fn invalid(state: &State, name: &str) -> Value {
     match message_of(state, name) {
-        Some(_) => Value::from_safe_string(format!(
-            " aria-invalid=\"true\" aria-describedby=\"f-{}-error\"",
-            escape(name)
-        )),
+        Some(_) => {
+            Value::from_safe_string(format!(" aria-invalid=\"true\" aria-describedby=\"f-{}-error\"", escape(name)))
+        }
         None => Value::from(""),
     }
 }

@@ -114,7 +114,7 @@ fn group_thousands(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -141,7 +141,7 @@ fn env() -> &'static Environment<'static> {
             }
         }
         env.add_function("t", t);
-        env.add_function("now", || frontline_store::now_ms());
+        env.add_function("now", frontline_store::now_ms);
         env.add_function("field_error", crate::forms::field_error);
         env.add_function("invalid", crate::forms::invalid);
         env.add_function("error_summary", crate::forms::error_summary);
@@ -160,11 +160,8 @@ pub fn render(name: &str, ctx: Value) -> Result<String, minijinja::Error> {
 /// with the header and menu of the signed-in account when there is one
 /// (`shell`), and a language switch that leads back to `path`.
 pub fn render_error(lang: Lang, status: StatusCode, error: &ErrorBody, shell: Option<Shell>, path: &str) -> String {
-    let fields = error
-        .fields
-        .iter()
-        .map(|f| minijinja::context! { field => f.field, message => f.message })
-        .collect::<Vec<_>>();
+    let fields =
+        error.fields.iter().map(|f| minijinja::context! { field => f.field, message => f.message }).collect::<Vec<_>>();
     let ctx = minijinja::context! {
         lang => lang.code(),
         html_lang => lang.html_lang(),
@@ -197,6 +194,41 @@ mod tests {
         assert_eq!(group_thousands(-1_234_567), "-1,234,567");
         assert_eq!(num(Value::from("n/a")), "n/a");
         assert_eq!(num(Value::from(1_042)), "1,042");
+    }
+
+    /// The frame of a signed-in page, for rendering templates in tests.
+    fn signed_in(extra: Value) -> Value {
+        minijinja::context! {
+            lang => "zh", html_lang => "zh-CN", path => "/", csrf => "t", utc_offset => 480,
+            user => minijinja::context! { display_name => "值班员甲", role => "commander", username => "a" },
+            nav => vec![NavItem { key: "nav.home", href: "/", active: true }],
+            ..extra
+        }
+    }
+
+    #[test]
+    fn pages_group_their_counts_and_print_their_time_and_user() {
+        let building = minijinja::context! {
+            id => 1, compound => "兴古湾·书香苑", name => "3号楼", floors => 33, households => 1_042,
+            residents => 33_028, zone => (),
+        };
+        let html = render("buildings.html", signed_in(minijinja::context! { buildings => vec![building], next => () }))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(html.contains(">1,042<") && html.contains(">33,028<"), "{html}");
+        let ctx = minijinja::context! {
+            overview => minijinja::context! { compounds => 3, buildings => 59, households => 12_000, residents => 33_028 },
+            needs => vec![minijinja::context! { code => "elderly", count => 2_500 }],
+            district => "兴古街道", work => (),
+        };
+        let html = render("home.html", signed_in(ctx)).unwrap_or_else(|e| panic!("{e:#}"));
+        for n in ["12,000", "33,028", "2,500"] {
+            assert!(html.contains(&format!(">{n}<")), "{n} in {html}");
+        }
+        // The print-only footer: when, and by whom.
+        let footer = &html[html.find("class=\"print-only printed\"").expect("print footer")..];
+        assert!(footer.contains("值班员甲"), "{footer}");
+        let year = frontline_domain::date::Date::from_unix_ms(frontline_store::now_ms(), 480).to_string();
+        assert!(footer.contains(&year[..8]), "no print time: {footer}");
     }
 
     #[test]

@@ -236,8 +236,7 @@ async fn create_zone_decision(
     match written {
         Ok(()) => Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/buildings/{id}")))),
         Err(e) => {
-            let errors =
-                FormErrors::of(lang, e, &[("level", "building.zone_set"), ("reason", "building.reason")])?;
+            let errors = FormErrors::of(lang, e, &[("level", "building.zone_set"), ("reason", "building.reason")])?;
             let failed = ZoneFailure { level: kept.0, reason: kept.1, errors };
             building_page(&state, &auth, lang, id, Some(failed)).await
         }

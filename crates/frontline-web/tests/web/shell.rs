@@ -83,7 +83,8 @@ async fn a_wrong_zone_decision_shows_the_form_again_with_the_input() {
     // Nothing was written.
     assert!(app.store().zone_history(building).await.expect("history").is_empty());
     // A right one is recorded and goes back to the page.
-    let res = post_form(&app, &session, &path, format!("csrf={csrf}&level=controlled&reason={}", percent("复核"))).await;
+    let res =
+        post_form(&app, &session, &path, format!("csrf={csrf}&level=controlled&reason={}", percent("复核"))).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     assert_eq!(app.store().zone_history(building).await.expect("history").len(), 1);
     app.finish().await;
@@ -97,8 +98,11 @@ async fn a_wrong_group_form_shows_the_form_again_with_the_input() {
     let csrf = crate::support::field(&page.text(), "csrf");
     let before = app.store().list_groups().await.expect("groups").len();
     // A code with a space: everything typed is kept, the message is beside the code.
-    let body =
-        format!("csrf={csrf}&code=bad+code&name={}&name_en=Supplies&duty={}&sort=7", percent("物资组"), percent("配送"));
+    let body = format!(
+        "csrf={csrf}&code=bad+code&name={}&name_en=Supplies&duty={}&sort=7",
+        percent("物资组"),
+        percent("配送")
+    );
     let res = post_form(&app, &session, "/groups", body).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text());
     let html = res.text();
