@@ -462,6 +462,9 @@ fn render(asked: Asked, mut res: Response) -> Response {
                 StatusCode::NOT_FOUND => "not_found",
                 StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
                 StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                // An extractor's own rejection (a form that cannot be read).
+                StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => "bad_request",
+                StatusCode::UNPROCESSABLE_ENTITY => "invalid",
                 StatusCode::INTERNAL_SERVER_ERROR => "internal",
                 _ => return res,
             };

@@ -49,6 +49,11 @@ async fn error_pages_keep_the_header_menu_and_user() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().contains(catalogue().text(Lang::Zh, "error.field.bad_date")), "{}", res.text());
     assert_framed(&res.text(), "commander 测试", "422");
+    // A form the extractor cannot read (no `keep`): a framed page, not plain text.
+    let res = post_form(&app, &commander, "/census/reviews/1/merge", "csrf=x".to_string()).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.header("content-type").is_some_and(|c| c.starts_with("text/html")), "{:?}", res.headers);
+    assert_framed(&res.text(), "commander 测试", "unreadable form");
     // Without a session the error page still has its frame, without a user.
     let res = app.send(axum::http::Request::get("/no/such/page").body(axum::body::Body::empty()).expect("req")).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
