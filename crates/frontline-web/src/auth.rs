@@ -218,7 +218,7 @@ impl FromRequestParts<AppState> for Auth {
         // A page's error answer keeps the header and menu of this account.
         if via == Via::Cookie {
             if let Some(slot) = parts.extensions.get::<crate::error::AccountSlot>() {
-                slot.fill(crate::pages::shell(state, &auth));
+                slot.fill(&auth, state.config().rules.utc_offset_minutes);
             }
         }
         Ok(auth)

@@ -293,20 +293,23 @@ fn envelope(p: &Pending, lang: Lang) -> ErrorEnvelope {
 /// Where the [`crate::auth::Auth`] extractor leaves the signed-in account of a
 /// page request, so that an error page rendered after the handler failed keeps
 /// the header, the menu and the user. The error layer puts an empty slot in
-/// every page request's extensions; a browser session found fills it.
+/// every page request's extensions; a browser session found fills it (with
+/// the account and the district's UTC offset: the menu is built only when an
+/// error page needs it).
 #[derive(Clone, Debug, Default)]
-pub struct AccountSlot(std::sync::Arc<std::sync::Mutex<Option<crate::templates::Shell>>>);
+pub struct AccountSlot(std::sync::Arc<std::sync::Mutex<Option<(crate::auth::Auth, i32)>>>);
 
 impl AccountSlot {
-    /// Records the page's account context.
-    pub fn fill(&self, shell: crate::templates::Shell) {
+    /// Records the page's account.
+    pub fn fill(&self, auth: &crate::auth::Auth, utc_offset: i32) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(shell);
+            *slot = Some((auth.clone(), utc_offset));
         }
     }
 
     fn take(&self) -> Option<crate::templates::Shell> {
-        self.0.lock().ok().and_then(|mut s| s.take())
+        let (auth, offset) = self.0.lock().ok().and_then(|mut s| s.take())?;
+        Some(crate::pages::shell(&auth, offset))
     }
 }
 

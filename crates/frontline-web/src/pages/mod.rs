@@ -68,7 +68,7 @@ fn nav(auth: &Auth, active: &str) -> Vec<NavItem> {
 }
 
 /// The header and menu of a signed-in page (also given to its error page).
-pub(crate) fn shell(state: &AppState, auth: &Auth) -> Shell {
+pub(crate) fn shell(auth: &Auth, utc_offset: i32) -> Shell {
     Shell {
         user: ShellUser {
             display_name: auth.user.display_name.clone(),
@@ -77,7 +77,7 @@ pub(crate) fn shell(state: &AppState, auth: &Auth) -> Shell {
         },
         csrf: auth.session.csrf.clone(),
         nav: nav(auth, ""),
-        utc_offset: state.config().rules.utc_offset_minutes,
+        utc_offset,
     }
 }
 
