@@ -214,7 +214,14 @@ impl FromRequestParts<AppState> for Auth {
                 return Err(AppError::Csrf);
             }
         }
-        Ok(Auth { user, session, via, token, ip: client_ip(parts, state.config()) })
+        let auth = Auth { user, session, via, token, ip: client_ip(parts, state.config()) };
+        // A page's error answer keeps the header and menu of this account.
+        if via == Via::Cookie {
+            if let Some(slot) = parts.extensions.get::<crate::error::AccountSlot>() {
+                slot.fill(&auth, state.config().rules.utc_offset_minutes);
+            }
+        }
+        Ok(auth)
     }
 }
 

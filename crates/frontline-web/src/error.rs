@@ -290,6 +290,29 @@ fn envelope(p: &Pending, lang: Lang) -> ErrorEnvelope {
     }
 }
 
+/// Where the [`crate::auth::Auth`] extractor leaves the signed-in account of a
+/// page request, so that an error page rendered after the handler failed keeps
+/// the header, the menu and the user. The error layer puts an empty slot in
+/// every page request's extensions; a browser session found fills it (with
+/// the account and the district's UTC offset: the menu is built only when an
+/// error page needs it).
+#[derive(Clone, Debug, Default)]
+pub struct AccountSlot(std::sync::Arc<std::sync::Mutex<Option<(crate::auth::Auth, i32)>>>);
+
+impl AccountSlot {
+    /// Records the page's account.
+    pub fn fill(&self, auth: &crate::auth::Auth, utc_offset: i32) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((auth.clone(), utc_offset));
+        }
+    }
+
+    fn take(&self) -> Option<crate::templates::Shell> {
+        let (auth, offset) = self.0.lock().ok().and_then(|mut s| s.take())?;
+        Some(crate::pages::shell(&auth, offset))
+    }
+}
+
 /// What rendering an error needs to know of the request, read before the
 /// handler consumes it.
 struct Asked {
@@ -297,17 +320,26 @@ struct Asked {
     lang: Lang,
     /// Where a page visitor comes back to after logging in (pages only: API calls never redirect).
     here: Option<String>,
+    /// Where the error page's language switch leads back to.
+    back: Option<String>,
+    /// The signed-in account, once the handler's extractor has found it (pages only).
+    account: Option<AccountSlot>,
 }
 
 impl Asked {
-    fn of(req: &Request) -> Asked {
+    fn of(req: &mut Request) -> Asked {
         let is_api = req.uri().path().starts_with("/api/");
-        Asked {
-            is_api,
-            lang: crate::i18n::request_lang(req.headers()),
-            here: (!is_api)
-                .then(|| req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string())),
-        }
+        let account = (!is_api).then(|| {
+            let slot = AccountSlot::default();
+            req.extensions_mut().insert(slot.clone());
+            slot
+        });
+        let here =
+            (!is_api).then(|| req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string()));
+        // The language switch of an error page comes back to the same page,
+        // unless it answered a form (a GET there would not show it again).
+        let back = if req.method() == axum::http::Method::GET { here.clone() } else { None };
+        Asked { is_api, lang: crate::i18n::request_lang(req.headers()), here, back, account }
     }
 }
 
@@ -385,7 +417,7 @@ where
         if let Some(bytes) = self.body_limit {
             axum::extract::DefaultBodyLimit::max(bytes).apply(&mut req);
         }
-        let asked = Asked::of(&req);
+        let asked = Asked::of(&mut req);
         Rendered { inner: self.inner.call(req), asked: Some(asked) }
     }
 }
@@ -425,7 +457,7 @@ where
 
 /// Writes a parked error (or a bare 404/405/413/500) for the request `asked` about.
 fn render(asked: Asked, mut res: Response) -> Response {
-    let Asked { is_api, lang, here } = asked;
+    let Asked { is_api, lang, here, back, account } = asked;
     let pending = match res.extensions_mut().remove::<Pending>() {
         Some(p) => p,
         None => {
@@ -433,6 +465,9 @@ fn render(asked: Asked, mut res: Response) -> Response {
                 StatusCode::NOT_FOUND => "not_found",
                 StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
                 StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                // An extractor's own rejection (a form that cannot be read).
+                StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => "bad_request",
+                StatusCode::UNPROCESSABLE_ENTITY => "invalid",
                 StatusCode::INTERNAL_SERVER_ERROR => "internal",
                 _ => return res,
             };
@@ -454,7 +489,8 @@ fn render(asked: Asked, mut res: Response) -> Response {
     let mut out = if is_api {
         (status, axum::Json(env)).into_response()
     } else {
-        let page = crate::templates::render_error(lang, status, &env.error);
+        let shell = account.as_ref().and_then(AccountSlot::take);
+        let page = crate::templates::render_error(lang, status, &env.error, shell, back.as_deref().unwrap_or("/"));
         (status, axum::response::Html(page)).into_response()
     };
     for (name, value) in res.headers() {
@@ -523,7 +559,7 @@ mod tests {
     async fn a_panicking_handler_gets_the_rendered_500() {
         let app = axum::Router::new()
             .route("/api/v1/boom", get(boom))
-            .route("/boom", get(boom))
+            .route("/explode", get(boom))
             .route("/api/v1/gone", get(|| async { AppError::NotFound }))
             .layer(RenderErrorsLayer::default());
         let res = app.clone().oneshot(get_req("/api/v1/boom")).await.unwrap_or_default();
@@ -532,7 +568,7 @@ mod tests {
         assert_eq!(json["error"]["code"], "internal", "{json}");
         assert_eq!(json["error"]["message"], catalogue().text(Lang::En, "error.internal"), "{json}");
         // A page gets the HTML error page instead; the panic's message stays in the log.
-        let res = app.clone().oneshot(get_req("/boom")).await.unwrap_or_default();
+        let res = app.clone().oneshot(get_req("/explode")).await.unwrap_or_default();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(res.headers()[header::CONTENT_TYPE].as_bytes().starts_with(b"text/html"));
         let page = body(res).await;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod census;
 pub mod config;
 pub mod error;
+pub mod forms;
 pub mod headers;
 pub mod i18n;
 pub mod login_limit;
@@ -123,7 +124,9 @@ pub fn router(state: AppState) -> App {
         .merge(pages::upload_router().layer(DefaultBodyLimit::max(upload_limit)))
         .merge(ops::router())
         .merge(assets::router())
-        .fallback(|| async { AppError::NotFound })
+        // A signed-in visitor's 404 keeps their header and menu: looking the
+        // session up fills the error page's account slot.
+        .fallback(|_: Result<auth::Auth, AppError>| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
     // Request spans and their events are DEBUG: when the log filter cannot show
     // them, the layer would only cost every request its clock reads and wrappers.

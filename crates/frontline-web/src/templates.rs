@@ -9,7 +9,44 @@ use frontline_domain::i18n::{catalogue, Lang};
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, State, UndefinedBehavior};
 
+use serde::Serialize;
+
 use crate::error::ErrorBody;
+
+/// One entry of the menu: a page the account can use.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavItem {
+    /// The catalogue key of its name.
+    pub key: &'static str,
+    /// The page.
+    pub href: &'static str,
+    /// Whether it is the page shown.
+    pub active: bool,
+}
+
+/// The signed-in account as every page's header and menu show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shell {
+    /// `display_name`, `role` (code) and `username`.
+    pub user: ShellUser,
+    /// The session's CSRF token (the logout form).
+    pub csrf: String,
+    /// The menu.
+    pub nav: Vec<NavItem>,
+    /// The district's offset from UTC, in minutes.
+    pub utc_offset: i32,
+}
+
+/// The account in the header.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShellUser {
+    /// The name people know.
+    pub display_name: String,
+    /// The role's code.
+    pub role: &'static str,
+    /// The login name.
+    pub username: String,
+}
 
 /// Every template, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -110,6 +147,10 @@ fn env() -> &'static Environment<'static> {
             }
         }
         env.add_function("t", t);
+        env.add_function("now", frontline_store::now_ms);
+        env.add_function("field_error", crate::forms::field_error);
+        env.add_function("invalid", crate::forms::invalid);
+        env.add_function("error_summary", crate::forms::error_summary);
         env.add_filter("datetime", datetime);
         env.add_filter("num", num);
         env
@@ -121,19 +162,24 @@ pub fn render(name: &str, ctx: Value) -> Result<String, minijinja::Error> {
     env().get_template(name)?.render(ctx)
 }
 
-/// The HTML error page (used by the error middleware; no account context).
-pub fn render_error(lang: Lang, status: StatusCode, error: &ErrorBody) -> String {
+/// The HTML error page (used by the error middleware), inside the page frame:
+/// with the header and menu of the signed-in account when there is one
+/// (`shell`), and a language switch that leads back to `path`.
+pub fn render_error(lang: Lang, status: StatusCode, error: &ErrorBody, shell: Option<Shell>, path: &str) -> String {
+    let fields =
+        error.fields.iter().map(|f| minijinja::context! { field => f.field, message => f.message }).collect::<Vec<_>>();
     let ctx = minijinja::context! {
         lang => lang.code(),
         html_lang => lang.html_lang(),
         status => status.as_u16(),
         code => error.code,
         message => error.message,
-        fields => error.fields.iter().map(|f| minijinja::context! { field => f.field, message => f.message }).collect::<Vec<_>>(),
-        nav => Vec::<Value>::new(),
-        // No request here: no account, and the language switch leads home.
-        user => (),
-        path => "/",
+        fields => fields,
+        path => path,
+        nav => shell.as_ref().map(|s| s.nav.clone()).unwrap_or_default(),
+        user => shell.as_ref().map(|s| Value::from_serialize(&s.user)),
+        csrf => shell.as_ref().map(|s| s.csrf.clone()),
+        utc_offset => shell.as_ref().map_or(480, |s| s.utc_offset),
     };
     render("error.html", ctx).unwrap_or_else(|e| {
         tracing::error!(error = %e, "error page failed to render");
@@ -156,6 +202,41 @@ mod tests {
         assert_eq!(num(Value::from(1_042)), "1,042");
     }
 
+    /// The frame of a signed-in page, for rendering templates in tests.
+    fn signed_in(extra: Value) -> Value {
+        minijinja::context! {
+            lang => "zh", html_lang => "zh-CN", path => "/", csrf => "t", utc_offset => 480,
+            user => minijinja::context! { display_name => "值班员甲", role => "commander", username => "a" },
+            nav => vec![NavItem { key: "nav.home", href: "/", active: true }],
+            ..extra
+        }
+    }
+
+    #[test]
+    fn pages_group_their_counts_and_print_their_time_and_user() {
+        let building = minijinja::context! {
+            id => 1, compound => "兴古湾·书香苑", name => "3号楼", floors => 33, households => 1_042,
+            residents => 33_028, zone => (),
+        };
+        let html = render("buildings.html", signed_in(minijinja::context! { buildings => vec![building], next => () }))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(html.contains(">1,042<") && html.contains(">33,028<"), "{html}");
+        let ctx = minijinja::context! {
+            overview => minijinja::context! { compounds => 3, buildings => 59, households => 12_000, residents => 33_028 },
+            needs => vec![minijinja::context! { code => "elderly", count => 2_500 }],
+            district => "兴古街道", work => (),
+        };
+        let html = render("home.html", signed_in(ctx)).unwrap_or_else(|e| panic!("{e:#}"));
+        for n in ["12,000", "33,028", "2,500"] {
+            assert!(html.contains(&format!(">{n}<")), "{n} in {html}");
+        }
+        // The print-only footer: when, and by whom.
+        let footer = &html[html.find("class=\"print-only printed\"").expect("print footer")..];
+        assert!(footer.contains("值班员甲"), "{footer}");
+        let year = frontline_domain::date::Date::from_unix_ms(frontline_store::now_ms(), 480).to_string();
+        assert!(footer.contains(&year[..8]), "no print time: {footer}");
+    }
+
     #[test]
     fn every_template_compiles() {
         let env = env();
@@ -173,7 +254,7 @@ mod tests {
         if let Err(e) = render("error.html", ctx) {
             panic!("{e:#}");
         }
-        let html = render_error(Lang::Zh, StatusCode::NOT_FOUND, &body);
+        let html = render_error(Lang::Zh, StatusCode::NOT_FOUND, &body, None, "/");
         assert!(html.contains("找不到"), "{html}");
         assert!(html.contains("<html lang=\"zh-CN\">"), "{html}");
     }
@@ -275,6 +356,55 @@ mod tests {
                 assert!(letters.is_empty(), "{name} prints literal text {:?}; use t(\"…\")", text.trim());
             }
         }
+    }
+
+    /// The opening tags of `name` (`<td …>`) in a template, `{{ … }}` and `{% … %}` inside them skipped.
+    fn opening_tags<'a>(source: &'a str, name: &str) -> Vec<&'a str> {
+        let open = format!("<{name}");
+        let mut tags = Vec::new();
+        let mut from = 0;
+        while let Some(i) = source[from..].find(&open) {
+            let start = from + i;
+            let after = source[start + open.len()..].chars().next();
+            from = start + open.len();
+            if !matches!(after, Some(' ' | '>' | '\n')) {
+                continue; // `<tdx`, `<thead`
+            }
+            let bytes = source.as_bytes();
+            let mut j = start + open.len();
+            while j < source.len() && bytes[j] != b'>' {
+                if bytes[j] == b'{' && matches!(bytes.get(j + 1), Some(b'{' | b'%')) {
+                    let close = if bytes[j + 1] == b'{' { "}}" } else { "%}" };
+                    j += source[j..].find(close).map_or(source.len() - j, |e| e + 2);
+                } else {
+                    j += 1;
+                }
+            }
+            tags.push(&source[start..j.min(source.len())]);
+            from = j.min(source.len());
+        }
+        tags
+    }
+
+    /// On a phone a table's rows are cards whose cells name their column:
+    /// every data cell of every template carries `data-label` (a cell that
+    /// spans the row, such as "none yet", needs none).
+    #[test]
+    fn every_table_cell_carries_a_label() {
+        let mut cells = 0;
+        for (name, source) in TEMPLATES {
+            for tag in opening_tags(source, "td") {
+                cells += 1;
+                assert!(
+                    tag.contains("data-label=") || tag.contains("colspan="),
+                    "{name}: a table cell without data-label: {tag}"
+                );
+            }
+        }
+        assert!(cells > 60, "the scanner found too few cells ({cells})");
+        // The scanner sees through template tags and skips other elements.
+        let tags = opening_tags("<thead><td class=\"{{ 'a' if x > 1 }}\">x</td><td>", "td");
+        assert_eq!(tags, vec!["<td class=\"{{ 'a' if x > 1 }}\"", "<td"]);
     }
 
     #[test]

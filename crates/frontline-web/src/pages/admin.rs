@@ -15,6 +15,7 @@ use crate::api::audit::AuditQuery;
 use crate::api::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::auth::Auth;
 use crate::error::{percent_encode, AppError, FieldError};
+use crate::forms::FormErrors;
 use crate::i18n::ReqLang;
 use crate::views::GroupView;
 use crate::AppState;
@@ -139,13 +140,61 @@ fn audit_query_string(q: &AuditPageQuery) -> String {
 
 /// The working groups; editable by those who manage them.
 async fn list_groups(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqLang) -> Result<Response, AppError> {
+    groups_page(&state, &auth, lang, None).await
+}
+
+/// A group form that failed: which group (none for the new-group form), the
+/// input as typed, and the messages.
+struct GroupFailure {
+    id: Option<i64>,
+    input: GroupFormValues,
+    errors: FormErrors,
+}
+
+/// A group form's fields as typed, to show them again.
+#[derive(Debug, Clone, Default, Serialize)]
+struct GroupFormValues {
+    code: String,
+    name: String,
+    name_en: String,
+    duty: String,
+    sort: String,
+}
+
+/// The fields of the group forms, in their order, with their labels.
+const GROUP_FIELDS: &[(&str, &str)] = &[
+    ("code", "groups.code"),
+    ("name", "groups.name"),
+    ("name_en", "groups.name_en"),
+    ("duty", "groups.duty"),
+    ("sort", "groups.sort"),
+];
+
+async fn groups_page(
+    state: &AppState,
+    auth: &Auth,
+    lang: frontline_domain::i18n::Lang,
+    failed: Option<GroupFailure>,
+) -> Result<Response, AppError> {
     auth.require(Perm::ViewGroups)?;
     let groups: Vec<GroupView> = state.store().list_groups().await?.into_iter().map(Into::into).collect();
+    let status = failed.as_ref().map(|f| f.errors.status());
     let ctx = context! {
-        ..page_ctx(&state, &auth, lang, "/groups", "nav.groups"),
-        ..context! { groups => groups, can_manage => auth.can(Perm::ManageGroups) }
+        ..page_ctx(state, auth, lang, "/groups", "nav.groups"),
+        ..context! {
+            groups => groups,
+            can_manage => auth.can(Perm::ManageGroups),
+            failed_id => failed.as_ref().and_then(|f| f.id),
+            failed_new => failed.as_ref().is_some_and(|f| f.id.is_none()),
+            kept => failed.as_ref().map(|f| f.input.clone()),
+            form_errors => failed.map(|f| f.errors),
+        }
     };
-    page("groups.html", ctx)
+    let mut res = page("groups.html", ctx)?;
+    if let Some(status) = status {
+        *res.status_mut() = status;
+    }
+    Ok(res)
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +208,17 @@ struct GroupForm {
 }
 
 impl GroupForm {
+    fn values(&self) -> GroupFormValues {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        GroupFormValues {
+            code: text(&self.code),
+            name: text(&self.name),
+            name_en: text(&self.name_en),
+            duty: text(&self.duty),
+            sort: text(&self.sort),
+        }
+    }
+
     fn input(self) -> Result<GroupInput, AppError> {
         let sort = match self.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
@@ -168,24 +228,39 @@ impl GroupForm {
     }
 }
 
-/// Creates a working group from the form.
+/// Creates a working group from the form; a wrong input shows the page
+/// again with the form as typed.
 async fn create_group(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     form: Result<Form<GroupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(form) = form?;
     auth.check_csrf(&form.csrf)?;
     auth.require(Perm::ManageGroups)?;
-    let g = parse_group(form.input()?, None)?;
-    state.store().create_group(&auth.actor(), &g).await?;
-    Ok(Redirect::to("/groups").into_response())
+    let values = form.values();
+    let written = async {
+        let g = parse_group(form.input()?, None)?;
+        state.store().create_group(&auth.actor(), &g).await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match written {
+        Ok(()) => Ok(Redirect::to("/groups").into_response()),
+        Err(e) => {
+            let errors = FormErrors::of(lang, e, GROUP_FIELDS)?;
+            groups_page(&state, &auth, lang, Some(GroupFailure { id: None, input: values, errors })).await
+        }
+    }
 }
 
-/// Saves a working group from the form.
+/// Saves a working group from the form; a wrong input shows the page again
+/// with that group's form as typed.
 async fn update_group(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
     form: Result<Form<GroupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, AppError> {
@@ -193,7 +268,18 @@ async fn update_group(
     auth.check_csrf(&form.csrf)?;
     auth.require(Perm::ManageGroups)?;
     let base = state.store().get_group(id).await?;
-    let g = parse_group(form.input()?, Some(base))?;
-    state.store().update_group(&auth.actor(), &g).await?;
-    Ok(Redirect::to("/groups").into_response())
+    let values = form.values();
+    let written = async {
+        let g = parse_group(form.input()?, Some(base))?;
+        state.store().update_group(&auth.actor(), &g).await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match written {
+        Ok(()) => Ok(Redirect::to("/groups").into_response()),
+        Err(e) => {
+            let errors = FormErrors::of(lang, e, &GROUP_FIELDS[1..])?;
+            groups_page(&state, &auth, lang, Some(GroupFailure { id: Some(id), input: values, errors })).await
+        }
+    }
 }

@@ -22,6 +22,7 @@ use crate::census::{
     ImportError,
 };
 use crate::error::{percent_encode, AppError};
+use crate::forms::FormErrors;
 use crate::i18n::ReqLang;
 use crate::privacy;
 use crate::AppState;
@@ -349,6 +350,24 @@ async fn get_base_export(
 
 /// Likely duplicates and merges.
 async fn list_reviews(State(state): State<AppState>, auth: Auth, ReqLang(lang): ReqLang) -> Result<Response, AppError> {
+    reviews_page(&state, &auth, lang, None).await
+}
+
+/// Which review decision was refused, and why: the message is shown beside
+/// that pair (`Review`) or that merge (`Merge`).
+enum Refused {
+    Review(i64, FormErrors),
+    Merge(i64, FormErrors),
+}
+
+/// The reviews page; with `refused`, the message of a refused decision beside its row.
+async fn reviews_page(
+    state: &AppState,
+    auth: &Auth,
+    lang: frontline_domain::i18n::Lang,
+    refused: Option<Refused>,
+) -> Result<Response, AppError> {
+    let state = state.clone();
     auth.require(Perm::ViewCensus)?;
     let reviews = state.store().list_reviews(None).await?;
     let mut pairs = Vec::new();
@@ -361,11 +380,39 @@ async fn list_reviews(State(state): State<AppState>, auth: Auth, ReqLang(lang): 
         pairs.push(context! { review => r, a => brief(a), b => brief(b) });
     }
     let merges = state.store().list_merges().await?;
-    let ctx = context! {
-        ..page_ctx(&state, &auth, lang, "/census/reviews", "nav.census"),
-        ..context! { pairs => pairs, merges => merges, can_review => auth.can(Perm::ReviewCensus) }
+    let (failed_review, failed_merge, errors) = match refused {
+        None => (None, None, None),
+        Some(Refused::Review(id, e)) => (Some(id), None, Some(e)),
+        Some(Refused::Merge(id, e)) => (None, Some(id), Some(e)),
     };
-    page("census_reviews.html", ctx)
+    let status = errors.as_ref().map(FormErrors::status);
+    let ctx = context! {
+        ..page_ctx(&state, auth, lang, "/census/reviews", "nav.census"),
+        ..context! { pairs => pairs, merges => merges, can_review => auth.can(Perm::ReviewCensus),
+            failed_review => failed_review, failed_merge => failed_merge, form_errors => errors }
+    };
+    let mut res = page("census_reviews.html", ctx)?;
+    if let Some(status) = status {
+        *res.status_mut() = status;
+    }
+    Ok(res)
+}
+
+/// After a review decision: back to the list, or the list with the refusal beside the row.
+async fn decided(
+    state: &AppState,
+    auth: &Auth,
+    lang: frontline_domain::i18n::Lang,
+    outcome: Result<(), AppError>,
+    refused: impl FnOnce(FormErrors) -> Refused,
+) -> Result<Response, AppError> {
+    match outcome {
+        Ok(()) => Ok(Redirect::to("/census/reviews").into_response()),
+        Err(e) => {
+            let errors = FormErrors::of(lang, e, &[("review", "census.ui.pair")])?;
+            reviews_page(state, auth, lang, Some(refused(errors))).await
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -382,37 +429,40 @@ struct CsrfOnly {
 async fn create_merge(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<MergeForm>,
 ) -> Result<Response, AppError> {
     auth.check_csrf(&f.csrf)?;
     auth.require(Perm::ReviewCensus)?;
-    state.store().merge_review(&auth.actor(), id, f.keep).await?;
-    Ok(Redirect::to("/census/reviews").into_response())
+    let outcome = state.store().merge_review(&auth.actor(), id, f.keep).await.map(drop).map_err(AppError::from);
+    decided(&state, &auth, lang, outcome, |e| Refused::Review(id, e)).await
 }
 
 async fn create_keep_apart(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, AppError> {
     auth.check_csrf(&f.csrf)?;
     auth.require(Perm::ReviewCensus)?;
-    state.store().keep_apart(&auth.actor(), id).await?;
-    Ok(Redirect::to("/census/reviews").into_response())
+    let outcome = state.store().keep_apart(&auth.actor(), id).await.map(drop).map_err(AppError::from);
+    decided(&state, &auth, lang, outcome, |e| Refused::Review(id, e)).await
 }
 
 async fn create_undo(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, AppError> {
     auth.check_csrf(&f.csrf)?;
     auth.require(Perm::ReviewCensus)?;
-    state.store().undo_merge(&auth.actor(), id).await?;
-    Ok(Redirect::to("/census/reviews").into_response())
+    let outcome = state.store().undo_merge(&auth.actor(), id).await.map(drop).map_err(AppError::from);
+    decided(&state, &auth, lang, outcome, |e| Refused::Merge(id, e)).await
 }
 
 /// `?reveal=1` on an export: unmasked, for roles that may reveal, audited.

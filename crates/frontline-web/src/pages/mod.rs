@@ -21,13 +21,13 @@ use frontline_domain::i18n::Lang;
 use frontline_store::now_ms;
 use minijinja::{context, Value};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, CONTROLS};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::api::extract::ApiPath;
 use crate::auth::{self, Auth, ClientIp, SESSION_COOKIE};
 use crate::error::AppError;
 use crate::i18n::{ReqLang, LANG_COOKIE};
-use crate::templates::render;
+use crate::templates::{render, NavItem, Shell, ShellUser};
 use crate::AppState;
 
 /// Every page route.
@@ -50,36 +50,39 @@ pub fn upload_router() -> Router<AppState> {
     census::upload_router().merge(sampling::upload_router())
 }
 
-/// One entry of the navigation: every capability, present or coming.
-#[derive(Debug, Serialize)]
-struct NavItem {
-    key: &'static str,
-    href: Option<&'static str>,
-    active: bool,
-}
-
-/// The capabilities, in menu order: (catalogue key, page, permission to see it).
-/// Capabilities not built yet have no page and show as "coming soon".
-const NAV: &[(&str, Option<&str>, Option<Perm>)] = &[
-    ("nav.home", Some("/"), None),
-    ("nav.buildings", Some("/buildings"), Some(Perm::ViewPlaces)),
-    ("nav.residents", Some("/residents"), Some(Perm::ViewResidents)),
-    ("nav.census", Some("/census"), Some(Perm::ViewCensus)),
-    ("nav.sampling", Some("/sampling"), Some(Perm::ViewSampling)),
-    ("nav.lab", Some("/sampling/results"), Some(Perm::LabResults)),
-    ("nav.requests", None, None),
-    ("nav.supplies", None, None),
-    ("nav.passes", None, None),
-    ("nav.command", None, None),
-    ("nav.groups", Some("/groups"), Some(Perm::ViewGroups)),
-    ("nav.audit", Some("/audit"), Some(Perm::ViewAudit)),
+/// The capabilities, in menu order: (catalogue key, page, permission to see
+/// it). Only what is built is listed: the menu never offers "coming soon".
+const NAV: &[(&str, &str, Option<Perm>)] = &[
+    ("nav.home", "/", None),
+    ("nav.buildings", "/buildings", Some(Perm::ViewPlaces)),
+    ("nav.residents", "/residents", Some(Perm::ViewResidents)),
+    ("nav.census", "/census", Some(Perm::ViewCensus)),
+    ("nav.sampling", "/sampling", Some(Perm::ViewSampling)),
+    ("nav.lab", "/sampling/results", Some(Perm::LabResults)),
+    ("nav.groups", "/groups", Some(Perm::ViewGroups)),
+    ("nav.audit", "/audit", Some(Perm::ViewAudit)),
 ];
 
+/// The menu of `auth`'s role: only the pages it can use.
 fn nav(auth: &Auth, active: &str) -> Vec<NavItem> {
     NAV.iter()
         .filter(|(_, _, perm)| perm.is_none_or(|p| auth.can(p)))
-        .map(|(key, href, _)| NavItem { key, href: *href, active: *key == active })
+        .map(|(key, href, _)| NavItem { key, href, active: *key == active })
         .collect()
+}
+
+/// The header and menu of a signed-in page (also given to its error page).
+pub(crate) fn shell(auth: &Auth, utc_offset: i32) -> Shell {
+    Shell {
+        user: ShellUser {
+            display_name: auth.user.display_name.clone(),
+            role: auth.user.role.code(),
+            username: auth.user.username.clone(),
+        },
+        csrf: auth.session.csrf.clone(),
+        nav: nav(auth, ""),
+        utc_offset,
+    }
 }
 
 /// The context every signed-in page starts from.

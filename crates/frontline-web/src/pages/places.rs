@@ -17,6 +17,7 @@ use crate::api::extract::{ApiPath, ApiQuery, PageQuery};
 use crate::api::places::{parse_zone, ZoneRequest};
 use crate::auth::Auth;
 use crate::error::AppError;
+use crate::forms::FormErrors;
 use crate::i18n::ReqLang;
 use crate::views::{today, BuildingView, ResidentView, ZoneDecisionView};
 use crate::AppState;
@@ -65,13 +66,33 @@ async fn get_building(
     ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, AppError> {
+    building_page(&state, &auth, lang, id, None).await
+}
+
+/// The zone form as the person filled it in, and what was wrong with it.
+struct ZoneFailure {
+    level: String,
+    reason: String,
+    errors: FormErrors,
+}
+
+/// The building page; with `failed`, its zone form shown again with the
+/// input kept and the messages beside the fields.
+async fn building_page(
+    state: &AppState,
+    auth: &Auth,
+    lang: frontline_domain::i18n::Lang,
+    id: i64,
+    failed: Option<ZoneFailure>,
+) -> Result<Response, AppError> {
+    let state = state.clone();
     auth.require(Perm::ViewPlaces)?;
     let building = state.store().get_building(id).await?;
     // A fixed number of queries whatever the building's size.
     let units = state.store().list_units(id).await?;
     let households = state.store().building_households(id).await?;
     // Residents only for readers whose work reaches the building.
-    let reaches = auth.can(Perm::ViewResidents) && crate::privacy::require_reach(&state, &auth, Some(id)).await.is_ok();
+    let reaches = auth.can(Perm::ViewResidents) && crate::privacy::require_reach(&state, auth, Some(id)).await.is_ok();
     let residents = if reaches { state.store().building_residents(id).await? } else { vec![] };
     let who = frontline_domain::privacy::Disclosure::masked(auth.user.role);
     let zones = state.store().zone_history(id).await?;
@@ -99,8 +120,9 @@ async fn get_building(
         .collect();
     let zones: Vec<ZoneDecisionView> = zones.into_iter().map(Into::into).collect();
     let positives = super::lab::positive_alerts(&state, &auth, Some(id), None).await?;
+    let status = failed.as_ref().map(|f| f.errors.status());
     let ctx = context! {
-        ..page_ctx(&state, &auth, lang, &format!("/buildings/{id}"), "nav.buildings"),
+        ..page_ctx(&state, auth, lang, &format!("/buildings/{id}"), "nav.buildings"),
         ..context! {
             building => BuildingView::from(building.summary),
             units => blocks,
@@ -108,9 +130,18 @@ async fn get_building(
             can_edit_zone => auth.can(Perm::EditPlaces),
             zone_levels => ZoneLevel::ALL.iter().map(|z| z.code()).collect::<Vec<_>>(),
             positives => positives,
+            zone_form => context! {
+                level => failed.as_ref().map(|f| f.level.clone()),
+                reason => failed.as_ref().map_or_else(String::new, |f| f.reason.clone()),
+            },
+            form_errors => failed.map(|f| f.errors),
         }
     };
-    page("building.html", ctx)
+    let mut res = page("building.html", ctx)?;
+    if let Some(status) = status {
+        *res.status_mut() = status;
+    }
+    Ok(res)
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,10 +151,12 @@ struct ZoneForm {
     reason: Option<String>,
 }
 
-/// Records a zone-level decision from the building page.
+/// Records a zone-level decision from the building page; a wrong input shows
+/// the page again with the form as filled in.
 async fn create_zone_decision(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
     form: Result<Form<ZoneForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, AppError> {
@@ -131,8 +164,20 @@ async fn create_zone_decision(
     auth.check_csrf(&form.csrf)?;
     auth.require(Perm::EditPlaces)?;
     state.store().get_building(id).await?;
-    let (level, reason, from) =
-        parse_zone(ZoneRequest { level: form.level, reason: form.reason, effective_from: None })?;
-    state.store().set_zone(&auth.actor(), id, level, from, &reason).await?;
-    Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/buildings/{id}"))))
+    let kept = (form.level.clone().unwrap_or_default(), form.reason.clone().unwrap_or_default());
+    let written = async {
+        let (level, reason, from) =
+            parse_zone(ZoneRequest { level: form.level, reason: form.reason, effective_from: None })?;
+        state.store().set_zone(&auth.actor(), id, level, from, &reason).await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match written {
+        Ok(()) => Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/buildings/{id}")))),
+        Err(e) => {
+            let errors = FormErrors::of(lang, e, &[("level", "building.zone_set"), ("reason", "building.reason")])?;
+            let failed = ZoneFailure { level: kept.0, reason: kept.1, errors };
+            building_page(&state, &auth, lang, id, Some(failed)).await
+        }
+    }
 }

@@ -369,6 +369,9 @@ async fn merging_two_people_sampled_in_the_same_round_is_a_specific_conflict() {
     .await;
     assert_eq!(page.status, StatusCode::CONFLICT);
     assert!(page.text().contains("两人在同一采样轮次（六月十三日全员核酸）都有采样记录"), "{}", page.text());
+    // The refusal is shown beside the pair, on the reviews page itself, with the buttons to decide again.
+    assert!(page.text().contains("id=\"f-review-error\""), "{}", page.text());
+    assert!(page.text().contains(&format!("/census/reviews/{id}/keep-apart")), "not the reviews page");
     assert_eq!(app.get("/api/v1/census/reviews?status=open", &lead).await.json().as_array().map(Vec::len), Some(1));
     assert_eq!(app.get("/api/v1/census/merges", &lead).await.json().as_array().map(Vec::len), Some(0));
     app.finish().await;

@@ -17,3 +17,4 @@ mod pages;
 mod permissions;
 mod privacy;
 mod sampling;
+mod shell;

@@ -8,6 +8,7 @@ use fantoccini::key::Key;
 mod census_reconcile;
 mod full_tube;
 mod rounds;
+mod phone;
 mod scan;
 
 pub async fn path_of(b: &Browser) -> String {

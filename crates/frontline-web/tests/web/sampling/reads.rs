@@ -70,8 +70,10 @@ async fn round_and_scan_pages_list_everyone(backend: Backend) {
     for id in &picked {
         let r = store.get_resident(*id).await.expect("resident");
         let a = r.address.expect("an address");
+        // The address cell is labelled for the phone's card layout.
+        let label = frontline_domain::i18n::catalogue().text(frontline_domain::i18n::Lang::Zh, "residents.address");
         let row = format!(
-            "<a href=\"/residents/{id}\">{}</a></td><td>{} {} {} {}</td>",
+            "<a href=\"/residents/{id}\">{}</a></td><td data-label=\"{label}\">{} {} {} {}</td>",
             r.name, a.compound, a.building, a.unit, a.room
         );
         let (listed, not_listed) = if confirmed.contains(id) { (positive, due) } else { (due, positive) };
