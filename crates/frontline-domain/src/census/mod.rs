@@ -48,10 +48,10 @@ pub use address::{
     building_name, parse_address, parse_building, parse_floor, parse_number, parse_room, parse_unit, unit_name,
     Address, Room,
 };
-pub use dupes::{duplicate_key_name_phone, ids_one_edit_apart};
-pub use field::{field_for_header, normalise_header, Field, HEADER_SYNONYMS, WEAK_SYNONYMS};
+pub use dupes::{duplicate_key_name_phone, ids_one_edit_apart, name_key, names_conflict};
+pub use field::{field_for_header, normalise_header, Field, HEADER_SYNONYMS, REQUIRED_FIELDS, WEAK_SYNONYMS};
 pub use header::{apply_mapping, detect_header, detect_header_with, HeaderError, HeaderMap};
-pub use row::normalise_row;
+pub use row::{normalise_row, row_label};
 pub use text::parse_birth_date;
 
 use crate::date::Date;

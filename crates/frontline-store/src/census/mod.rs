@@ -11,11 +11,13 @@ mod matching;
 mod places;
 mod prepare;
 mod reconcile;
+mod repeats;
 mod review;
 
 pub use base::{BaseNumbers, BaseRow};
 pub use import::{ImportOptions, ImportOutcome, ImportSummary, RowBatches, RowIssue};
 pub use reconcile::{ReconcileCounts, ReconcilePerson, Reconciliation};
+pub use repeats::{Conflict, DuplicateRow};
 pub(crate) use review::MERGE;
 pub use review::{Merge, Review};
 

@@ -23,6 +23,7 @@ pub(crate) const MERGE: Mover = Mover {
         Carried { table: "census_rows", column: "resident_id", rows: Rows::Many },
         Carried { table: "resident_addresses", column: "resident_id", rows: Rows::Many },
         Carried { table: "resident_merges", column: "kept_id", rows: Rows::Many },
+        Carried { table: "census_conflicts", column: "resident_id", rows: Rows::Many },
     ],
     adjust: None,
 };

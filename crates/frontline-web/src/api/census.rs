@@ -89,8 +89,10 @@ pub fn import_error(e: ImportError, lang: Lang) -> AppError {
             format!("census.decode.{}", d.code()),
             d.params(),
         )]),
-        ImportError::Header { code, .. } => {
-            AppError::Invalid(vec![FieldError::keyed("file", code, format!("census.header.{code}"), vec![])])
+        ImportError::Header { code, missing, .. } => {
+            let fields = missing.iter().map(|f| f.code()).collect::<Vec<_>>().join(",");
+            let params = if missing.is_empty() { vec![] } else { vec![("fields", fields)] };
+            AppError::Invalid(vec![FieldError::keyed("file", code, format!("census.header.{code}"), params)])
         }
         ImportError::Store(frontline_store::StoreError::Conflict { .. }) => {
             AppError::Conflict(vec![FieldError::keyed(

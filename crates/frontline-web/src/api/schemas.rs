@@ -38,6 +38,19 @@ pub struct ImportSummary {
     pub residents_moved: u64,
     /// Pairs of residents to review as likely the same person.
     pub likely_duplicates: u64,
+    /// Every row not written because an earlier row had the same document, in row order.
+    pub duplicate_rows: Vec<DuplicateRow>,
+}
+
+/// A row not written because an earlier row of the file had the same document.
+#[derive(serde::Serialize, ToSchema)]
+pub struct DuplicateRow {
+    /// The row's number in the file.
+    pub row: u64,
+    /// The earlier row with the same document.
+    pub same_as_row: u64,
+    /// Whether the two rows name different people (held for review as a conflict).
+    pub conflict: bool,
 }
 
 /// One problem of one row, for the validation report.
@@ -57,6 +70,10 @@ pub struct RowIssue {
     pub params: Vec<(String, String)>,
     /// Whether the row was refused (else: a warning, the person kept).
     pub refused: bool,
+    /// The name the row gives, as written.
+    pub name: String,
+    /// The row's address cells, as written.
+    pub address: String,
 }
 
 /// A committed census round.
