@@ -73,7 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     import::Ending::Refused => std::process::exit(2),
                 }
             }
-            Command::Generate(cmd) => generate::run(cmd),
+            Command::Generate(cmd) => generate::run(cmd, cfg.web.rules.utc_offset_minutes),
             Command::Config(_) | Command::Bench(_) => Ok(()),
         }
     })

@@ -5,6 +5,7 @@ use crate::support::webdriver::Browser;
 use crate::support::{TestApp, PASSWORD};
 use fantoccini::key::Key;
 
+mod census_mapping;
 mod scan;
 
 pub async fn path_of(b: &Browser) -> String {
