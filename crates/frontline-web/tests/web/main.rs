@@ -8,6 +8,7 @@ mod api;
 mod audit_trail;
 mod browser;
 mod census;
+mod census_demo;
 mod census_duplicates;
 mod defences;
 mod logins;
