@@ -276,6 +276,39 @@ pub async fn keep_apart(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Which conflicts to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConflictQuery {
+    /// Only this round's.
+    pub round: Option<i64>,
+}
+
+/// Rows that repeated an earlier row's document under another name, open ones first.
+#[utoipa::path(get, path = "/api/v1/census/conflicts", tag = "census", params(ConflictQuery),
+    responses((status = 200, body = Vec<schemas::Conflict>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_conflicts(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ConflictQuery>,
+) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ViewCensus)?;
+    Ok(Json(json!(state.store().list_conflicts(q.round).await?)))
+}
+
+/// Marks a conflict as checked (audited).
+#[utoipa::path(post, path = "/api/v1/census/conflicts/{id}/resolve", tag = "census", params(("id" = i64, Path)),
+    responses((status = 204, description = "Checked"), (status = 404, body = ErrorEnvelope)))]
+pub async fn resolve_conflict(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Perm::ReviewCensus)?;
+    state.store().resolve_conflict(&auth.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Merges, newest first.
 #[utoipa::path(get, path = "/api/v1/census/merges", tag = "census",
     responses((status = 200, body = Vec<schemas::Merge>), (status = 403, body = ErrorEnvelope)))]

@@ -131,6 +131,31 @@ pub struct Review {
     pub decided_by: Option<String>,
 }
 
+/// A row holding an earlier row's document under another name, held for review.
+#[derive(serde::Serialize, ToSchema)]
+pub struct Conflict {
+    /// The conflict's id.
+    pub id: i64,
+    /// The round whose file held both rows.
+    pub round_id: i64,
+    /// The round's name.
+    pub round: String,
+    /// The row not written.
+    pub row_number: i64,
+    /// The earlier row whose document it repeats.
+    pub same_as_row: i64,
+    /// The resident the earlier row made or matched.
+    pub resident_id: Option<i64>,
+    /// The name the row gives.
+    pub name: String,
+    /// The row's address cells, as written.
+    pub address: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// Who resolved it.
+    pub decided_by: Option<String>,
+}
+
 /// A merge of two residents, undoable.
 #[derive(serde::Serialize, ToSchema)]
 pub struct Merge {

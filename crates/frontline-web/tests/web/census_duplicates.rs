@@ -57,6 +57,17 @@ async fn duplicates_are_reported_and_conflicts_held(backend: Backend) {
     assert_eq!((c.row_number, c.same_as_row, c.name.as_str(), c.status.as_str()), (4, 2, "洪华", "open"));
     let holder = app.store().get_resident(c.resident_id.expect("holder")).await.expect("resident");
     assert_eq!(holder.name, "蔡敏");
+    let listed = app.get(&format!("/api/v1/census/conflicts?round={round}"), &staff).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    assert_eq!(listed.json()[0]["name"], "洪华");
+    assert_eq!(listed.json()[0]["same_as_row"], 2);
+    let lead = app.token(Role::GroupLead).await;
+    let id = c.id;
+    let resolved =
+        app.api(axum::http::Method::POST, &format!("/api/v1/census/conflicts/{id}/resolve"), Some(&lead), None).await;
+    assert_eq!(resolved.status, StatusCode::NO_CONTENT, "{}", resolved.text());
+    let after = app.get(&format!("/api/v1/census/conflicts?round={round}"), &staff).await.json();
+    assert_eq!((after[0]["status"].as_str(), after[0]["decided_by"].is_string()), (Some("resolved"), true));
     // The committed round keeps the lines of its report.
     let kept = app.store().round_issues(round).await.expect("issues");
     assert_eq!(
