@@ -327,9 +327,12 @@ impl Store {
                 entity: "census_round",
                 entity_id: Some(round_id.to_string()),
                 before: None,
-                after: Some(
-                    json!({"round": opts.round, "compound": opts.compound, "file": opts.file_name, "summary": ctx.summary}),
-                ),
+                after: Some(json!({
+                    "round": opts.round, "compound": opts.compound, "file": opts.file_name,
+                    // The rows themselves are in the round's summary: the audit entry keeps their count.
+                    "summary": ImportSummary { duplicate_rows: Vec::new(), ..ctx.summary.clone() },
+                    "duplicate_rows": ctx.summary.duplicate_rows.len(),
+                })),
             };
             audit::record(&mut tx, actor, change).await?;
             tx.commit().await?;
