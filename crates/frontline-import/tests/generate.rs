@@ -32,6 +32,7 @@ fn trimmed(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
 /// What a reader counts in decoded rows (data rows start after the title and header).
 fn observed(rows: &[Vec<String>]) -> GeneratedStats {
     let mut seen = HashSet::new();
+    let mut names_by_id: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut o = GeneratedStats { total_rows: rows.len(), ..GeneratedStats::default() };
     for row in &rows[2..] {
         let cell = |i: usize| row.get(i).map_or("", String::as_str);
@@ -49,6 +50,13 @@ fn observed(rows: &[Vec<String>]) -> GeneratedStats {
             continue;
         }
         let id = cell(1);
+        // A number cell's "3.50602E+17" is no ID number: many people share it.
+        if !id.contains("E+") && names_by_id.get(id).is_some_and(|name| name != cell(0)) {
+            o.duplicates += 1;
+            o.conflicts += 1;
+            continue;
+        }
+        names_by_id.insert(id.to_string(), cell(0).to_string());
         o.precision_lost += usize::from(id.contains("E+"));
         o.fifteen_digit += usize::from(id.len() == 15 && id.bytes().all(|b| b.is_ascii_digit()));
         o.bad_phones += usize::from(!cell(2).is_empty() && cell(2).len() != 11);
@@ -71,6 +79,7 @@ fn the_counts_match_what_decoding_sees_in_every_encoding() {
         assert_eq!(observed(&sheet.rows), stats, "{encoding:?}");
         assert_eq!(stats.total_rows, 2 + stats.data_rows + stats.blank_rows + stats.totals_rows);
         assert_eq!(stats.data_rows, 3_000 + stats.duplicates);
+        assert_eq!(stats.conflicts, 1, "one ID number under another name");
         // Every kind of mess is present in a file this size.
         assert!(stats.blank_rows > 0 && stats.duplicates > 0 && stats.precision_lost > 0);
         assert!(stats.bad_phones > 0 && stats.fifteen_digit > 0 && stats.totals_rows == 1);
@@ -120,13 +129,28 @@ fn synthetic_residents_have_valid_unique_ids_and_sensible_addresses() {
         let parsed = IdNumber::parse(&r.id_number).unwrap_or_else(|e| panic!("{}: {e}", r.id_number));
         assert!(parsed.warnings.is_empty(), "{}: {:?}", r.id_number, parsed.warnings);
         assert!(ids.insert(r.id_number.clone()), "duplicate {}", r.id_number);
-        assert!(r.building >= 1 && (1..=3).contains(&r.unit));
+        assert!(r.building >= 1 && r.unit >= 1 && r.room.len() >= 3, "{r:?}");
         assert!(r.name.chars().count() >= 2);
         if let Some(p) = &r.phone {
             assert!(p.len() == 11 && p.starts_with('1'));
         }
     }
     assert!(residents.iter().any(|r| r.id_number[6..10].parse::<i32>().unwrap() < 1942), "some are over 80");
+}
+
+/// Birth dates follow an age pyramid (they were once three dates for a few thousand people).
+#[test]
+fn synthetic_people_are_plausible() {
+    let residents = synthetic_residents(3_000, 1);
+    let births: HashSet<&str> = residents.iter().map(|r| &r.id_number[6..14]).collect();
+    assert!(births.len() > 2_000, "{} distinct birth dates", births.len());
+    let years: Vec<i32> = residents.iter().map(|r| r.id_number[6..10].parse().unwrap()).collect();
+    let share = |f: &dyn Fn(i32) -> bool| years.iter().filter(|&&y| f(y)).count() as f64 / years.len() as f64;
+    let (aged, children, working) =
+        (share(&|y| y < 1937), share(&|y| y > 2004), share(&|y| (1957..=2004).contains(&y)));
+    assert!(aged < 0.05, "over 85: {aged}");
+    assert!((0.08..0.30).contains(&children), "under 18: {children}");
+    assert!(working > 0.5, "18 to 65: {working}");
 }
 
 #[test]

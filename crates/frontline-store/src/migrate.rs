@@ -50,6 +50,7 @@ migrations! {
     13 => "0013_resident_states",
     15 => "0015_retest_tubes",
     16 => "0016_lab_corrections",
+    12 => "0012_census_conflicts",
 }
 
 /// The migrations for a backend.

@@ -22,13 +22,17 @@ pub enum ImportError {
     /// The file is not a spreadsheet we can read, or is hostile.
     #[error("{0}")]
     Decode(#[from] DecodeError),
-    /// No header row with a name or ID column: the user maps the columns.
+    /// No header row with a name or ID column, or a required field unmapped: the user maps the columns.
     #[error("no recognisable header ({code})")]
     Header {
-        /// The header error's code.
+        /// The header error's code (`no_identity_column`, `missing_required`, `empty`).
         code: &'static str,
         /// The first rows of the sheet, to map columns from.
         sample: Vec<Vec<String>>,
+        /// The header found, when one was (its required fields incomplete), to start the mapping from.
+        found: Option<HeaderMap>,
+        /// The required fields no column is mapped to.
+        missing: Vec<Field>,
     },
     /// The store refused or failed.
     #[error(transparent)]
@@ -93,12 +97,24 @@ pub async fn run_import(
                       head_tx: &mut Option<HeadSender>| {
             let rows: Vec<Vec<String>> = first.iter().map(|(_, r)| r.clone()).collect();
             let result = detect_header_with(&rows, HEADER_SCAN_ROWS, &saved);
+            let sample = |rows: Vec<Vec<String>>| rows.into_iter().take(12).collect();
             let out = match result {
+                Ok(h) if !h.missing_required().is_empty() => Err(ImportError::Header {
+                    code: "missing_required",
+                    sample: sample(rows),
+                    missing: h.missing_required(),
+                    found: Some(h),
+                }),
                 Ok(h) => {
                     batch.extend(first.drain(..).skip(h.header_row + 1));
                     Ok(h)
                 }
-                Err(e) => Err(ImportError::Header { code: e.code(), sample: rows.into_iter().take(12).collect() }),
+                Err(e) => Err(ImportError::Header {
+                    code: e.code(),
+                    sample: sample(rows),
+                    found: None,
+                    missing: frontline_domain::census::REQUIRED_FIELDS.to_vec(),
+                }),
             };
             let ok = out.as_ref().ok().cloned();
             if let Some(tx) = head_tx.take() {
@@ -173,12 +189,33 @@ fn int(n: impl TryInto<i64>) -> Cell {
     Cell::Int(n.try_into().unwrap_or(i64::MAX))
 }
 
-/// The validation report: every refused row and every warning, both languages.
+/// The outcome cell of a report line.
+fn outcome_text(i: &RowIssue) -> &'static str {
+    match i.code.as_str() {
+        _ if i.refused => "拒收 refused",
+        "duplicate_conflict" => "冲突 conflict",
+        "duplicate_row" => "重复 duplicate",
+        _ => "警告 warning",
+    }
+}
+
+/// The validation report: every refused row, every warning and every duplicate
+/// row (with the row it repeats), each naming the row's person and address, both languages.
 pub fn report_xlsx(issues: &[RowIssue]) -> Result<Vec<u8>, frontline_import::WriteError> {
     let cat = catalogue();
-    let header = ["行号 Row", "列 Column", "原值 Value", "结果 Outcome", "原因", "Reason", "代码 Code"]
-        .map(String::from)
-        .to_vec();
+    let header = [
+        "行号 Row",
+        "姓名 Name",
+        "住址 Address",
+        "列 Column",
+        "原值 Value",
+        "结果 Outcome",
+        "原因",
+        "Reason",
+        "代码 Code",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = issues
         .iter()
         .map(|i| {
@@ -197,9 +234,11 @@ pub fn report_xlsx(issues: &[RowIssue]) -> Result<Vec<u8>, frontline_import::Wri
             let key = format!("census.issue.{}", i.code);
             vec![
                 int(i.row_number),
+                text(i.name.clone()),
+                text(i.address.clone()),
                 text(column),
                 text(i.value.clone()),
-                text(if i.refused { "拒收 refused" } else { "警告 warning" }),
+                text(outcome_text(i)),
                 text(cat.format(Lang::Zh, &key, &params)),
                 text(cat.format(Lang::En, &key, &params)),
                 text(i.code.clone()),
@@ -341,6 +380,8 @@ pub fn disclose_reconciliation(mut rec: Reconciliation, who: Disclosure) -> Reco
 pub fn disclose_issues(issues: &mut [RowIssue], who: Disclosure) {
     for i in issues {
         i.value = who.text(&i.value);
+        i.name = who.text(&i.name);
+        i.address = who.text(&i.address);
     }
 }
 

@@ -224,17 +224,33 @@ pub enum CensusCommand {
 /// `frontline generate …`.
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
-    /// Write a census CSV of N rows drawn from a synthetic district (for benchmarks and trials).
+    /// Write a census CSV of one compound of the synthetic district `frontline demo` seeds: the
+    /// same people at the same addresses, so that importing it into the demo as a later round
+    /// matches them. With --rows, write N rows of a synthetic district of N people instead
+    /// (for benchmarks: buildings numbered across the whole district).
     CensusFile {
         /// Where to write it.
         out: PathBuf,
-        /// Data rows.
-        #[arg(long, default_value_t = 1_000)]
-        rows: usize,
-        /// Seed of the synthetic district (the same as `demo --seed` gives the same people).
+        /// Write N rows of a synthetic district of N people instead of one compound of the demo's.
+        #[arg(long)]
+        rows: Option<usize>,
+        /// Residents of the district (as `demo --residents`).
+        #[arg(long, default_value_t = 30_000)]
+        residents: usize,
+        /// Seed of the district (as `demo --seed`: the same seed gives the same people).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Add spreadsheet damage: full-width digits, 15-digit IDs, lost precision, blank and totals rows.
+        /// The date the demo was seeded with (as `demo --today`; default today): birth dates
+        /// are laid out from it, so it must match for the people to match.
+        #[arg(long)]
+        today: Option<String>,
+        /// The compound to write (default: the district's first; its name is printed).
+        #[arg(long)]
+        compound: Option<String>,
+        /// Make it a later round's messy sheet: about 3% moved out, 2% newcomers, a few names
+        /// mistyped, ID numbers with full-width digits, dashes or lost to number cells (refused),
+        /// 15-digit IDs, short phones, blank rows, duplicate rows, one ID number repeated under
+        /// another name, a 合计 totals row and a title row.
         #[arg(long)]
         messy: bool,
         /// Encode as GB18030 instead of UTF-8.

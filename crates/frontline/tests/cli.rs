@@ -291,6 +291,65 @@ fn census_import_from_the_command_line() {
     }
 }
 
+/// `generate census-file` with the demo's options writes a compound of the demo's
+/// own district: imported into the demo, its people are found again, and
+/// `--json` lists every duplicate row with the row it repeats.
+#[test]
+fn a_generated_sheet_matches_the_demo_and_json_lists_duplicate_rows() {
+    let (url, path) = temp_db("census-demo");
+    let demo = bin()
+        .args(["demo", "--database", &url, "--residents", "2000", "--seed", "5", "--today", "2022-06-13", "--no-serve"])
+        .env("FRONTLINE_DEMO_PASSWORD", "demo-pass-123")
+        .output()
+        .expect("demo");
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    let file = std::env::temp_dir().join(format!("frontline-cli-{}-demo-sheet.csv", std::process::id()));
+    let file_s = file.to_string_lossy().to_string();
+    let gen = run(
+        &["generate", "census-file", &file_s, "--residents", "2000", "--seed", "5", "--today", "2022-06-13", "--messy"],
+        None,
+    );
+    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    let said = stdout(&gen);
+    let compound = said
+        .strip_prefix("compound ")
+        .and_then(|rest| rest.split(" of the district").next())
+        .unwrap_or_else(|| panic!("the compound is named: {said}"))
+        .to_string();
+    let out = run(
+        &[
+            "import",
+            "census",
+            &file_s,
+            "--round",
+            "第二轮",
+            "--compound",
+            &compound,
+            "--accept-valid",
+            "--json",
+            "--database",
+            &url,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    let n = |k: &str| s[k].as_u64().unwrap_or(0);
+    assert!(n("residents_matched") > 10 * n("residents_created"), "most people are the demo's: {s}");
+    let rows = s["duplicate_rows"].as_array().unwrap_or_else(|| panic!("duplicate_rows in {s}"));
+    assert_eq!(rows.len() as u64, n("duplicates_in_file"), "{s}");
+    for row in rows {
+        let keys: Vec<&str> = row.as_object().expect("object").keys().map(String::as_str).collect();
+        assert_eq!(keys, ["conflict", "row", "same_as_row"], "{row}");
+        assert!(row["same_as_row"].as_u64() < row["row"].as_u64(), "{row}");
+    }
+    assert_eq!(rows.iter().filter(|r| r["conflict"] == true).count(), 1, "{s}");
+    assert!(rows.iter().any(|r| r["conflict"] == false), "{s}");
+    for p in [file, path] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 #[test]
 fn census_scope_and_confirmation_from_the_command_line() {
     let (url, path) = temp_db("census-scope");

@@ -19,11 +19,23 @@ pub fn ids_one_edit_apart(a: &str, b: &str) -> bool {
     }
 }
 
+/// A name as compared between two rows naming the same document: spaces removed,
+/// width folded, lowercased ("张 三" and "张三" are one name). Empty for no name.
+pub fn name_key(name: &str) -> String {
+    fold(name).chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
+}
+
+/// Whether two rows carrying the same document name different people: both have
+/// a name and the names differ beyond spacing, width and case. A missing name never conflicts.
+pub fn names_conflict(a: &str, b: &str) -> bool {
+    let (a, b) = (name_key(a), name_key(b));
+    !a.is_empty() && !b.is_empty() && a != b
+}
+
 /// The key under which people with the same name and mobile number collide:
 /// the name with spaces removed, width folded and lowercased, then `|`, then the 11 digits.
 pub fn duplicate_key_name_phone(name: &str, phone: &Phone) -> String {
-    let name: String = fold(name).chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
-    format!("{name}|{}", phone.as_str())
+    format!("{}|{}", name_key(name), phone.as_str())
 }
 
 #[cfg(test)]
@@ -55,6 +67,15 @@ mod tests {
         assert!(!ids_one_edit_apart(ID, "11010519491231002"));
         assert!(!ids_one_edit_apart("", ""));
         assert!(!ids_one_edit_apart("张三张三张三张三张三张三", "张三张三张三张三张三张四"));
+    }
+
+    #[test]
+    fn names_conflict_only_when_both_named_and_different() {
+        assert!(names_conflict("洪华", "蔡敏"));
+        assert!(!names_conflict("蔡敏", "蔡 敏"));
+        assert!(!names_conflict("Ｊｏｈｎ", "john"));
+        assert!(!names_conflict("", "蔡敏"));
+        assert!(!names_conflict("蔡敏", " "));
     }
 
     #[test]

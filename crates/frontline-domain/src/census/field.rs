@@ -147,6 +147,11 @@ pub const HEADER_SYNONYMS: &[(&str, Field)] = &[
     ("居民姓名", Field::Name),
     ("人员姓名", Field::Name),
     ("成员姓名", Field::Name),
+    ("住户姓名", Field::Name),
+    ("居住人姓名", Field::Name),
+    ("人员名称", Field::Name),
+    ("本人姓名", Field::Name),
+    ("被调查人姓名", Field::Name),
     ("name", Field::Name),
     ("fullname", Field::Name),
     // ID number.
@@ -157,6 +162,12 @@ pub const HEADER_SYNONYMS: &[(&str, Field)] = &[
     ("公民身份号码", Field::IdNumber),
     ("身份证", Field::IdNumber),
     ("身份证件号码", Field::IdNumber),
+    ("公民身份证号", Field::IdNumber),
+    ("公民身份证号码", Field::IdNumber),
+    ("身份号码", Field::IdNumber),
+    ("居民身份证号", Field::IdNumber),
+    ("居民身份证号码", Field::IdNumber),
+    ("身份证号码18位", Field::IdNumber),
     ("id", Field::IdNumber),
     ("idnumber", Field::IdNumber),
     ("idno", Field::IdNumber),
@@ -175,6 +186,9 @@ pub const HEADER_SYNONYMS: &[(&str, Field)] = &[
     ("电话", Field::Phone),
     ("电话号码", Field::Phone),
     ("联系方式", Field::Phone),
+    ("联系号码", Field::Phone),
+    ("本人电话", Field::Phone),
+    ("本人手机", Field::Phone),
     ("phone", Field::Phone),
     ("mobile", Field::Phone),
     ("tel", Field::Phone),
@@ -187,6 +201,10 @@ pub const HEADER_SYNONYMS: &[(&str, Field)] = &[
     ("栋号", Field::Building),
     ("楼栋号", Field::Building),
     ("幢号", Field::Building),
+    ("楼幢", Field::Building),
+    ("楼幢号", Field::Building),
+    ("栋数", Field::Building),
+    ("楼栋名称", Field::Building),
     ("building", Field::Building),
     // Unit.
     ("单元", Field::Unit),
@@ -199,6 +217,11 @@ pub const HEADER_SYNONYMS: &[(&str, Field)] = &[
     ("门牌号", Field::Room),
     ("房间号", Field::Room),
     ("户号", Field::Room),
+    ("门牌", Field::Room),
+    ("门号", Field::Room),
+    ("房间", Field::Room),
+    ("房屋号", Field::Room),
+    ("户室号", Field::Room),
     ("room", Field::Room),
     // Floor.
     ("楼层", Field::Floor),
@@ -272,6 +295,11 @@ pub const HEADER_SYNONYMS: &[(&str, Field)] = &[
     ("note", Field::Note),
     ("notes", Field::Note),
 ];
+
+/// Fields a census sheet must have mapped before it can be imported: without a
+/// name column every person arrives nameless, without an ID column nobody can be
+/// matched. A sheet missing one goes to the column mapping step.
+pub const REQUIRED_FIELDS: [Field; 2] = [Field::Name, Field::IdNumber];
 
 /// Synonyms that give way to a stronger one for the same field in the same header row
 /// (户主姓名 beside 姓名 is the head of household, 电话 beside 手机号 is a landline).

@@ -30,6 +30,11 @@ impl HeaderMap {
         self.column(Field::Name).is_some() || self.column(Field::IdNumber).is_some()
     }
 
+    /// The [`super::REQUIRED_FIELDS`] no column is mapped to, in their order.
+    pub fn missing_required(&self) -> Vec<Field> {
+        super::REQUIRED_FIELDS.into_iter().filter(|&f| self.column(f).is_none()).collect()
+    }
+
     /// The mapping as (header text, field) pairs to save for the source and pass to [`apply_mapping`] next time.
     pub fn to_saved(&self, headers: &[String]) -> Vec<(String, Field)> {
         self.columns

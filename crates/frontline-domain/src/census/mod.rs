@@ -50,10 +50,10 @@ pub use address::{
     Address, Room,
 };
 pub use damaged::{census_name, surviving_id_prefix, SURVIVING_DIGITS};
-pub use dupes::{duplicate_key_name_phone, ids_one_edit_apart};
-pub use field::{field_for_header, normalise_header, Field, HEADER_SYNONYMS, WEAK_SYNONYMS};
+pub use dupes::{duplicate_key_name_phone, ids_one_edit_apart, name_key, names_conflict};
+pub use field::{field_for_header, normalise_header, Field, HEADER_SYNONYMS, REQUIRED_FIELDS, WEAK_SYNONYMS};
 pub use header::{apply_mapping, detect_header, detect_header_with, HeaderError, HeaderMap};
-pub use row::normalise_row;
+pub use row::{normalise_row, row_label};
 pub use text::parse_birth_date;
 
 use crate::date::Date;

@@ -390,3 +390,19 @@ pub fn normalise_row(map: &HeaderMap, row: RawRow<'_>, today: Date, rules: &Cens
     };
     RowOutcome::Person(person, warnings)
 }
+
+/// Who and where a row names, as written, for a report line: the name cell
+/// (trimmed, cut to 64 characters) and the address cells (compound, address,
+/// building, unit, floor, room), each trimmed, joined by spaces. Never the
+/// document: reports name a row by person and address, not by ID number.
+pub fn row_label(map: &HeaderMap, cells: &[String]) -> (String, String) {
+    let c = Cells { map, cells };
+    let cell = |f: Field| c.get(f).map(|(_, v)| v.trim().chars().take(64).collect::<String>());
+    let name = cell(Field::Name).unwrap_or_default();
+    let address: Vec<String> =
+        [Field::Compound, Field::Address, Field::Building, Field::Unit, Field::Floor, Field::Room]
+            .into_iter()
+            .filter_map(cell)
+            .collect();
+    (name, address.join(" "))
+}

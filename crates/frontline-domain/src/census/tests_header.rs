@@ -206,3 +206,44 @@ fn catalogue_covers_every_code_in_both_languages() {
     let text = cat.format(Lang::En, "census.issue.id_bad_length", &[("len", "17".into())]);
     assert!(text.contains("17 characters"), "{text}");
 }
+
+#[test]
+fn a_sheet_in_a_district_s_own_words_maps_every_required_field() {
+    let rows = vec![vec!["住户姓名", "公民身份号码", "幢", "门牌"].into_iter().map(String::from).collect::<Vec<_>>()];
+    let map = detect_header(&rows, 5).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(map.column(Field::Name), Some(0));
+    assert_eq!(map.column(Field::IdNumber), Some(1));
+    assert_eq!(map.column(Field::Building), Some(2));
+    assert_eq!(map.column(Field::Room), Some(3));
+    assert!(map.missing_required().is_empty());
+    for (header, field) in [
+        ("居民身份证号码", Field::IdNumber),
+        ("身份号码", Field::IdNumber),
+        ("楼幢号", Field::Building),
+        ("门号", Field::Room),
+        ("联系号码", Field::Phone),
+        ("本人姓名", Field::Name),
+    ] {
+        assert_eq!(field_for_header(header), Some(field), "{header}");
+    }
+}
+
+#[test]
+fn a_sheet_without_a_name_column_misses_a_required_field() {
+    let rows = vec![vec!["住户名", "公民身份号码", "幢", "门牌"].into_iter().map(String::from).collect::<Vec<_>>()];
+    let map = detect_header(&rows, 5).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(map.missing_required(), vec![Field::Name]);
+    let mapped = apply_mapping(&rows[0], 0, &[("住户名".to_string(), Field::Name)]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(mapped.missing_required().is_empty());
+}
+
+#[test]
+fn a_row_label_names_the_person_and_the_address_not_the_document() {
+    let header: Vec<String> = ["姓名", "身份证号", "楼栋", "单元", "房号"].into_iter().map(String::from).collect();
+    let map = detect_header(&[header], 5).unwrap_or_else(|e| panic!("{e}"));
+    let cells: Vec<String> =
+        [" 洪华 ", "11010519491231002X", "3栋", "1", "1302"].into_iter().map(String::from).collect();
+    let (name, address) = super::row_label(&map, &cells);
+    assert_eq!(name, "洪华");
+    assert_eq!(address, "3栋 1 1302");
+}

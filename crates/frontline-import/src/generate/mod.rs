@@ -5,10 +5,16 @@
 //! then one row per resident. With `messy`, they inject what volunteers' sheets really hold —
 //! full-width digits, spaces, dashes and apostrophes in IDs, a lowercase x, old 15-digit IDs,
 //! IDs whose precision a number cell lost (`3.50602E+17`; a number cell in XLSX), phones one
-//! digit short, blank rows, exact duplicate rows, a 合计 totals row at the end, and buildings
+//! digit short, blank rows, exact duplicate rows, one duplicate ID number under another name, a
+//! 合计 totals row at the end, and buildings
 //! written `3号楼`/`3栋`/`3#`/`3` — and count them in [`GeneratedStats`] so tests can check an
 //! importer's counts. Everything is deterministic for a seed.
+//!
+//! The people are those of the synthetic district the demo seeds (`frontline_domain::synth`):
+//! [`district_sheet`] gives one compound of it exactly as `frontline demo` seeds it, with some
+//! people moved out, some newcomers and some names mistyped, to import as a later round.
 
+mod district;
 mod hostile;
 mod rows;
 
@@ -18,8 +24,9 @@ use encoding_rs::GB18030;
 
 use crate::write::SheetWriter;
 use crate::{Cell, WriteError};
+pub use district::{district_sheet, DistrictSheet, SYNTH_TODAY};
 pub use hostile::{lying_size_xlsx, random_bytes, wide_csv, zip_bomb_xlsx};
-use rows::{Kind, Row, RowGen, Synth};
+use rows::{Kind, Row, RowGen};
 
 /// The header row of generated census files.
 pub const HEADER: [&str; 8] = ["姓名", "身份证号码", "联系电话", "楼栋", "单元", "房号", "是否独居老人", "在家情况"];
@@ -86,8 +93,11 @@ pub struct GeneratedStats {
     pub blank_rows: usize,
     /// Every row of the file.
     pub total_rows: usize,
-    /// Exact repeats of an earlier clean row (same ID number).
+    /// Repeats of an earlier clean row's ID number: exact repeats, and the conflicts below.
     pub duplicates: usize,
+    /// Repeats of an earlier row's ID number under another name (one in a messy file of
+    /// a few hundred rows or more): counted in `duplicates` too.
+    pub conflicts: usize,
     /// IDs written as `3.50602E+17` (or a number cell in XLSX): to be refused as precision lost.
     pub precision_lost: usize,
     /// Phones one digit short: to be warned about.
@@ -98,10 +108,11 @@ pub struct GeneratedStats {
     pub totals_rows: usize,
 }
 
-/// `n` synthetic residents, deterministic for the seed (what the generator uses past `residents`).
+/// `n` synthetic residents, deterministic for the seed (what the generator uses past `residents`):
+/// the people of the synthetic district of `n` residents, ages as of [`SYNTH_TODAY`].
 pub fn synthetic_residents(n: usize, seed: u64) -> Vec<ResidentRow> {
-    let mut synth = Synth::new(seed);
-    (0..n).map(|_| synth.next_resident()).collect()
+    let mut synth = district::DistrictStream::new(n, seed);
+    std::iter::from_fn(|| synth.next_resident()).take(n).collect()
 }
 
 /// Writes a census CSV to `out` and says what it holds.

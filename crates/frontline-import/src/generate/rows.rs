@@ -1,33 +1,16 @@
 //! The row generator behind both census file writers: residents, then the mess injected.
 //!
-//! Synthetic residents get ID numbers that are unique by construction (up to 33,600,000
-//! rows): the birth date and sequence are a bijection of the row index, so any duplicate in
-//! a generated file is one the generator injected and counted.
+//! Rows past the caller's residents are the synthetic district's people (see
+//! [`DistrictStream`]): unique, valid ID numbers whose birth dates follow an age
+//! pyramid, so any duplicate in a generated file is one the generator injected and counted.
 
-use frontline_domain::date::Date;
-use frontline_domain::ids::IdNumber;
 use frontline_domain::rng::SplitMix64;
 
+use super::district::DistrictStream;
 use super::{CensusFileSpec, GeneratedStats, ResidentRow};
 
-/// Address codes used for synthetic residents (all in the region table).
-pub(crate) const REGIONS: [&str; 8] = ["350602", "350603", "350102", "350104", "110101", "310101", "310104", "310115"];
-/// Surnames of synthetic residents (Fujian-heavy).
-const SURNAMES: [&str; 20] = [
-    "陈", "林", "黄", "张", "李", "王", "吴", "刘", "蔡", "杨", "郑", "许", "曾", "谢", "郭", "洪", "邱", "周", "叶",
-    "苏",
-];
-/// Characters of given names.
-const GIVEN: [&str; 24] = [
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀", "霞",
-    "平", "华", "金", "玲", "建",
-];
-/// Days over which synthetic birth dates spread, from 1930-01-01 (coprime with [`DATE_STEP`]).
-const DATE_SPAN: u64 = 33_600;
-/// The stride that scatters birth dates (a prime not dividing [`DATE_SPAN`]).
-const DATE_STEP: u64 = 7_919;
-/// Households per building: 3 units × 18 floors × 4 flats.
-const PER_BUILDING: u64 = 216;
+/// Surnames given to the name of a conflicting row (one ID number, another person).
+const OTHER_SURNAMES: [&str; 4] = ["洪", "蔡", "邱", "苏"];
 
 /// What kind of row comes next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,64 +34,12 @@ pub(crate) struct Row {
     pub(crate) phone_numeric: bool,
 }
 
-/// Synthetic residents in household order, deterministic for a seed.
-pub(crate) struct Synth {
-    rng: SplitMix64,
-    index: u64,
-    household: u64,
-    left: u32,
-    base_day: i64,
-}
-
-impl Synth {
-    pub(crate) fn new(seed: u64) -> Self {
-        let base_day = Date::new(1930, 1, 1).map_or(-14_610, Date::days_since_epoch);
-        Synth { rng: SplitMix64::new(seed).fork(1), index: 0, household: 0, left: 0, base_day }
-    }
-
-    /// The next resident.
-    pub(crate) fn next_resident(&mut self) -> ResidentRow {
-        if self.left == 0 {
-            if self.index > 0 {
-                self.household += 1;
-            }
-            self.left = 1 + self.rng.weighted(&[30, 35, 20, 15]) as u32;
-        }
-        self.left -= 1;
-        let i = self.index;
-        self.index += 1;
-        let h = self.household;
-        let (building, rem) = (h / PER_BUILDING + 1, h % PER_BUILDING);
-        let (unit, floor, flat) = (rem / 72 + 1, rem % 72 / 4 + 1, rem % 4 + 1);
-        let offset = (i / 1000 % DATE_SPAN) * DATE_STEP % DATE_SPAN;
-        let birth = Date::from_days_since_epoch(self.base_day + offset as i64);
-        let seq = (i % 1000 * 337 % 1000) as u16;
-        let region = REGIONS[self.rng.below(REGIONS.len() as u64) as usize];
-        let id = IdNumber::from_parts(region, birth, seq);
-        let mut name = String::with_capacity(9);
-        name.push_str(SURNAMES[self.rng.below(SURNAMES.len() as u64) as usize]);
-        for _ in 0..1 + self.rng.below(2) {
-            name.push_str(GIVEN[self.rng.below(GIVEN.len() as u64) as usize]);
-        }
-        let phone = self.rng.chance(0.9).then(|| {
-            let second = [3, 5, 7, 8, 9][self.rng.below(5) as usize];
-            format!("1{second}{:09}", self.rng.below(1_000_000_000))
-        });
-        ResidentRow {
-            name,
-            id_number: id.as_str().to_string(),
-            phone,
-            building: building as u32,
-            unit: unit as u32,
-            room: format!("{floor}{flat:02}"),
-        }
-    }
-}
-
 /// Writes residents with the spec's mess, one row at a time, counting what it injects.
 pub(crate) struct RowGen<'a> {
     spec: &'a CensusFileSpec,
-    synth: Synth,
+    synth: DistrictStream,
+    /// Whether the one conflicting row (an earlier ID number under another name) was written.
+    conflict_done: bool,
     rng: SplitMix64,
     resident: usize,
     /// Recent clean rows, for duplicates.
@@ -123,7 +54,8 @@ impl<'a> RowGen<'a> {
         let stats = GeneratedStats { total_rows: 1 + usize::from(spec.title_row), ..GeneratedStats::default() };
         RowGen {
             spec,
-            synth: Synth::new(spec.seed),
+            synth: DistrictStream::new(spec.rows.saturating_sub(spec.residents.len()), spec.seed),
+            conflict_done: false,
             rng: SplitMix64::new(spec.seed).fork(2),
             resident: 0,
             recent: Vec::new(),
@@ -145,6 +77,21 @@ impl<'a> RowGen<'a> {
                 let pick = self.rng.below(self.recent.len() as u64) as usize;
                 row.clone_from(&self.recent[pick]);
                 self.stats.duplicates += 1;
+                if !self.conflict_done && self.resident * 2 >= self.spec.rows {
+                    // Once, halfway through: the same ID number written for somebody else.
+                    self.conflict_done = true;
+                    let surname = OTHER_SURNAMES[self.rng.below(OTHER_SURNAMES.len() as u64) as usize];
+                    let given: String = row.cells[0].chars().skip(1).collect();
+                    let mut name = format!("{surname}{given}");
+                    if name == row.cells[0] {
+                        name = format!(
+                            "{}华",
+                            OTHER_SURNAMES[(OTHER_SURNAMES.iter().position(|s| *s == surname).unwrap_or(0) + 1) % 4]
+                        );
+                    }
+                    row.cells[0] = name;
+                    self.stats.conflicts += 1;
+                }
                 self.count(Kind::Data);
                 return Some(Kind::Data);
             }
@@ -167,10 +114,17 @@ impl<'a> RowGen<'a> {
         let synthetic;
         let resident = match self.spec.residents.get(self.resident) {
             Some(r) => r,
-            None => {
-                synthetic = self.synth.next_resident();
-                &synthetic
-            }
+            None => match self.synth.next_resident() {
+                Some(r) => {
+                    synthetic = r;
+                    &synthetic
+                }
+                None => {
+                    // The district ran out (it never does: it holds exactly the rows asked for).
+                    self.resident = self.spec.rows;
+                    return self.next_row(row);
+                }
+            },
         };
         self.resident += 1;
         let clean = fill(row, resident, messy, &mut self.rng, &mut self.stats);

@@ -17,6 +17,7 @@ use super::matching::{find_existing, insert_new, update_matched, Found};
 use super::places::{preload_places, resolve_households, resolve_known};
 use super::prepare::{Normaliser, Prepared, PreparedBatch, PreparedFate};
 use super::scope::Scope;
+use super::repeats::{name_hash, report_repeat, DuplicateRow, First};
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
 use crate::db::{Backend, Store};
@@ -96,6 +97,8 @@ pub struct ImportSummary {
     pub unresolved: u64,
     /// People who left the base numbers with this round (or would, for a dry run).
     pub departed: u64,
+    /// Every row not written because an earlier row had the same document, in row order.
+    pub duplicate_rows: Vec<DuplicateRow>,
 }
 
 /// One problem of one row, for the validation report.
@@ -115,6 +118,12 @@ pub struct RowIssue {
     pub params: Vec<(String, String)>,
     /// Whether the row was refused (else: a warning, the person kept).
     pub refused: bool,
+    /// The name the row gives, as written (empty when it has none).
+    #[serde(default)]
+    pub name: String,
+    /// The row's address cells, as written.
+    #[serde(default)]
+    pub address: String,
 }
 
 /// The summary and the report of an import.
@@ -132,6 +141,7 @@ pub type RowBatches = Receiver<Result<Vec<(usize, Vec<String>)>, String>>;
 /// A person waiting for their resident id within a batch.
 pub(super) struct Slot {
     pub(super) person: CensusPerson,
+    pub(super) row_number: usize,
     pub(super) key: Key,
     pub(super) household: Option<i64>,
     pub(super) building: Option<i64>,
@@ -153,6 +163,8 @@ pub(super) struct Ctx {
     pub(super) backend: Backend,
     pub(super) compound_id: i64,
     pub(super) round_id: i64,
+    /// The sheet's columns, to name a duplicate row's person and address in the report.
+    pub(super) header: HeaderMap,
     pub(super) now: i64,
     pub(super) seen: Seen,
     pub(super) buildings: HashMap<u32, i64>,
@@ -197,12 +209,12 @@ fn pack_id(id: &str) -> Option<u64> {
 /// The people already imported from this file, by their [`Key`].
 #[derive(Default)]
 pub(super) struct Seen {
-    ids: FastMap<u64, i64>,
-    others: FastMap<String, i64>,
+    ids: FastMap<u64, First>,
+    others: FastMap<String, First>,
 }
 
 impl Seen {
-    pub(super) fn get(&self, key: &Key) -> Option<&i64> {
+    pub(super) fn get(&self, key: &Key) -> Option<&First> {
         match key {
             Key::Id(k) => self.ids.get(k),
             Key::Other(k) => self.others.get(k),
@@ -210,7 +222,7 @@ impl Seen {
         }
     }
 
-    pub(super) fn insert(&mut self, key: &Key, id: i64) {
+    pub(super) fn insert(&mut self, key: &Key, id: First) {
         match key {
             Key::Id(k) => {
                 self.ids.insert(*k, id);
@@ -289,6 +301,7 @@ impl Store {
             backend: self.backend(),
             compound_id,
             round_id,
+            header: header.clone(),
             now,
             seen: Seen::default(),
             buildings: HashMap::new(),
@@ -340,6 +353,8 @@ impl Store {
             };
             audit::record(&mut tx, actor, change).await?;
         }
+        ctx.summary.duplicate_rows.sort_unstable_by_key(|d| d.row);
+        ctx.issues.sort_by_key(|i| i.row_number);
         let commit = !opts.dry_run && (!ctx.any_refused || opts.accept_valid);
         ctx.summary.committed = commit;
         ctx.summary.round_id = commit.then_some(round_id);
@@ -355,9 +370,12 @@ impl Store {
                 entity: "census_round",
                 entity_id: Some(round_id.to_string()),
                 before: None,
-                after: Some(
-                    json!({"round": opts.round, "compound": opts.compound, "file": opts.file_name, "summary": ctx.summary}),
-                ),
+                after: Some(json!({
+                    "round": opts.round, "compound": opts.compound, "file": opts.file_name,
+                    // The rows themselves are in the round's summary: the audit entry keeps their count.
+                    "summary": ImportSummary { duplicate_rows: Vec::new(), ..ctx.summary.clone() },
+                    "duplicate_rows": ctx.summary.duplicate_rows.len(),
+                })),
             };
             audit::record(&mut tx, actor, change).await?;
             tx.commit().await?;
@@ -430,6 +448,7 @@ fn count(ctx: &mut Ctx, batch: Vec<Prepared>) -> Counted {
             PreparedFate::Person(person) => {
                 people.push(Slot {
                     person,
+                    row_number: row.row_number,
                     key: Key::default(),
                     household: None,
                     building: None,
@@ -456,13 +475,22 @@ async fn settle(
     let mut unique: Vec<Slot> = Vec::with_capacity(people.len());
     let mut batch_keys: FastMap<Key, usize> = FastMap::default();
     let mut person_fate: Vec<Fate> = Vec::with_capacity(people.len());
+    // Rows repeating an earlier row's document: (row, the earlier row, names differ).
+    let mut repeats: FastMap<usize, DuplicateRow> = FastMap::default();
     for mut s in people {
         s.key = doc_key(&s.person, s.household);
-        if let Some(id) = ctx.seen.get(&s.key) {
+        let name = name_hash(&s.person.name);
+        let differ = |other: u64| name != 0 && other != 0 && name != other;
+        if let Some(first) = ctx.seen.get(&s.key).copied() {
             ctx.summary.duplicates_in_file += 1;
-            person_fate.push(Fate::DuplicateOf(*id));
+            let conflict = differ(first.name);
+            repeats.insert(s.row_number, DuplicateRow { row: s.row_number, same_as_row: first.row, conflict });
+            person_fate.push(Fate::DuplicateOf(first.resident));
         } else if let Some(u) = batch_keys.get(&s.key) {
             ctx.summary.duplicates_in_file += 1;
+            let first = &unique[*u];
+            let conflict = differ(name_hash(&first.person.name));
+            repeats.insert(s.row_number, DuplicateRow { row: s.row_number, same_as_row: first.row_number, conflict });
             person_fate.push(Fate::Person(*u, false));
         } else {
             batch_keys.insert(s.key.clone(), unique.len());
@@ -497,17 +525,39 @@ async fn settle(
     insert_new(conn, ctx, &mut unique, &new_people).await?;
     for s in &unique {
         if let Some(id) = s.resident {
-            ctx.seen.insert(&s.key, id);
+            ctx.seen.insert(&s.key, First { resident: id, row: s.row_number, name: name_hash(&s.person.name) });
         }
     }
     // 5. The raw rows, each linked to the resident it made or changed: written with the next batch.
-    for ((row_number, raw, issues, tie), fate) in rows_out.into_iter().zip(&fates) {
+    for ((row_number, raw, mut issues, tie), fate) in rows_out.into_iter().zip(&fates) {
         let number = i64::try_from(row_number).unwrap_or(i64::MAX);
+        let repeat = repeats.get(&row_number).copied();
+        if let Some(dup) = repeat {
+            let resident = match fate {
+                Fate::DuplicateOf(id) => Some(*id),
+                Fate::Person(u, false) => unique[*u].resident,
+                _ => None,
+            };
+            issues = report_repeat(conn, ctx, dup, &raw, issues, resident).await?;
+        }
+        let repeated = |resident| {
+            if repeat.is_some_and(|d| d.conflict) {
+                ("conflict", resident)
+            } else {
+                ("duplicate", resident)
+            }
+        };
         let (outcome, resident, slot) = match fate {
             Fate::Skipped => ("skipped", None, None),
             Fate::Refused => ("refused", None, None),
-            Fate::DuplicateOf(id) => ("duplicate", Some(*id), None),
-            Fate::Person(u, false) => ("duplicate", unique[*u].resident, None),
+            Fate::DuplicateOf(id) => {
+                let (o, r) = repeated(Some(*id));
+                (o, r, None)
+            }
+            Fate::Person(u, false) => {
+                let (o, r) = repeated(unique[*u].resident);
+                (o, r, None)
+            }
             Fate::Person(u, true) => {
                 let s = &unique[*u];
                 (if s.created { "created" } else { "matched" }, s.resident, Some(s))
@@ -554,6 +604,7 @@ async fn flag_likely_duplicates(conn: &mut AnyConnection, round_id: i64, now: i6
 #[cfg(test)]
 mod tests {
     use super::{pack_id, Key, Seen};
+    use crate::census::repeats::First;
 
     #[test]
     fn id_numbers_pack_into_distinct_numbers() {
@@ -567,10 +618,11 @@ mod tests {
         let mut seen = Seen::default();
         let id = Key::Id(x.unwrap_or_default());
         let passport = Key::Other("pp:E12345678".into());
-        seen.insert(&id, 1);
-        seen.insert(&passport, 2);
-        assert_eq!(seen.get(&id), Some(&1));
+        let first = |resident| First { resident, row: 3, name: 7 };
+        seen.insert(&id, first(1));
+        seen.insert(&passport, first(2));
+        assert_eq!(seen.get(&id), Some(&first(1)));
         assert_eq!(seen.get(&Key::Id(zero.unwrap_or_default())), None);
-        assert_eq!(seen.get(&passport), Some(&2));
+        assert_eq!(seen.get(&passport), Some(&first(2)));
     }
 }

@@ -13,6 +13,7 @@ mod matching;
 mod places;
 mod prepare;
 mod reconcile;
+mod repeats;
 mod review;
 mod scope;
 
@@ -20,6 +21,7 @@ pub use base::{BaseNumbers, BaseRow};
 pub use departures::{Confirmation, Departure, PRESENT};
 pub use import::{ImportOptions, ImportOutcome, ImportSummary, RowBatches, RowIssue};
 pub use reconcile::{ReconcileCounts, ReconcilePerson, Reconciliation};
+pub use repeats::{Conflict, DuplicateRow};
 pub(crate) use review::MERGE;
 pub use review::{Merge, Review};
 pub use scope::Scope;

@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use frontline_domain::census::{
-    census_name, normalise_row, surviving_id_prefix, CensusPerson, CensusRules, Field, HeaderMap, RawRow, RowOutcome,
+    census_name, normalise_row, row_label, surviving_id_prefix, CensusPerson, CensusRules, Field, HeaderMap, RawRow,
+    RowOutcome,
 };
 use frontline_domain::date::Date;
 use tokio::sync::{mpsc, oneshot};
@@ -99,8 +100,10 @@ impl Lookups {
     }
 }
 
-fn row_issue(row_number: usize, i: &frontline_domain::census::Issue) -> RowIssue {
+fn row_issue(row_number: usize, i: &frontline_domain::census::Issue, label: &(String, String)) -> RowIssue {
     RowIssue {
+        name: label.0.clone(),
+        address: label.1.clone(),
         row_number,
         column: i.column.map(|f| f.code().to_string()),
         column_index: i.column_index,
@@ -152,8 +155,10 @@ impl Prepared {
 fn prepare(header: &HeaderMap, row_number: usize, cells: Vec<String>, today: Date, rules: &CensusRules) -> Prepared {
     let outcome = normalise_row(header, RawRow { row_number, cells: &cells }, today, rules);
     let issues: Vec<RowIssue> = match &outcome {
-        RowOutcome::Refused(issues) | RowOutcome::Person(_, issues) => {
-            issues.iter().map(|i| row_issue(row_number, i)).collect()
+        // Only rows with something to report pay for their label.
+        RowOutcome::Refused(issues) | RowOutcome::Person(_, issues) if !issues.is_empty() => {
+            let label = row_label(header, &cells);
+            issues.iter().map(|i| row_issue(row_number, i, &label)).collect()
         }
         _ => Vec::new(),
     };

@@ -24,6 +24,7 @@ pub(crate) const MERGE: Mover = Mover {
         Carried { table: "resident_addresses", column: "resident_id", rows: Rows::Many },
         Carried { table: "resident_merges", column: "kept_id", rows: Rows::Many },
         Carried { table: "resident_departures", column: "resident_id", rows: Rows::Many },
+        Carried { table: "census_conflicts", column: "resident_id", rows: Rows::Many },
     ],
     adjust: None,
 };

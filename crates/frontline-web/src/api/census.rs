@@ -102,8 +102,10 @@ pub fn import_error(e: ImportError, lang: Lang) -> AppError {
             format!("census.decode.{}", d.code()),
             d.params(),
         )]),
-        ImportError::Header { code, .. } => {
-            AppError::Invalid(vec![FieldError::keyed("file", code, format!("census.header.{code}"), vec![])])
+        ImportError::Header { code, missing, .. } => {
+            let fields = missing.iter().map(|f| f.code()).collect::<Vec<_>>().join(",");
+            let params = if missing.is_empty() { vec![] } else { vec![("fields", fields)] };
+            AppError::Invalid(vec![FieldError::keyed("file", code, format!("census.header.{code}"), params)])
         }
         ImportError::Store(frontline_store::StoreError::Conflict { .. }) => {
             AppError::Conflict(vec![FieldError::keyed(
@@ -365,6 +367,39 @@ pub async fn keep_apart(
 ) -> Result<StatusCode, AppError> {
     auth.require(Perm::ReviewCensus)?;
     state.store().keep_apart(&auth.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Which conflicts to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConflictQuery {
+    /// Only this round's.
+    pub round: Option<i64>,
+}
+
+/// Rows that repeated an earlier row's document under another name, open ones first.
+#[utoipa::path(get, path = "/api/v1/census/conflicts", tag = "census", params(ConflictQuery),
+    responses((status = 200, body = Vec<schemas::Conflict>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_conflicts(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ConflictQuery>,
+) -> Result<Json<Value>, AppError> {
+    auth.require(Perm::ViewCensus)?;
+    Ok(Json(json!(state.store().list_conflicts(q.round).await?)))
+}
+
+/// Marks a conflict as checked (audited).
+#[utoipa::path(post, path = "/api/v1/census/conflicts/{id}/resolve", tag = "census", params(("id" = i64, Path)),
+    responses((status = 204, description = "Checked"), (status = 404, body = ErrorEnvelope)))]
+pub async fn resolve_conflict(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Perm::ReviewCensus)?;
+    state.store().resolve_conflict(&auth.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

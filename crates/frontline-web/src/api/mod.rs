@@ -75,6 +75,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(census::list_reviews))
         .routes(routes!(census::merge_review))
         .routes(routes!(census::keep_apart))
+        .routes(routes!(census::list_conflicts))
+        .routes(routes!(census::resolve_conflict))
         .routes(routes!(census::list_merges))
         .routes(routes!(census::undo_merge))
         .routes(routes!(census::get_resident_trace))

@@ -55,6 +55,19 @@ pub struct ImportSummary {
     pub unresolved: u64,
     /// People who left the base numbers with this round (or would, for a dry run).
     pub departed: u64,
+    /// Every row not written because an earlier row had the same document, in row order.
+    pub duplicate_rows: Vec<DuplicateRow>,
+}
+
+/// A row not written because an earlier row of the file had the same document.
+#[derive(serde::Serialize, ToSchema)]
+pub struct DuplicateRow {
+    /// The row's number in the file.
+    pub row: u64,
+    /// The earlier row with the same document.
+    pub same_as_row: u64,
+    /// Whether the two rows name different people (held for review as a conflict).
+    pub conflict: bool,
 }
 
 /// One problem of one row, for the validation report.
@@ -74,6 +87,10 @@ pub struct RowIssue {
     pub params: Vec<(String, String)>,
     /// Whether the row was refused (else: a warning, the person kept).
     pub refused: bool,
+    /// The name the row gives, as written.
+    pub name: String,
+    /// The row's address cells, as written.
+    pub address: String,
 }
 
 /// A committed census round.
@@ -134,6 +151,31 @@ pub struct Review {
     /// `open`, `merged` or `kept_apart`.
     pub status: String,
     /// Who decided.
+    pub decided_by: Option<String>,
+}
+
+/// A row holding an earlier row's document under another name, held for review.
+#[derive(serde::Serialize, ToSchema)]
+pub struct Conflict {
+    /// The conflict's id.
+    pub id: i64,
+    /// The round whose file held both rows.
+    pub round_id: i64,
+    /// The round's name.
+    pub round: String,
+    /// The row not written.
+    pub row_number: i64,
+    /// The earlier row whose document it repeats.
+    pub same_as_row: i64,
+    /// The resident the earlier row made or matched.
+    pub resident_id: Option<i64>,
+    /// The name the row gives.
+    pub name: String,
+    /// The row's address cells, as written.
+    pub address: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// Who resolved it.
     pub decided_by: Option<String>,
 }
 

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use frontline_domain::access::Perm;
-use frontline_domain::census::Field;
+use frontline_domain::census::{apply_mapping, Field, REQUIRED_FIELDS};
 use frontline_domain::i18n::Lang;
 use frontline_import::Limits;
 use minijinja::context;
@@ -46,6 +46,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/census/reviews/{id}/merge", post(create_merge))
         .route("/census/reviews/{id}/keep-apart", post(create_keep_apart))
         .route("/census/merges/{id}/undo", post(create_undo))
+        .route("/census/conflicts/{id}/resolve", post(create_resolve))
 }
 
 /// The upload route, under the larger body limit.
@@ -176,24 +177,61 @@ async fn get_preview(
         Ok(mut o) => {
             disclose_issues(&mut o.issues, who);
             let issues: Vec<_> = o.issues.iter().take(500).map(|i| issue_view(i, lang)).collect();
+            let conflicts = o.summary.duplicate_rows.iter().filter(|d| d.conflict).count();
             context! {
                 ..page_ctx(&state, &auth, lang, "/census", "nav.census"),
-                ..context! { ..base, ..context! { header_error => (), summary => o.summary, issues => issues, more_issues => o.issues.len().saturating_sub(500) } }
+                ..context! { ..base, ..context! { header_error => (), summary => o.summary, conflicts => conflicts, issues => issues, more_issues => o.issues.len().saturating_sub(500) } }
             }
         }
-        Err(ImportError::Header { code, mut sample }) => {
-            disclose_rows(&mut sample, who);
-            let fields: Vec<(String, String)> =
-                Field::ALL.iter().map(|f| (f.code().to_string(), f.message_key())).collect();
-            let width = sample.iter().map(Vec::len).max().unwrap_or(0).min(60);
+        Err(ImportError::Header { code, sample, found, missing }) => {
+            let preset = Mapping {
+                header_row: found.as_ref().map_or(0, |h| h.header_row),
+                columns: found
+                    .map(|h| h.columns.iter().map(|&(i, f)| (i, f.code().to_string())).collect())
+                    .unwrap_or_default(),
+            };
+            let form = MappingForm { code, sample, preset, missing, error: false };
             context! {
                 ..page_ctx(&state, &auth, lang, "/census", "nav.census"),
-                ..context! { ..base, ..context! { header_error => format!("census.header.{code}"), sample => sample, width => width, fields => fields } }
+                ..context! { ..base, ..form.context(who) }
             }
         }
         Err(e) => return Err(import_error(e, lang)),
     };
     page("census_preview.html", ctx)
+}
+
+/// Columns chosen for fields: the header row and (column, field code) pairs.
+struct Mapping {
+    header_row: usize,
+    columns: Vec<(usize, String)>,
+}
+
+/// The column mapping step: the sheet's first rows, the mapping so far, and what is still missing.
+struct MappingForm {
+    code: &'static str,
+    sample: Vec<Vec<String>>,
+    preset: Mapping,
+    missing: Vec<Field>,
+    /// The user's choice left a required field unmapped.
+    error: bool,
+}
+
+impl MappingForm {
+    fn context(mut self, who: Disclosure) -> minijinja::Value {
+        disclose_rows(&mut self.sample, who);
+        let fields: Vec<(String, String)> =
+            Field::ALL.iter().map(|f| (f.code().to_string(), f.message_key())).collect();
+        let width = self.sample.iter().map(Vec::len).max().unwrap_or(0).min(60);
+        let chosen: Vec<String> = (0..width)
+            .map(|i| self.preset.columns.iter().find(|(c, _)| *c == i).map(|(_, f)| f.clone()).unwrap_or_default())
+            .collect();
+        let missing: Vec<String> = self.missing.iter().map(|f| f.message_key()).collect();
+        context! {
+            header_error => format!("census.header.{}", self.code), sample => self.sample, width => width, fields => fields,
+            chosen => chosen, chosen_row => self.preset.header_row, missing => missing, mapping_error => self.error,
+        }
+    }
 }
 
 fn issue_view(i: &frontline_store::census::RowIssue, lang: Lang) -> minijinja::Value {
@@ -203,7 +241,10 @@ fn issue_view(i: &frontline_store::census::RowIssue, lang: Lang) -> minijinja::V
         row => i.row_number,
         column => i.column.as_ref().map(|c| cat.text(lang, &format!("census.field.{c}")).to_string()).unwrap_or_default(),
         value => i.value,
+        name => i.name,
+        address => i.address,
         refused => i.refused,
+        duplicate => i.code.starts_with("duplicate_"),
         reason => cat.format(lang, &format!("census.issue.{}", i.code), &params),
     }
 }
@@ -227,6 +268,7 @@ async fn get_preview_report(
 async fn create_mapping(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     ApiPath(token): ApiPath<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -236,22 +278,49 @@ async fn create_mapping(
     let q = UploadQuery { round: get("round"), compound: get("compound"), source: get("source"), scope: get("scope") };
     let header_row: usize = get("header_row").and_then(|h| h.parse().ok()).unwrap_or(0);
     let (file_name, content) = state.store().get_upload(&token).await?;
+    let name = file_name.clone();
     let sheet =
-        tokio::task::spawn_blocking(move || frontline_import::decode(&content, Some(&file_name), &Limits::default()))
+        tokio::task::spawn_blocking(move || frontline_import::decode(&content, Some(&name), &Limits::default()))
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("decode task: {e}")))?
             .map_err(|e| import_error(ImportError::Decode(e), Lang::Zh))?;
     let headers = sheet.rows.get(header_row).cloned().unwrap_or_default();
     let mut mapping = Vec::new();
+    let mut chosen = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         if let Some(code) = get(&format!("col_{i}")).filter(|c| Field::from_code(c).is_some()) {
+            chosen.push((i, code.clone()));
             if !h.trim().is_empty() {
                 mapping.push((h.trim().to_string(), code));
             }
         }
     }
-    if !mapping.iter().any(|(_, c)| c == Field::Name.code() || c == Field::IdNumber.code()) {
-        return Err(AppError::field("mapping", "required"));
+    // The header as the import will read it: these choices first, the synonyms for the rest.
+    let fields: Vec<(String, Field)> =
+        mapping.iter().filter_map(|(h, c)| Field::from_code(c).map(|f| (h.clone(), f))).collect();
+    let missing = match apply_mapping(&headers, header_row, &fields) {
+        Ok(h) => h.missing_required(),
+        Err(_) => REQUIRED_FIELDS.to_vec(),
+    };
+    if !missing.is_empty() {
+        // Back to the form with the user's choices and the fields still missing.
+        let form = MappingForm {
+            code: "missing_required",
+            sample: sheet.rows.into_iter().take(12).collect(),
+            preset: Mapping { header_row, columns: chosen },
+            missing,
+            error: true,
+        };
+        let ctx = context! {
+            ..page_ctx(&state, &auth, lang, "/census", "nav.census"),
+            ..context! {
+                token => token, file_name => file_name, query => query_string(&q),
+                round => q.round.clone().unwrap_or_default(), compound => q.compound.clone().unwrap_or_default(), source => q.source.clone().unwrap_or_default(),
+            },
+            ..form.context(Disclosure::masked(auth.user.role))
+        };
+        let page = page("census_preview.html", ctx)?;
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let source =
         import_options(&state, q.round.clone(), q.compound.clone(), None, q.source.clone(), true, false)?.source;
@@ -370,14 +439,22 @@ async fn reviews_page(
     let state = state.clone();
     auth.require(Perm::ViewCensus)?;
     let reviews = state.store().list_reviews(None).await?;
+    let brief = |x: Option<frontline_store::residents::Resident>| {
+        x.map(|x| context! { id => x.id, name => x.name, id_number => x.id_number.map(|n| crate::views::mask_document(&x.doc_kind, &n)), address => x.address.map(|a| format!("{} {} {}", a.building, a.unit, a.room)) })
+    };
     let mut pairs = Vec::new();
     for r in reviews.iter().take(200) {
         let a = state.store().get_resident(r.resident_a).await.ok();
         let b = state.store().get_resident(r.resident_b).await.ok();
-        let brief = |x: Option<frontline_store::residents::Resident>| {
-            x.map(|x| context! { id => x.id, name => x.name, id_number => x.id_number.map(|n| crate::views::mask_document(&x.doc_kind, &n)), address => x.address.map(|a| format!("{} {} {}", a.building, a.unit, a.room)) })
-        };
         pairs.push(context! { review => r, a => brief(a), b => brief(b) });
+    }
+    let mut conflicts = Vec::new();
+    for c in state.store().list_conflicts(None).await?.into_iter().take(200) {
+        let holder = match c.resident_id {
+            Some(id) => state.store().get_resident(id).await.ok(),
+            None => None,
+        };
+        conflicts.push(context! { conflict => c, holder => brief(holder) });
     }
     let merges = state.store().list_merges().await?;
     let (failed_review, failed_merge, errors) = match refused {
@@ -388,7 +465,7 @@ async fn reviews_page(
     let status = errors.as_ref().map(FormErrors::status);
     let ctx = context! {
         ..page_ctx(&state, auth, lang, "/census/reviews", "nav.census"),
-        ..context! { pairs => pairs, merges => merges, can_review => auth.can(Perm::ReviewCensus),
+        ..context! { pairs => pairs, conflicts => conflicts, merges => merges, can_review => auth.can(Perm::ReviewCensus),
             failed_review => failed_review, failed_merge => failed_merge, form_errors => errors }
     };
     let mut res = page("census_reviews.html", ctx)?;
@@ -450,6 +527,19 @@ async fn create_keep_apart(
     auth.require(Perm::ReviewCensus)?;
     let outcome = state.store().keep_apart(&auth.actor(), id).await.map(drop).map_err(AppError::from);
     decided(&state, &auth, lang, outcome, |e| Refused::Review(id, e)).await
+}
+
+/// Marks a conflicting row as checked.
+async fn create_resolve(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    auth.check_csrf(&f.csrf)?;
+    auth.require(Perm::ReviewCensus)?;
+    state.store().resolve_conflict(&auth.actor(), id).await?;
+    Ok(Redirect::to("/census/reviews#conflicts").into_response())
 }
 
 async fn create_undo(

@@ -23,7 +23,7 @@ fn csv(s: &CensusFileSpec) -> (Vec<u8>, GeneratedStats) {
     (out, stats)
 }
 
-async fn post_import(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> Answer {
+pub(crate) async fn post_import(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> Answer {
     let req = Request::builder()
         .method(Method::POST)
         .uri(format!("/api/v1/census/imports?{query}"))
@@ -147,7 +147,7 @@ async fn hostile_files_get_specific_errors_within_seconds_and_write_nothing() {
     app.finish().await;
 }
 
-async fn login(app: &TestApp, user: &str) -> (String, String) {
+pub(crate) async fn login(app: &TestApp, user: &str) -> (String, String) {
     let session = crate::support::browser_login(app, user).await;
     let csrf = crate::support::field(&get_page(app, &session, "/census").await.text(), "csrf");
     (session, csrf)
@@ -165,7 +165,7 @@ fn multipart(fields: &[(&str, &str)], file_name: &str, file: &[u8]) -> (String, 
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload(app: &TestApp, session: &str, csrf: &str, round: &str, source: &str, file: &[u8]) -> String {
+pub(crate) async fn upload(app: &TestApp, session: &str, csrf: &str, round: &str, source: &str, file: &[u8]) -> String {
     let (ctype, body) =
         multipart(&[("csrf", csrf), ("round", round), ("compound", "海月花园"), ("source", source)], "sheet.csv", file);
     let req = Request::post("/census/upload")
@@ -178,7 +178,7 @@ async fn upload(app: &TestApp, session: &str, csrf: &str, round: &str, source: &
     res.header("location").expect("preview location")
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     frontline_web::error::percent_encode(s)
 }
 
@@ -207,7 +207,7 @@ async fn upload_preview_commit_and_reconcile_in_the_browser() {
     assert_eq!(report.status, StatusCode::OK);
     assert!(report.body.starts_with(b"PK"), "an XLSX file");
     let rows = frontline_import::decode(&report.body, Some("r.xlsx"), &Default::default()).expect("report decodes");
-    let refused_rows = rows.rows.iter().filter(|r| r.get(3).is_some_and(|c| c.contains("refused"))).count();
+    let refused_rows = rows.rows.iter().filter(|r| r.get(5).is_some_and(|c| c.contains("refused"))).count();
     assert_eq!(refused_rows, stats.precision_lost);
     assert!(app.store().list_rounds().await.expect("rounds").is_empty(), "the preview wrote nothing");
 

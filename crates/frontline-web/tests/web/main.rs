@@ -9,6 +9,8 @@ mod audit_trail;
 mod browser;
 mod census;
 mod census_reconcile;
+mod census_demo;
+mod census_duplicates;
 mod defences;
 mod home_pages;
 mod logins;

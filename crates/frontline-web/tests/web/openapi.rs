@@ -454,10 +454,11 @@ async fn answers_match_their_documented_schemas() {
     };
 
     // Two census rounds of one compound (the second reconciles with the first).
-    // And a sheet of another compound naming one person twice: a review to merge.
+    // And a sheet of another compound naming one person twice: a review to merge;
+    // and the first one's ID number under another name: a conflict to check.
+    let first_id = crate::support::id_number("350602", 1950, 1, 1, 11);
     let twice = format!(
-        "姓名,身份证号,手机号,楼栋,单元,房号\n陈建国,{},13800000001,3号楼,1单元,1301\n陈建国,{},13800000001,3号楼,1单元,1301\n",
-        crate::support::id_number("350602", 1950, 1, 1, 11),
+        "姓名,身份证号,手机号,楼栋,单元,房号\n陈建国,{first_id},13800000001,3号楼,1单元,1301\n陈建国,{},13800000001,3号楼,1单元,1301\n洪华,{first_id},13900000009,5号楼,1单元,0501\n",
         crate::support::id_number("350602", 1950, 1, 1, 31)
     );
     let mut census_round = 0;

@@ -114,6 +114,16 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
         ep(M::GET, "/api/v1/census/base".into(), Some("/api/v1/census/base"), CENSUS),
         ep(M::GET, "/api/v1/census/reviews".into(), Some("/api/v1/census/reviews"), CENSUS),
         ep(M::GET, "/api/v1/census/merges".into(), Some("/api/v1/census/merges"), CENSUS),
+        ep(M::GET, "/api/v1/census/conflicts".into(), Some("/api/v1/census/conflicts"), CENSUS),
+        Endpoint {
+            only_not_forbidden: true,
+            ..ep(
+                M::POST,
+                "/api/v1/census/conflicts/999999/resolve".into(),
+                Some("/api/v1/census/conflicts/{id}/resolve"),
+                REVIEW,
+            )
+        },
         ep(M::GET, format!("/api/v1/residents/{r}/trace"), Some("/api/v1/residents/{id}/trace"), CENSUS),
         Endpoint {
             body: Some(|_| json!({"keep": 1})),

@@ -87,7 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 store.close().await;
                 done
             }
-            Command::Generate(cmd) => generate::run(cmd),
+            Command::Generate(cmd) => generate::run(cmd, cfg.web.rules.utc_offset_minutes),
             Command::Config(_) | Command::Bench(_) => Ok(()),
         }
     })

@@ -9,6 +9,7 @@ mod census_reconcile;
 mod full_tube;
 mod rounds;
 mod phone;
+mod census_mapping;
 mod scan;
 
 pub async fn path_of(b: &Browser) -> String {
