@@ -74,10 +74,11 @@ pub struct Catalogue {
 }
 
 /// The catalogue's files: the shell and foundation, then one per capability.
-const SOURCES: [&str; 3] = [
+const SOURCES: [&str; 4] = [
     include_str!("../messages.toml"),
     include_str!("../messages_census.toml"),
     include_str!("../messages_sampling.toml"),
+    include_str!("../messages_pages.toml"),
 ];
 
 /// The built-in catalogue, parsed once.
