@@ -217,10 +217,24 @@ pub fn reversed(s: &str) -> String {
 enum Search {
     /// Digits: a phone tail or an ID tail (or a whole number).
     Digits(String),
-    /// An address: building, optionally unit, optionally room.
-    Address { building: String, unit: Option<String>, room: Option<String> },
+    /// An address: part of a compound's name, then building, unit and room,
+    /// each optional (at least one of them given).
+    Address(AddressSearch),
     /// A name or name prefix.
     Name(String),
+}
+
+/// The parts of an address search; `None` matches any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct AddressSearch {
+    /// Part of the compound's name (`书香苑`).
+    compound: Option<String>,
+    /// The building's name (`3号楼`).
+    building: Option<String>,
+    /// The unit's name (`1单元`).
+    unit: Option<String>,
+    /// The room (`1302`).
+    room: Option<String>,
 }
 
 /// Full-width characters to ASCII, whitespace dropped.
@@ -235,6 +249,66 @@ fn normalise_search(query: &str) -> String {
         .collect()
 }
 
+/// Which part of an address a number names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Building,
+    Unit,
+    Room,
+}
+
+/// The part a marker after a number names (`号楼`, `单元`, `室`), `None` for a
+/// plain separator (`-`, `/`, the end), or `Err` for text that is no marker.
+fn marker_part(marker: &str) -> Result<Option<Part>, ()> {
+    match marker.trim_matches(['-', '/']) {
+        "" => Ok(None),
+        "号楼" | "号" | "楼" | "栋" | "幢" | "#" | "号栋" | "号幢" => Ok(Some(Part::Building)),
+        "单元" | "单" => Ok(Some(Part::Unit)),
+        "室" | "号室" | "房" => Ok(Some(Part::Room)),
+        _ => Err(()),
+    }
+}
+
+/// Parses an address that starts with a digit: `3-1-1302`, `3号楼1单元1302室`,
+/// `3栋`, `1302室`. Numbers without a marker take their place by position
+/// (three: building, unit, room; two: building, room; one: room).
+fn parse_address(s: &str) -> Option<AddressSearch> {
+    let mut tokens: Vec<(String, Option<Part>)> = vec![];
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits_end == 0 {
+            return None;
+        }
+        let (digits, tail) = rest.split_at(digits_end);
+        let marker_end = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let (marker, next) = tail.split_at(marker_end);
+        tokens.push((digits.to_string(), marker_part(marker).ok()?));
+        rest = next;
+    }
+    if tokens.is_empty() || tokens.len() > 3 {
+        return None;
+    }
+    let defaults: &[Part] = match tokens.len() {
+        1 => &[Part::Room],
+        2 => &[Part::Building, Part::Room],
+        _ => &[Part::Building, Part::Unit, Part::Room],
+    };
+    let mut found = AddressSearch::default();
+    for (i, (digits, part)) in tokens.into_iter().enumerate() {
+        let slot = match part.unwrap_or(defaults[i]) {
+            Part::Building => (&mut found.building, format!("{digits}号楼")),
+            Part::Unit => (&mut found.unit, format!("{digits}单元")),
+            Part::Room => (&mut found.room, digits),
+        };
+        if slot.0.is_some() {
+            return None;
+        }
+        *slot.0 = Some(slot.1);
+    }
+    Some(found)
+}
+
 fn classify(query: &str) -> Option<Search> {
     let q = normalise_search(query);
     if q.is_empty() {
@@ -243,24 +317,17 @@ fn classify(query: &str) -> Option<Search> {
     if q.chars().all(|c| c.is_ascii_digit() || c == 'X' || c == 'x') && q.chars().any(|c| c.is_ascii_digit()) {
         return Some(Search::Digits(q.to_ascii_uppercase()));
     }
-    // "3-1-1302", "3号楼1单元1302", "3栋1302": digits separated by markers.
-    let parts: Vec<&str> =
-        q.split(['-', '#', '号', '楼', '栋', '幢', '单', '元', '室', '/']).filter(|p| !p.is_empty()).collect();
-    if !parts.is_empty()
-        && parts.len() <= 3
-        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
-        && q.chars().any(|c| !c.is_ascii_digit())
-    {
-        let building = format!("{}号楼", parts[0]);
-        return Some(match parts.len() {
-            1 => Search::Address { building, unit: None, room: None },
-            2 => Search::Address { building, unit: None, room: Some(parts[1].to_string()) },
-            _ => {
-                Search::Address {
-                    building, unit: Some(format!("{}单元", parts[1])), room: Some(parts[2].to_string())
-                }
-            }
-        });
+    // An address, perhaps after (part of) a compound's name: the first digit
+    // from which the rest reads as an address ("万科城2期3-1-1302").
+    for (i, c) in q.char_indices() {
+        if !c.is_ascii_digit() || q[..i].ends_with(|p: char| p.is_ascii_digit()) {
+            continue;
+        }
+        if let Some(mut address) = parse_address(&q[i..]) {
+            let compound = q[..i].trim_matches(['-', '/', ',', '，', '·']);
+            address.compound = (!compound.is_empty()).then(|| compound.to_string());
+            return Some(Search::Address(address));
+        }
     }
     Some(Search::Name(q))
 }
@@ -274,7 +341,7 @@ impl Store {
         limit: i64,
     ) -> Result<Page<Resident>, StoreError> {
         let search = filter.query.as_deref().and_then(classify);
-        let (mut phone_rev, mut id_rev, mut name_prefix, mut address) = (None, None, None, (None, None, None));
+        let (mut phone_rev, mut id_rev, mut name_prefix, mut address) = (None, None, None, AddressSearch::default());
         match search {
             Some(Search::Digits(d)) => {
                 match check_number_search(&d, filter.tails) {
@@ -290,7 +357,7 @@ impl Store {
                 }
             }
             Some(Search::Name(n)) => name_prefix = Some(format!("{}%", escape_like(&n))),
-            Some(Search::Address { building, unit, room }) => address = (Some(building), unit, room),
+            Some(Search::Address(a)) => address = a,
             None => {}
         }
         let range_end = |p: &Option<String>| p.as_ref().map(|p| format!("{p}~"));
@@ -309,10 +376,11 @@ impl Store {
              AND (($4 IS NULL AND $11 IS NULL) OR (r.phone_rev >= $4 AND r.phone_rev < $5) \
                   OR (r.id_rev >= $11 AND r.id_rev < $12)) \
              AND ($6 IS NULL OR r.name LIKE $6 ESCAPE '\\') \
-             AND ($7 IS NULL OR b.name = $7) AND ($8 IS NULL OR u.name = $8) AND ($9 IS NULL OR h.room = $9){within} \
+             AND ($7 IS NULL OR b.name = $7) AND ($8 IS NULL OR u.name = $8) AND ($9 IS NULL OR h.room = $9) \
+             AND ($13 IS NULL OR c.name LIKE $13 ESCAPE '\\'){within} \
              ORDER BY r.id LIMIT $10"
         );
-        let (addr_building, addr_unit, addr_room) = address;
+        let compound_like = address.compound.as_ref().map(|c| format!("%{}%", escape_like(c)));
         let rows = sqlx::query(&sql)
             .bind(filter.building)
             .bind(filter.household)
@@ -320,12 +388,13 @@ impl Store {
             .bind(phone_rev)
             .bind(phone_end)
             .bind(name_prefix)
-            .bind(addr_building)
-            .bind(addr_unit)
-            .bind(addr_room)
+            .bind(address.building)
+            .bind(address.unit)
+            .bind(address.room)
             .bind(limit + 1)
             .bind(id_rev)
             .bind(id_end)
+            .bind(compound_like)
             .fetch_all(&self.pool)
             .await?;
         let items = rows.iter().map(resident).collect::<Result<Vec<_>, _>>()?;
@@ -524,24 +593,50 @@ async fn open_address(
 mod tests {
     use super::*;
 
+    fn address(
+        compound: Option<&str>,
+        building: Option<&str>,
+        unit: Option<&str>,
+        room: Option<&str>,
+    ) -> Option<Search> {
+        let own = |s: Option<&str>| s.map(str::to_string);
+        Some(Search::Address(AddressSearch {
+            compound: own(compound),
+            building: own(building),
+            unit: own(unit),
+            room: own(room),
+        }))
+    }
+
     #[test]
     fn searches_are_classified() {
         assert_eq!(classify("5678"), Some(Search::Digits("5678".into())));
         assert_eq!(classify("２３４x"), Some(Search::Digits("234X".into())));
         assert_eq!(classify("张"), Some(Search::Name("张".into())));
-        assert_eq!(
-            classify("3-1-1302"),
-            Some(Search::Address {
-                building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into())
-            })
-        );
-        assert_eq!(
-            classify("3号楼1单元1302室"),
-            Some(Search::Address {
-                building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into())
-            })
-        );
-        assert_eq!(classify("3栋"), Some(Search::Address { building: "3号楼".into(), unit: None, room: None }));
+        assert_eq!(classify("3-1-1302"), address(None, Some("3号楼"), Some("1单元"), Some("1302")));
+        assert_eq!(classify("3号楼1单元1302室"), address(None, Some("3号楼"), Some("1单元"), Some("1302")));
+        assert_eq!(classify("3栋"), address(None, Some("3号楼"), None, None));
+        assert_eq!(classify("3-1302"), address(None, Some("3号楼"), None, Some("1302")));
         assert_eq!(classify("  "), None);
+    }
+
+    #[test]
+    fn a_room_alone_is_a_room_not_a_building() {
+        assert_eq!(classify("1302室"), address(None, None, None, Some("1302")));
+        assert_eq!(classify("1单元1302"), address(None, None, Some("1单元"), Some("1302")));
+    }
+
+    #[test]
+    fn a_compound_name_narrows_an_address() {
+        let want = address(Some("书香苑"), Some("3号楼"), Some("1单元"), Some("1302"));
+        assert_eq!(classify("书香苑 3-1-1302"), want);
+        assert_eq!(classify("书香苑3号楼1单元1302室"), want);
+        assert_eq!(classify("书香 3-1-1302"), address(Some("书香"), Some("3号楼"), Some("1单元"), Some("1302")));
+        assert_eq!(
+            classify("万科城2期3-1-1302"),
+            address(Some("万科城2期"), Some("3号楼"), Some("1单元"), Some("1302"))
+        );
+        // Text that is neither marker nor separator ends no address: a name search.
+        assert_eq!(classify("3x栋"), Some(Search::Name("3x栋".into())));
     }
 }

@@ -15,3 +15,4 @@ mod pages;
 mod permissions;
 mod privacy;
 mod sampling;
+mod search;
