@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod audit_trail;
 mod browser;
+mod building_page;
 mod census;
 mod defences;
 mod logins;
