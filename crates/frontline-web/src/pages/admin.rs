@@ -1,140 +1,26 @@
-//! Pages for the command: the audit log and the working groups.
+//! Pages for the command: the working groups.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use frontline_domain::access::Perm;
-use frontline_domain::date::Date;
 use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{page, page_ctx};
 use crate::api::accounts::{parse_group, GroupInput};
-use crate::api::audit::AuditQuery;
-use crate::api::extract::{ApiPath, ApiQuery, PageQuery};
+use crate::api::extract::ApiPath;
 use crate::auth::Auth;
-use crate::error::{percent_encode, AppError, FieldError};
+use crate::error::AppError;
 use crate::i18n::ReqLang;
 use crate::views::GroupView;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/audit", get(list_audit))
         .route("/groups", get(list_groups).post(create_group))
         .route("/groups/{id}", post(update_group))
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-struct AuditPageQuery {
-    actor: Option<String>,
-    action: Option<String>,
-    entity: Option<String>,
-    from_date: Option<String>,
-    to_date: Option<String>,
-    after: Option<String>,
-    reveal: Option<String>,
-}
-
-#[derive(Serialize)]
-struct AuditRow {
-    at: i64,
-    actor: String,
-    action: String,
-    entity: String,
-    entity_id: Option<String>,
-    ip: Option<String>,
-    change: String,
-}
-
-fn day_start_ms(raw: Option<&str>, field: &str, offset_minutes: i32) -> Result<Option<i64>, AppError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => Date::parse_iso(s)
-            .map(|d| Some(d.days_since_epoch() * 86_400_000 - i64::from(offset_minutes) * 60_000))
-            .ok_or_else(|| AppError::Invalid(vec![FieldError::new(field, "bad_date")])),
-    }
-}
-
-/// The audit log with filters (commander and deputies), personal data masked;
-/// `?reveal=1` unmasks it for roles allowed to, and records the read.
-async fn list_audit(
-    State(state): State<AppState>,
-    auth: Auth,
-    ReqLang(lang): ReqLang,
-    ApiQuery(q): ApiQuery<AuditPageQuery>,
-) -> Result<Response, AppError> {
-    auth.require(Perm::ViewAudit)?;
-    let reveal = matches!(q.reveal.as_deref(), Some("1" | "true"));
-    let offset = state.config().rules.utc_offset_minutes;
-    let from = day_start_ms(q.from_date.as_deref(), "from_date", offset)?;
-    let to = day_start_ms(q.to_date.as_deref(), "to_date", offset)?.map(|t| t + 86_400_000);
-    let filter = AuditQuery {
-        actor: q.actor.clone(),
-        action: q.action.clone(),
-        entity: q.entity.clone(),
-        from,
-        to,
-        ..Default::default()
-    }
-    .filter();
-    let (_, after) = PageQuery { limit: None, after: q.after.clone() }.parse()?;
-    let (items, next) = crate::api::audit::read_audit(&state, &auth, &filter, after, 100, reveal).await?;
-    let rows: Vec<AuditRow> = items
-        .into_iter()
-        .map(|e| AuditRow {
-            at: e.at,
-            change: match (&e.before, &e.after) {
-                (None, None) => String::new(),
-                (b, a) => serde_json::json!({"before": b, "after": a}).to_string(),
-            },
-            actor: e.actor,
-            action: e.action,
-            entity: e.entity,
-            entity_id: e.entity_id,
-            ip: e.ip,
-        })
-        .collect();
-    let next_href = next.as_ref().map(|n| {
-        let next_q = AuditPageQuery { after: Some(n.clone()), ..q.clone() };
-        format!("/audit?{}", audit_query_string(&next_q))
-    });
-    let reveal_href = (!reveal && auth.can(Perm::RevealPersonalData)).then(|| {
-        let reveal_q = AuditPageQuery { reveal: Some("1".into()), ..q.clone() };
-        format!("/audit?{}", audit_query_string(&reveal_q))
-    });
-    let ctx = context! {
-        ..page_ctx(&state, &auth, lang, "/audit", "nav.audit"),
-        ..context! { entries => rows, next => next, next_href => next_href, revealed => reveal,
-            reveal_href => reveal_href, f => context! {
-            actor => q_or_empty(&q.actor), action => q_or_empty(&q.action), entity => q_or_empty(&q.entity),
-            from_date => q_or_empty(&q.from_date), to_date => q_or_empty(&q.to_date),
-        } }
-    };
-    page("audit.html", ctx)
-}
-
-fn q_or_empty(v: &Option<String>) -> String {
-    v.clone().unwrap_or_default()
-}
-
-/// Encodes the audit filters back into a query string.
-fn audit_query_string(q: &AuditPageQuery) -> String {
-    let pairs = [
-        ("actor", &q.actor),
-        ("action", &q.action),
-        ("entity", &q.entity),
-        ("from_date", &q.from_date),
-        ("to_date", &q.to_date),
-        ("after", &q.after),
-        ("reveal", &q.reveal),
-    ];
-    pairs
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", percent_encode(v))))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// The working groups; editable by those who manage them.

@@ -3,6 +3,7 @@
 //! language switch.
 
 mod admin;
+mod audit;
 mod census;
 mod places;
 mod residents;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(places::router())
         .merge(residents::router())
         .merge(admin::router())
+        .merge(audit::router())
         .merge(census::router())
         .merge(sampling::router())
 }

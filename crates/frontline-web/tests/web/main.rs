@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod audit_page;
 mod audit_trail;
 mod browser;
 mod building_page;
