@@ -12,6 +12,7 @@ mod bulk;
 pub mod census;
 pub mod db;
 pub mod error;
+pub mod groups;
 mod merge;
 pub mod migrate;
 pub mod overview;

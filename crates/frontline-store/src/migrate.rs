@@ -47,6 +47,7 @@ migrations! {
     9 => "0009_audit_log_no_replace",
     10 => "0010_scan_keys_per_account",
     11 => "0011_user_teams",
+    17 => "0017_group_leaders",
 }
 
 /// The migrations for a backend.

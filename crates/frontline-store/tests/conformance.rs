@@ -483,6 +483,7 @@ async fn working_groups_default_and_edit(db: TestDb) {
         name_en: "Volunteer commandos".into(),
         duty: String::new(),
         sort: 70,
+        leader_id: None,
     };
     db.store.create_group(&admin(), &new).await.expect("create");
     assert!(matches!(db.store.create_group(&admin(), &new).await, Err(StoreError::Conflict { .. })));

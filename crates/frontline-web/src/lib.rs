@@ -9,6 +9,7 @@ pub mod auth;
 pub mod census;
 pub mod config;
 pub mod error;
+pub mod groups;
 pub mod headers;
 pub mod i18n;
 pub mod login_limit;

@@ -11,6 +11,7 @@ mod browser;
 mod building_page;
 mod census;
 mod defences;
+mod groups_page;
 mod logins;
 mod openapi;
 mod pages;
