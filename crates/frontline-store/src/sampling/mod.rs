@@ -37,6 +37,7 @@ const COUNT_SAMPLED: &str =
 mod batch;
 mod coverage;
 mod decide;
+mod history;
 mod lab;
 mod merge;
 mod sqlite_thread;
@@ -47,6 +48,7 @@ pub use coverage::{
     BuildingCoverage, BuildingDetail, CompoundCoverage, Coverage, HouseholdCoverage, Missed, MissedFilter, UnitCoverage,
 };
 pub use decide::OTHER_SCAN_STATUSES;
+pub use history::SampledIn;
 pub use lab::OverdueTube;
 pub(crate) use merge::MERGE;
 

@@ -17,5 +17,6 @@ mod openapi;
 mod pages;
 mod permissions;
 mod privacy;
+mod resident_page;
 mod sampling;
 mod search;
