@@ -42,6 +42,7 @@ pub const ACTIONS: &[&str] = &[
     "sampling.round.create",
     "sampling.round.teams",
     "sampling.round.close",
+    "sampling.scan_batch",
     "sampling.tube.seal",
     "sampling.result",
     "sampling.retest",
@@ -202,13 +203,20 @@ async fn object_names(
     Ok(names)
 }
 
-/// "揭示完整个人信息：张三（书香苑 3号楼 1单元 1302）": the action and its object in words.
+/// The name an entry's own record gives its object (a compound's or unit's
+/// `name`, a tube's `code` or `tube`, a household's `room`), as masked as the rest.
+fn recorded_name(e: &AuditView) -> Option<String> {
+    let record = e.after.as_ref().or(e.before.as_ref())?;
+    ["name", "code", "tube", "room"].iter().find_map(|k| record.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+}
+
+/// "查看完整个人信息：张三（书香苑 3号楼 1单元 1302）": the action and its object in words.
 fn sentence(lang: Lang, e: &AuditView, names: &HashMap<(String, String), String>) -> String {
     let cat = catalogue();
     let kind = kind_words(lang, &e.entity);
     let object = match &e.entity_id {
-        Some(id) => match names.get(&(e.entity.clone(), id.clone())) {
-            Some(name) => name.clone(),
+        Some(id) => match names.get(&(e.entity.clone(), id.clone())).cloned().or_else(|| recorded_name(e)) {
+            Some(name) => name,
             None => cat.format(lang, "audit.ui.object_id", &[("kind", kind), ("id", id.clone())]),
         },
         None => kind,

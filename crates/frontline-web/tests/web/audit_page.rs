@@ -23,8 +23,39 @@ async fn the_audit_log_reads_as_sentences_with_menus() {
     let reveal_line = "查看完整个人信息：张三（海月花园 3号楼 1单元 1301）";
     let create_line = "新增居民：张三（海月花园 3号楼 1单元 1301）";
     assert!(html.contains(reveal_line) && html.contains(create_line), "{html}");
-    assert!(html.contains("<td>group_lead 测试</td>") && html.contains("<td>staff 测试</td>"), "display names");
+    assert!(html.contains(">group_lead 测试</td>") && html.contains(">staff 测试</td>"), "display names");
+    assert!(!html.contains(">group_lead</td>"), "not the user name");
     assert!(!html.contains("resident.reveal<") && !html.contains(">resident<"), "no codes shown as text");
+
+    // An object named only in its own record (a tube by its code).
+    let lab = app.token(Role::Lab).await;
+    let lead_token = app.token(Role::GroupLead).await;
+    let building = app.store().get_resident(id).await.expect("resident").building_id.expect("building");
+    let round = app
+        .api(
+            axum::http::Method::POST,
+            "/api/v1/sampling/rounds",
+            Some(&lead_token),
+            Some(serde_json::json!({"name": "R", "pool_size": 10, "buildings": [building]})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("round");
+    crate::support::sweeps(&app, "volunteer", round).await;
+    let volunteer = app.token(Role::Volunteer).await;
+    let code = app.get(&format!("/api/v1/residents/{id}"), &staff).await.json()["sampling_code"]
+        .as_str()
+        .expect("code")
+        .to_string();
+    let scans = serde_json::json!({"scans": [{"key": "a1", "round": round, "tube": "AU0001", "resident_code": code}]});
+    app.api(axum::http::Method::POST, "/api/v1/sampling/scans", Some(&volunteer), Some(scans)).await;
+    let results = serde_json::json!({"results": [{"tube": "AU0001", "result": "negative"}]});
+    let posted = app.api(axum::http::Method::POST, "/api/v1/sampling/results", Some(&lab), Some(results)).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.text());
+    let html = get_page(&app, &session, "/audit?action=sampling.result").await.text();
+    assert!(html.contains("录入检测结果：AU0001"), "{html}");
+    let html = get_page(&app, &session, "/audit").await.text();
 
     // Times in the district's time zone (UTC+8 by default).
     let filter = AuditFilter { action: Some("resident.reveal".into()), ..Default::default() };
