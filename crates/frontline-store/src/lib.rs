@@ -20,6 +20,7 @@ pub mod page;
 pub mod places;
 pub mod residents;
 pub mod sampling;
+mod search;
 pub mod seed;
 #[cfg(feature = "testing")]
 pub mod testing;
