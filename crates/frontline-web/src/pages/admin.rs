@@ -44,6 +44,8 @@ struct GroupBlock {
     members: Vec<MemberRow>,
     /// A membership form's error, shown next to its field.
     error: Option<String>,
+    /// The account chosen in the add-member form that failed, chosen again.
+    selected: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -53,13 +55,15 @@ struct AccountChoice {
     group_id: Option<i64>,
 }
 
-/// The groups page; `failed` names a group whose member form failed, and why.
-async fn groups_page(
-    state: &AppState,
-    auth: &Auth,
-    lang: Lang,
-    failed: Option<(i64, String)>,
-) -> Result<Response, AppError> {
+/// A member form that failed: its group, the message, and the account chosen.
+struct Failed {
+    group: i64,
+    message: String,
+    selected: Option<String>,
+}
+
+/// The groups page, with a failed member form shown again when there is one.
+async fn groups_page(state: &AppState, auth: &Auth, lang: Lang, failed: Option<Failed>) -> Result<Response, AppError> {
     auth.require(Perm::ViewGroups)?;
     let groups = state.store().list_groups().await?;
     let users = state.store().list_users().await?;
@@ -85,7 +89,8 @@ async fn groups_page(
                 label: label(g),
                 leader: members.iter().find(|m| m.leader).map(|m| m.display_name.clone()),
                 members,
-                error: failed.as_ref().filter(|(id, _)| *id == g.id).map(|(_, e)| e.clone()),
+                error: failed.as_ref().filter(|f| f.group == g.id).map(|f| f.message.clone()),
+                selected: failed.as_ref().filter(|f| f.group == g.id).and_then(|f| f.selected.clone()),
             }
         })
         .collect();
@@ -180,13 +185,14 @@ async fn after_member_change<T>(
     auth: &Auth,
     lang: Lang,
     group: i64,
+    selected: Option<String>,
     done: Result<T, AppError>,
 ) -> Result<Response, AppError> {
     match done {
         Ok(_) => Ok(Redirect::to(&format!("/groups#group-{group}")).into_response()),
         Err(AppError::Invalid(errors)) => {
             let message = errors.first().map(|e| catalogue().format(lang, &e.key, &e.params)).unwrap_or_default();
-            groups_page(state, auth, lang, Some((group, message))).await
+            groups_page(state, auth, lang, Some(Failed { group, message, selected })).await
         }
         Err(e) => Err(e),
     }
@@ -208,7 +214,7 @@ async fn add_member(
     if let Ok(u) = &done {
         state.sessions().forget_user(u.id);
     }
-    after_member_change(&state, &auth, lang, id, done).await
+    after_member_change(&state, &auth, lang, id, Some(username), done).await
 }
 
 /// Removes an account from the group.
@@ -227,7 +233,7 @@ async fn remove_member(
     if let Ok(u) = &done {
         state.sessions().forget_user(u.id);
     }
-    after_member_change(&state, &auth, lang, id, done).await
+    after_member_change(&state, &auth, lang, id, None, done).await
 }
 
 /// Makes a member the group's leader.
@@ -242,5 +248,5 @@ async fn set_leader(
     auth.check_csrf(&form.csrf)?;
     auth.require(Perm::ManageGroups)?;
     let done = crate::groups::set_leader(state.store(), &auth.actor(), id, form.username.as_deref()).await;
-    after_member_change(&state, &auth, lang, id, done).await
+    after_member_change(&state, &auth, lang, id, None, done).await
 }

@@ -104,6 +104,10 @@ async fn the_groups_page_manages_members() {
         post_form(&app, &session, format!("/groups/{g}/leader"), format!("csrf={csrf}&username=volunteer")).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.text().contains(&format!("id=\"member-error-{g}\"")) && wrong.text().contains("该账号不是本组成员"));
+    // An account that does not exist (deleted meanwhile): the form again, the choice kept.
+    let gone = post_form(&app, &session, format!("/groups/{g}/members"), format!("csrf={csrf}&username=nobody")).await;
+    assert_eq!(gone.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(gone.text().contains(&format!("id=\"member-error-{g}\"")));
     let lead = post_form(&app, &session, format!("/groups/{g}/leader"), format!("csrf={csrf}&username=staff")).await;
     assert_eq!(lead.status, StatusCode::SEE_OTHER);
     assert!(app.store().get_group(g).await.expect("group").leader_id.is_some());
