@@ -80,6 +80,7 @@ const SOURCES: &[&str] = &[
     include_str!("../messages_sampling.toml"),
     include_str!("../messages_reconcile.toml"),
     include_str!("../messages_lab.toml"),
+    include_str!("../messages_pages.toml"),
 ];
 
 /// The built-in catalogue, parsed once.

@@ -76,6 +76,8 @@ pub struct Group {
     pub duty: String,
     /// Display order.
     pub sort: i64,
+    /// The leader's account, one of the members (see [`Store::set_group_leader`]).
+    pub leader_id: Option<i64>,
 }
 
 /// The six working groups of the seed's front-line command, created by default.
@@ -88,9 +90,9 @@ pub const DEFAULT_GROUPS: [(&str, &str, &str); 6] = [
     ("special_groups", "特殊群体服务", "Special groups' services"),
 ];
 
-const USER_COLUMNS: &str = "id, username, display_name, role, group_id, team, disabled, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, username, display_name, role, group_id, team, disabled, created_at";
 
-fn user(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
     let role: String = row.try_get("role")?;
     Ok(User {
         id: row.try_get("id")?,
@@ -104,7 +106,7 @@ fn user(row: &AnyRow) -> Result<User, StoreError> {
     })
 }
 
-fn group(row: &AnyRow) -> Result<Group, sqlx::Error> {
+pub(crate) fn group(row: &AnyRow) -> Result<Group, sqlx::Error> {
     Ok(Group {
         id: row.try_get("id")?,
         code: row.try_get("code")?,
@@ -112,6 +114,7 @@ fn group(row: &AnyRow) -> Result<Group, sqlx::Error> {
         name_en: row.try_get("name_en")?,
         duty: row.try_get("duty")?,
         sort: row.try_get("sort")?,
+        leader_id: row.try_get("leader_id")?,
     })
 }
 
@@ -361,19 +364,21 @@ impl Store {
 
     /// Every working group, in display order.
     pub async fn list_groups(&self) -> Result<Vec<Group>, StoreError> {
-        let rows = sqlx::query("SELECT id, code, name, name_en, duty, sort FROM working_groups ORDER BY sort, id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, code, name, name_en, duty, sort, leader_id FROM working_groups ORDER BY sort, id")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.iter().map(group).collect::<Result<_, _>>()?)
     }
 
     /// One working group.
     pub async fn get_group(&self, id: i64) -> Result<Group, StoreError> {
-        let row = sqlx::query("SELECT id, code, name, name_en, duty, sort FROM working_groups WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query("SELECT id, code, name, name_en, duty, sort, leader_id FROM working_groups WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
         Ok(group(&row)?)
     }
 
@@ -382,7 +387,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO working_groups (code, name, name_en, duty, sort, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING id, code, name, name_en, duty, sort",
+             RETURNING id, code, name, name_en, duty, sort, leader_id",
         )
         .bind(&g.code)
         .bind(&g.name)
@@ -415,7 +420,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE working_groups SET name = $1, name_en = $2, duty = $3, sort = $4 WHERE id = $5 \
-             RETURNING id, code, name, name_en, duty, sort",
+             RETURNING id, code, name, name_en, duty, sort, leader_id",
         )
         .bind(&g.name)
         .bind(&g.name_en)

@@ -12,6 +12,7 @@ mod bulk;
 pub mod census;
 pub mod db;
 pub mod error;
+pub mod groups;
 mod merge;
 pub mod migrate;
 pub mod overview;
@@ -19,6 +20,7 @@ pub mod page;
 pub mod places;
 pub mod residents;
 pub mod sampling;
+mod search;
 pub mod seed;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -47,10 +47,11 @@ migrations! {
     9 => "0009_audit_log_no_replace",
     10 => "0010_scan_keys_per_account",
     11 => "0011_user_teams",
+    12 => "0012_census_conflicts",
     13 => "0013_resident_states",
     15 => "0015_retest_tubes",
     16 => "0016_lab_corrections",
-    12 => "0012_census_conflicts",
+    17 => "0017_group_leaders",
 }
 
 /// The migrations for a backend.

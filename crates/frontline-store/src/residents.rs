@@ -13,6 +13,7 @@ use crate::db::{rows_by_ids, Store};
 use crate::error::StoreError;
 use crate::now_ms;
 use crate::page::{self, Page};
+use crate::search::{classify, AddressSearch, Search};
 
 /// A resident as stored, with full personal data. The web layer masks it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -212,59 +213,6 @@ pub fn reversed(s: &str) -> String {
     s.chars().rev().collect()
 }
 
-/// What a free-text search means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Search {
-    /// Digits: a phone tail or an ID tail (or a whole number).
-    Digits(String),
-    /// An address: building, optionally unit, optionally room.
-    Address { building: String, unit: Option<String>, room: Option<String> },
-    /// A name or name prefix.
-    Name(String),
-}
-
-/// Full-width characters to ASCII, whitespace dropped.
-fn normalise_search(query: &str) -> String {
-    query
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
-        .collect()
-}
-
-fn classify(query: &str) -> Option<Search> {
-    let q = normalise_search(query);
-    if q.is_empty() {
-        return None;
-    }
-    if q.chars().all(|c| c.is_ascii_digit() || c == 'X' || c == 'x') && q.chars().any(|c| c.is_ascii_digit()) {
-        return Some(Search::Digits(q.to_ascii_uppercase()));
-    }
-    // "3-1-1302", "3号楼1单元1302", "3栋1302": digits separated by markers.
-    let parts: Vec<&str> =
-        q.split(['-', '#', '号', '楼', '栋', '幢', '单', '元', '室', '/']).filter(|p| !p.is_empty()).collect();
-    if !parts.is_empty()
-        && parts.len() <= 3
-        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
-        && q.chars().any(|c| !c.is_ascii_digit())
-    {
-        let building = format!("{}号楼", parts[0]);
-        return Some(match parts.len() {
-            1 => Search::Address { building, unit: None, room: None },
-            2 => Search::Address { building, unit: None, room: Some(parts[1].to_string()) },
-            _ => {
-                Search::Address {
-                    building, unit: Some(format!("{}单元", parts[1])), room: Some(parts[2].to_string())
-                }
-            }
-        });
-    }
-    Some(Search::Name(q))
-}
-
 impl Store {
     /// Lists residents by id, narrowed by building, household or a search.
     pub async fn list_residents(
@@ -274,7 +222,7 @@ impl Store {
         limit: i64,
     ) -> Result<Page<Resident>, StoreError> {
         let search = filter.query.as_deref().and_then(classify);
-        let (mut phone_rev, mut id_rev, mut name_prefix, mut address) = (None, None, None, (None, None, None));
+        let (mut phone_rev, mut id_rev, mut name_prefix, mut address) = (None, None, None, AddressSearch::default());
         match search {
             Some(Search::Digits(d)) => {
                 match check_number_search(&d, filter.tails) {
@@ -290,7 +238,7 @@ impl Store {
                 }
             }
             Some(Search::Name(n)) => name_prefix = Some(format!("{}%", escape_like(&n))),
-            Some(Search::Address { building, unit, room }) => address = (Some(building), unit, room),
+            Some(Search::Address(a)) => address = a,
             None => {}
         }
         let range_end = |p: &Option<String>| p.as_ref().map(|p| format!("{p}~"));
@@ -309,10 +257,11 @@ impl Store {
              AND (($4 IS NULL AND $11 IS NULL) OR (r.phone_rev >= $4 AND r.phone_rev < $5) \
                   OR (r.id_rev >= $11 AND r.id_rev < $12)) \
              AND ($6 IS NULL OR r.name LIKE $6 ESCAPE '\\') \
-             AND ($7 IS NULL OR b.name = $7) AND ($8 IS NULL OR u.name = $8) AND ($9 IS NULL OR h.room = $9){within} \
+             AND ($7 IS NULL OR b.name = $7) AND ($8 IS NULL OR u.name = $8) AND ($9 IS NULL OR h.room = $9) \
+             AND ($13 IS NULL OR c.name LIKE $13 ESCAPE '\\'){within} \
              ORDER BY r.id LIMIT $10"
         );
-        let (addr_building, addr_unit, addr_room) = address;
+        let compound_like = address.compound.as_ref().map(|c| format!("%{}%", escape_like(c)));
         let rows = sqlx::query(&sql)
             .bind(filter.building)
             .bind(filter.household)
@@ -320,12 +269,13 @@ impl Store {
             .bind(phone_rev)
             .bind(phone_end)
             .bind(name_prefix)
-            .bind(addr_building)
-            .bind(addr_unit)
-            .bind(addr_room)
+            .bind(address.building)
+            .bind(address.unit)
+            .bind(address.room)
             .bind(limit + 1)
             .bind(id_rev)
             .bind(id_end)
+            .bind(compound_like)
             .fetch_all(&self.pool)
             .await?;
         let items = rows.iter().map(resident).collect::<Result<Vec<_>, _>>()?;
@@ -518,30 +468,4 @@ async fn open_address(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn searches_are_classified() {
-        assert_eq!(classify("5678"), Some(Search::Digits("5678".into())));
-        assert_eq!(classify("２３４x"), Some(Search::Digits("234X".into())));
-        assert_eq!(classify("张"), Some(Search::Name("张".into())));
-        assert_eq!(
-            classify("3-1-1302"),
-            Some(Search::Address {
-                building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into())
-            })
-        );
-        assert_eq!(
-            classify("3号楼1单元1302室"),
-            Some(Search::Address {
-                building: "3号楼".into(), unit: Some("1单元".into()), room: Some("1302".into())
-            })
-        );
-        assert_eq!(classify("3栋"), Some(Search::Address { building: "3号楼".into(), unit: None, room: None }));
-        assert_eq!(classify("  "), None);
-    }
 }

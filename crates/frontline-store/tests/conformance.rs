@@ -483,6 +483,7 @@ async fn working_groups_default_and_edit(db: TestDb) {
         name_en: "Volunteer commandos".into(),
         duty: String::new(),
         sort: 70,
+        leader_id: None,
     };
     db.store.create_group(&admin(), &new).await.expect("create");
     assert!(matches!(db.store.create_group(&admin(), &new).await, Err(StoreError::Conflict { .. })));
@@ -519,6 +520,37 @@ async fn synthetic_district_seeds_consistently(db: TestDb) {
     assert_eq!(u64::try_from(r.id).ok(), Some(report.residents + 1));
 }
 
+async fn group_members_and_leaders(db: TestDb) {
+    db.store.ensure_default_groups().await.expect("groups");
+    let groups = db.store.list_groups().await.expect("list");
+    let (g, other) = (groups[0].id, groups[1].id);
+    let new = |name: &str| NewUser {
+        username: name.into(),
+        display_name: name.into(),
+        password_hash: "$argon2id$x".into(),
+        role: Role::Staff,
+        group_id: None,
+    };
+    let chen = db.store.create_user(&admin(), &new("chen")).await.expect("chen");
+    let lin = db.store.create_user(&admin(), &new("lin")).await.expect("lin");
+    db.store.set_user_group(&admin(), chen.id, Some(g)).await.expect("join");
+    assert!(
+        matches!(db.store.set_group_leader(&admin(), g, Some(lin.id)).await, Err(StoreError::MissingReference)),
+        "only a member leads"
+    );
+    assert_eq!(db.store.set_group_leader(&admin(), g, Some(chen.id)).await.expect("lead").leader_id, Some(chen.id));
+    assert_eq!(
+        db.store.group_members(g).await.expect("members").iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![chen.id]
+    );
+    db.store.set_user_group(&admin(), chen.id, Some(other)).await.expect("move");
+    assert_eq!(db.store.get_group(g).await.expect("group").leader_id, None, "leaving ends the lead");
+    assert!(matches!(db.store.set_user_group(&admin(), lin.id, Some(99_999)).await, Err(StoreError::MissingReference)));
+    assert!(matches!(db.store.set_group_leader(&admin(), 99_999, None).await, Err(StoreError::NotFound)));
+    let filter = AuditFilter { action: Some("user.group".into()), ..Default::default() };
+    assert_eq!(db.store.list_audit(&filter, None, 10).await.expect("audit").items.len(), 2);
+}
+
 async fn settings_initialise_once(db: TestDb) {
     assert_eq!(db.store.setting("k").await.expect("get"), None);
     assert_eq!(db.store.setting_or_init("k", "first").await.expect("init"), "first");
@@ -543,6 +575,7 @@ conformance!(
     audit_filters_combine,
     accounts_and_sessions,
     working_groups_default_and_edit,
+    group_members_and_leaders,
     synthetic_district_seeds_consistently,
     settings_initialise_once,
 );

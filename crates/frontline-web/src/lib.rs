@@ -10,6 +10,7 @@ pub mod census;
 pub mod config;
 pub mod error;
 pub mod forms;
+pub mod groups;
 pub mod headers;
 pub mod i18n;
 pub mod login_limit;

@@ -314,11 +314,21 @@ pub struct GroupView {
     pub duty: String,
     /// Display order.
     pub sort: i64,
+    /// The leader's account id, one of the members.
+    pub leader_id: Option<i64>,
 }
 
 impl From<Group> for GroupView {
     fn from(g: Group) -> Self {
-        GroupView { id: g.id, code: g.code, name: g.name, name_en: g.name_en, duty: g.duty, sort: g.sort }
+        GroupView {
+            id: g.id,
+            code: g.code,
+            name: g.name,
+            name_en: g.name_en,
+            duty: g.duty,
+            sort: g.sort,
+            leader_id: g.leader_id,
+        }
     }
 }
 

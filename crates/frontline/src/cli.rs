@@ -331,6 +331,22 @@ pub enum UserCommand {
         /// The team's name as rounds assign it (`一队`); leave out to clear it.
         team: Option<String>,
     },
+    /// Put an account in a working group (out of any other, and of leading
+    /// it); leave the group out to take the account out of its group.
+    Group {
+        /// Login name.
+        username: String,
+        /// The group's code (community_service, sampling, …).
+        group: Option<String>,
+    },
+    /// Make a member the leader (组长) of a working group; leave the login
+    /// name out to leave the group without a leader.
+    Leader {
+        /// The group's code (community_service, sampling, …).
+        group: String,
+        /// Login name of one of the group's members.
+        username: Option<String>,
+    },
     /// Set a new password (from standard input with --password-stdin, or generated).
     ResetPassword {
         /// Login name.

@@ -104,6 +104,32 @@ fn migrate_then_manage_accounts() {
 }
 
 #[test]
+fn working_group_members_and_leaders_from_the_command_line() {
+    let (url, path) = temp_db("groups");
+    for name in ["chen", "lin"] {
+        let add = run(&["user", "add", name, "--role", "staff", "--database", &url], None);
+        assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    }
+    let joined = run(&["user", "group", "chen", "sampling", "--database", &url], None);
+    assert!(joined.status.success(), "{}", String::from_utf8_lossy(&joined.stderr));
+    assert!(stdout(&joined).contains("chen is in working group sampling"));
+    let refused = run(&["user", "leader", "sampling", "lin", "--database", &url], None);
+    assert!(!refused.status.success(), "lin is no member");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not a member"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let led = run(&["user", "leader", "sampling", "chen", "--database", &url], None);
+    assert!(led.status.success() && stdout(&led).contains("chen leads working group sampling"));
+    let unknown = run(&["user", "group", "chen", "no_such_group", "--database", &url], None);
+    assert!(!unknown.status.success());
+    let left = run(&["user", "group", "chen", "--database", &url], None);
+    assert!(left.status.success() && stdout(&left).contains("chen is in no working group"));
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
 fn bad_database_url_is_a_clear_error() {
     let out = run(&["migrate", "--database", "mysql://x@y/z"], None);
     assert!(!out.status.success());

@@ -39,6 +39,7 @@ mod batch;
 mod correct;
 mod coverage;
 mod decide;
+mod history;
 mod lab;
 mod merge;
 mod retest;
@@ -52,6 +53,8 @@ pub use coverage::{
     BuildingCoverage, BuildingDetail, CompoundCoverage, Coverage, HouseholdCoverage, Missed, MissedFilter, UnitCoverage,
 };
 pub use decide::{ScanOutcome, TubeFill, OTHER_SCAN_STATUSES};
+pub use decide::OTHER_SCAN_STATUSES;
+pub use history::SampledIn;
 pub use lab::OverdueTube;
 pub(crate) use merge::MERGE;
 

@@ -74,6 +74,7 @@ pub fn parse_group(input: GroupInput, base: Option<Group>) -> Result<Group, AppE
         name_en: String::new(),
         duty: String::new(),
         sort: 100,
+        leader_id: None,
     });
     let mut errors = vec![];
     if creating {

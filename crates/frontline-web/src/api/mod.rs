@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod census;
 pub mod extract;
+pub mod groups;
 pub mod lab;
 pub mod lab_tubes;
 pub mod places;
@@ -63,6 +64,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list_audit))
         .routes(routes!(accounts::list_groups, accounts::create_group))
         .routes(routes!(accounts::update_group))
+        .routes(routes!(groups::list_members))
+        .routes(routes!(groups::add_member, groups::remove_member))
+        .routes(routes!(groups::set_leader))
         .routes(routes!(accounts::list_users, accounts::create_user))
         .routes(routes!(accounts::set_team))
         .routes(routes!(census::list_rounds))

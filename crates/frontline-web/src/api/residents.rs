@@ -356,11 +356,25 @@ pub async fn update_resident(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ResidentPatchInput>,
 ) -> Result<Json<CreatedResident>, AppError> {
+    let (resident, warnings) = change_resident(&state, &auth, id, input).await?;
+    Ok(Json(CreatedResident { resident, warnings: warning_bodies(lang, &warnings) }))
+}
+
+/// Changes a resident for the API or the resident page: the permission, the
+/// reader's reach (404 outside it), every field checked before anything is
+/// written, one audited transaction. The masked view and the input's warnings.
+pub async fn change_resident(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    input: ResidentPatchInput,
+) -> Result<(ResidentView, Vec<FieldError>), AppError> {
     auth.require(Perm::EditResidents)?;
+    let current = state.store().get_resident(id).await?;
+    privacy::require_reach(state, auth, current.building_id).await?;
     let (patch, warnings) = parse_patch(input)?;
     let updated = state.store().update_resident(&auth.actor(), id, &patch).await.map_err(write_error)?;
     let rules = &state.config().rules;
     let who = Disclosure::masked(auth.user.role);
-    let resident = ResidentView::new(updated, who, state.code_key(), rules, today(rules));
-    Ok(Json(CreatedResident { resident, warnings: warning_bodies(lang, &warnings) }))
+    Ok((ResidentView::new(updated, who, state.code_key(), rules, today(rules)), warnings))
 }

@@ -3,6 +3,7 @@
 //! language switch.
 
 mod admin;
+mod audit;
 mod census;
 mod home;
 mod lab;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(places::router())
         .merge(residents::router())
         .merge(admin::router())
+        .merge(audit::router())
         .merge(census::router())
         .merge(sampling::router())
 }

@@ -5,18 +5,23 @@
 mod support;
 
 mod api;
+mod audit_page;
 mod audit_trail;
 mod browser;
+mod building_page;
 mod census;
 mod census_reconcile;
 mod census_demo;
 mod census_duplicates;
 mod defences;
 mod home_pages;
+mod groups_page;
 mod logins;
 mod openapi;
 mod pages;
 mod permissions;
 mod privacy;
+mod resident_page;
 mod sampling;
 mod shell;
+mod search;

@@ -525,6 +525,13 @@ async fn answers_match_their_documented_schemas() {
     let scan = json!({"scans": [{"key": "k2", "round": round, "tube": "ZZ0002", "resident_code": second}]});
     send(Method::POST, "/api/v1/sampling/scans", "/api/v1/sampling/scans", &token, Some(scan)).await;
 
+    let group = app.store().list_groups().await.expect("groups")[0].id;
+    let member = "/api/v1/groups/{id}/members/{username}";
+    send(Method::PUT, member, &format!("/api/v1/groups/{group}/members/staff"), &token, None).await;
+    let leader = json!({"username": "staff"});
+    send(Method::PUT, "/api/v1/groups/{id}/leader", &format!("/api/v1/groups/{group}/leader"), &token, Some(leader))
+        .await;
+
     let mut gets = 0;
     let mut empty = Vec::new();
     for (path, ops) in doc["paths"].as_object().expect("paths") {
@@ -539,6 +546,8 @@ async fn answers_match_their_documented_schemas() {
             round
         } else if path.starts_with("/api/v1/census/rounds/") {
             census_round
+        } else if path.starts_with("/api/v1/groups/") {
+            group
         } else if path.ends_with("/trace") {
             census_resident
         } else {

@@ -240,9 +240,9 @@ async fn groups_page_edits_are_audited() {
     assert_eq!(audit.items[0].actor, "deputy");
     assert_eq!(audit.items[0].before.as_ref().and_then(|b| b["name"].as_str()), Some(g.name.as_str()));
 
-    let audit_page = page(&app, "/audit?action=group.", &session, None, None).await;
+    let audit_page = page(&app, "/audit?action=group.update", &session, None, None).await;
     assert_eq!(audit_page.status, StatusCode::OK);
-    assert!(audit_page.text().contains("group.update"));
+    assert!(audit_page.text().contains("修改工作小组：采样组"), "{}", audit_page.text());
     let bad_date = page(&app, "/audit?from_date=2022-13-01", &session, None, None).await;
     assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
     app.finish().await;

@@ -82,6 +82,22 @@ fn endpoints(b: i64, h: i64, r: i64, g: i64, round: i64, sround: i64) -> Vec<End
             body: Some(|_| json!({"duty": "值守"})),
             ..ep(M::PATCH, format!("/api/v1/groups/{g}"), Some("/api/v1/groups/{id}"), COMMAND)
         },
+        ep(M::GET, format!("/api/v1/groups/{g}/members"), Some("/api/v1/groups/{id}/members"), EDITORS),
+        ep(M::PUT, format!("/api/v1/groups/{g}/members/lab"), Some("/api/v1/groups/{id}/members/{username}"), COMMAND),
+        Endpoint {
+            body: Some(|_| json!({"username": "lab"})),
+            ..ep(M::PUT, format!("/api/v1/groups/{g}/leader"), Some("/api/v1/groups/{id}/leader"), COMMAND)
+        },
+        Endpoint {
+            // The caller is no member: 422 for those allowed, 403 for the rest.
+            only_not_forbidden: true,
+            ..ep(
+                M::DELETE,
+                format!("/api/v1/groups/{g}/members/{{role}}"),
+                Some("/api/v1/groups/{id}/members/{username}"),
+                COMMAND,
+            )
+        },
         ep(M::GET, "/api/v1/users".into(), Some("/api/v1/users"), COMMANDER),
         Endpoint {
             body: Some(

@@ -40,6 +40,28 @@ pub fn generate_password(username: &str) -> anyhow::Result<String> {
     }
 }
 
+/// A working group by its code.
+async fn group_by_code(store: &Store, code: &str) -> anyhow::Result<frontline_store::accounts::Group> {
+    store
+        .list_groups()
+        .await?
+        .into_iter()
+        .find(|g| g.code == code)
+        .with_context(|| format!("no working group with code {code:?}"))
+}
+
+/// A membership refusal in words for the command line.
+fn web_error(e: frontline_web::AppError, username: &str) -> anyhow::Error {
+    match e {
+        frontline_web::AppError::Invalid(fields) => match fields.first().map(|f| f.code.as_str()) {
+            Some("not_member") => anyhow::anyhow!("{username} is not a member of that working group"),
+            Some("not_found") => anyhow::anyhow!("no user {username}"),
+            _ => anyhow::anyhow!("refused: {fields:?}"),
+        },
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
 /// Runs a `user` subcommand.
 pub async fn run(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
     let actor = Actor::system("cli");
@@ -90,6 +112,37 @@ pub async fn run(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
             match &user.team {
                 Some(t) => println!("{} is in team {t}", user.username),
                 None => println!("{} is in no team", user.username),
+            }
+        }
+        UserCommand::Group { username, group } => {
+            let outcome = match group {
+                Some(code) => {
+                    let g = group_by_code(store, &code).await?;
+                    frontline_web::groups::add_member(store, &actor, g.id, &username).await.map(|_| code)
+                }
+                None => {
+                    let user = store.user_by_name(&username).await.with_context(|| format!("no user {username}"))?;
+                    match user.group_id {
+                        None => Ok(String::new()),
+                        Some(g) => frontline_web::groups::remove_member(store, &actor, g, &username)
+                            .await
+                            .map(|_| String::new()),
+                    }
+                }
+            };
+            match outcome.map_err(|e| web_error(e, &username))?.as_str() {
+                "" => println!("{username} is in no working group"),
+                code => println!("{username} is in working group {code}"),
+            }
+        }
+        UserCommand::Leader { group, username } => {
+            let g = group_by_code(store, &group).await?;
+            frontline_web::groups::set_leader(store, &actor, g.id, username.as_deref())
+                .await
+                .map_err(|e| web_error(e, username.as_deref().unwrap_or_default()))?;
+            match username {
+                Some(u) => println!("{u} leads working group {group}"),
+                None => println!("working group {group} has no leader"),
             }
         }
         UserCommand::List => {
