@@ -53,7 +53,6 @@ pub use coverage::{
     BuildingCoverage, BuildingDetail, CompoundCoverage, Coverage, HouseholdCoverage, Missed, MissedFilter, UnitCoverage,
 };
 pub use decide::{ScanOutcome, TubeFill, OTHER_SCAN_STATUSES};
-pub use decide::OTHER_SCAN_STATUSES;
 pub use history::SampledIn;
 pub use lab::OverdueTube;
 pub(crate) use merge::MERGE;

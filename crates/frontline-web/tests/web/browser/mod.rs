@@ -5,11 +5,11 @@ use crate::support::webdriver::Browser;
 use crate::support::{TestApp, PASSWORD};
 use fantoccini::key::Key;
 
+mod census_mapping;
 mod census_reconcile;
 mod full_tube;
-mod rounds;
 mod phone;
-mod census_mapping;
+mod rounds;
 mod scan;
 
 pub async fn path_of(b: &Browser) -> String {
