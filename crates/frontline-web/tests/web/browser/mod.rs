@@ -7,6 +7,7 @@ use fantoccini::key::Key;
 
 mod census_mapping;
 mod census_reconcile;
+mod docs;
 mod full_tube;
 mod phone;
 mod rounds;
