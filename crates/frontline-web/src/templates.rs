@@ -147,7 +147,8 @@ fn env() -> &'static Environment<'static> {
             }
         }
         env.add_function("t", t);
-        env.add_function("now", frontline_store::now_ms);
+        // Named apart from any page's own `now`, which would hide it.
+        env.add_function("print_time", frontline_store::now_ms);
         env.add_function("field_error", crate::forms::field_error);
         env.add_function("invalid", crate::forms::invalid);
         env.add_function("error_summary", crate::forms::error_summary);
@@ -239,6 +240,21 @@ mod tests {
         assert!(footer.contains("值班员甲"), "{footer}");
         let year = frontline_domain::date::Date::from_unix_ms(frontline_store::now_ms(), 480).to_string();
         assert!(footer.contains(&year[..8]), "no print time: {footer}");
+    }
+
+    /// A page may pass its own `now` (the code sheets do); the print footer's
+    /// time is not hidden by it.
+    #[test]
+    fn a_pages_own_now_leaves_the_print_time() {
+        let html = render("home.html", signed_in(minijinja::context! {
+            now => 0, overview => (), needs => Vec::<Value>::new(), district => (), work => (),
+            positives => Vec::<Value>::new(), corrections => Vec::<Value>::new(), lab => (), overdue_alert => (), zoned => (),
+            can_correct => false, rounds => Vec::<Value>::new(),
+        }))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let footer = &html[html.find("class=\"print-only printed\"").expect("print footer")..];
+        let today = frontline_domain::date::Date::from_unix_ms(frontline_store::now_ms(), 480).to_string();
+        assert!(footer.contains(&today[..8]), "no print time: {footer}");
     }
 
     #[test]
