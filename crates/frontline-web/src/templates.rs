@@ -347,7 +347,8 @@ mod tests {
             for attr in ["placeholder=", "title=", "alt=", "aria-label=", "value="] {
                 // An option's, a button's, a radio's, a tick box's or a hidden
                 // field's value is sent, not shown.
-                if attr == "value=" && (tag.starts_with("<option") || tag.starts_with("<button") || sent_not_shown(tag)) {
+                if attr == "value=" && (tag.starts_with("<option") || tag.starts_with("<button") || sent_not_shown(tag))
+                {
                     continue;
                 }
                 let mut t = tag;
