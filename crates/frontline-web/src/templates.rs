@@ -147,7 +147,8 @@ fn env() -> &'static Environment<'static> {
             }
         }
         env.add_function("t", t);
-        env.add_function("now", frontline_store::now_ms);
+        // Named apart from any page's own `now`, which would hide it.
+        env.add_function("print_time", frontline_store::now_ms);
         env.add_function("field_error", crate::forms::field_error);
         env.add_function("invalid", crate::forms::invalid);
         env.add_function("error_summary", crate::forms::error_summary);
@@ -225,9 +226,13 @@ mod tests {
             overview => minijinja::context! { compounds => 3, buildings => 59, households => 12_000, residents => 33_028 },
             needs => vec![minijinja::context! { code => "elderly", count => 2_500 }],
             district => "兴古街道", work => (),
+            // The parts other roles see, given as none, as the home page gives them.
+            positives => Vec::<Value>::new(), corrections => Vec::<Value>::new(), lab => (), overdue_alert => (), zoned => (),
+            can_correct => false,
+            rounds => vec![minijinja::context! { id => 1, name => "第一轮", expected => 33_028, sampled => 31_719, missed => 1_309 }],
         };
         let html = render("home.html", signed_in(ctx)).unwrap_or_else(|e| panic!("{e:#}"));
-        for n in ["12,000", "33,028", "2,500"] {
+        for n in ["12,000", "33,028", "2,500", "31,719", "1,309"] {
             assert!(html.contains(&format!(">{n}<")), "{n} in {html}");
         }
         // The print-only footer: when, and by whom.
@@ -235,6 +240,21 @@ mod tests {
         assert!(footer.contains("值班员甲"), "{footer}");
         let year = frontline_domain::date::Date::from_unix_ms(frontline_store::now_ms(), 480).to_string();
         assert!(footer.contains(&year[..8]), "no print time: {footer}");
+    }
+
+    /// A page may pass its own `now` (the code sheets do); the print footer's
+    /// time is not hidden by it.
+    #[test]
+    fn a_pages_own_now_leaves_the_print_time() {
+        let html = render("home.html", signed_in(minijinja::context! {
+            now => 0, overview => (), needs => Vec::<Value>::new(), district => (), work => (),
+            positives => Vec::<Value>::new(), corrections => Vec::<Value>::new(), lab => (), overdue_alert => (), zoned => (),
+            can_correct => false, rounds => Vec::<Value>::new(),
+        }))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let footer = &html[html.find("class=\"print-only printed\"").expect("print footer")..];
+        let today = frontline_domain::date::Date::from_unix_ms(frontline_store::now_ms(), 480).to_string();
+        assert!(footer.contains(&today[..8]), "no print time: {footer}");
     }
 
     #[test]
@@ -325,8 +345,10 @@ mod tests {
             let gt = rest[lt..].find('>').map_or(rest.len(), |g| lt + g);
             let tag = &rest[lt..gt];
             for attr in ["placeholder=", "title=", "alt=", "aria-label=", "value="] {
-                // An option's or a button's value is sent, not shown.
-                if attr == "value=" && (tag.starts_with("<option") || tag.starts_with("<button")) {
+                // An option's, a button's, a radio's, a tick box's or a hidden
+                // field's value is sent, not shown.
+                if attr == "value=" && (tag.starts_with("<option") || tag.starts_with("<button") || sent_not_shown(tag))
+                {
                     continue;
                 }
                 let mut t = tag;
@@ -343,6 +365,12 @@ mod tests {
         }
         seen.push(rest.to_string());
         seen
+    }
+
+    /// An input whose value the browser sends without showing it.
+    fn sent_not_shown(tag: &str) -> bool {
+        tag.starts_with("<input")
+            && ["type=\"radio\"", "type=\"checkbox\"", "type=\"hidden\""].iter().any(|t| tag.contains(t))
     }
 
     #[test]
@@ -413,7 +441,10 @@ mod tests {
         let texts = visible_text(&literal_text(bad));
         assert!(texts.iter().any(|t| t.contains("Hello")));
         assert!(texts.iter().any(|t| t.contains("搜索")));
-        let good = "<p>{{ t('x') }} · ({{ n }})</p><input placeholder=\"{{ t('y') }}\">";
+        // A text field's value is shown; a radio's is only sent.
+        let shown = "<input name=\"q\" value=\"buildings\">";
+        assert!(visible_text(&literal_text(shown)).iter().any(|t| t.contains("buildings")));
+        let good = "<p>{{ t('x') }} · ({{ n }})</p><input placeholder=\"{{ t('y') }}\"><input type=\"radio\" name=\"scope\" value=\"buildings\">";
         assert!(visible_text(&literal_text(good)).iter().all(|t| !t.chars().any(char::is_alphabetic)));
     }
 

@@ -232,7 +232,10 @@ async fn the_round_page_filters_and_pages_its_changes_and_confirms() {
     assert_eq!(page3.matches("kind-gone").count(), 10);
     let b2 = get_page(&app, &session, format!("/census/rounds/{id}?kind=gone&building={}", enc("2号楼"))).await.text();
     assert!(b2.contains("共 55 条") && b2.contains("第 1 页，共 2 页"), "{b2}");
-    let cells = |html: &str, b: &str| html.matches(&format!("<td class=\"nowrap\">{b}</td>")).count();
+    // A building's cell, labelled for the phone's card layout.
+    let label = frontline_domain::i18n::catalogue().text(frontline_domain::i18n::Lang::Zh, "buildings.building");
+    let cells =
+        |html: &str, b: &str| html.matches(&format!("<td class=\"nowrap\" data-label=\"{label}\">{b}</td>")).count();
     assert_eq!((cells(&b2, "2号楼"), cells(&b2, "3号楼")), (1 + 50, 1), "the counts row, then 2号楼's people only");
     let new_only = get_page(&app, &session, format!("/census/rounds/{id}?kind=new")).await.text();
     assert!(new_only.contains("共 0 条"));
