@@ -15,6 +15,7 @@ use crate::api::accounts::{parse_group, GroupInput};
 use crate::api::extract::ApiPath;
 use crate::auth::Auth;
 use crate::error::AppError;
+use crate::forms::FormErrors;
 use crate::i18n::ReqLang;
 use crate::views::GroupView;
 use crate::AppState;
@@ -56,18 +57,55 @@ struct AccountChoice {
 }
 
 /// A member form that failed: its group, the message, and the account chosen.
-struct Failed {
+struct MemberFailure {
     group: i64,
     message: String,
     selected: Option<String>,
 }
 
-/// The groups page, with a failed member form shown again when there is one.
+/// A group form that failed: which group (none for the new-group form), the
+/// input as typed, and the messages by field.
+struct GroupFailure {
+    id: Option<i64>,
+    input: GroupFormValues,
+    errors: FormErrors,
+}
+
+/// A form of the page that failed, to show the page again around it.
+enum Failed {
+    Member(MemberFailure),
+    Group(GroupFailure),
+}
+
+/// A group form's fields as typed, to show them again.
+#[derive(Debug, Clone, Default, Serialize)]
+struct GroupFormValues {
+    code: String,
+    name: String,
+    name_en: String,
+    duty: String,
+    sort: String,
+}
+
+/// The fields of the group forms, in their order, with their labels.
+const GROUP_FIELDS: &[(&str, &str)] = &[
+    ("code", "groups.code"),
+    ("name", "groups.name"),
+    ("name_en", "groups.name_en"),
+    ("duty", "groups.duty"),
+    ("sort", "groups.sort"),
+];
+
+/// The groups page, with a failed member or group form shown again when there is one.
 async fn groups_page(state: &AppState, auth: &Auth, lang: Lang, failed: Option<Failed>) -> Result<Response, AppError> {
     auth.require(Perm::ViewGroups)?;
     let groups = state.store().list_groups().await?;
     let users = state.store().list_users().await?;
     let cat = catalogue();
+    let member = match &failed {
+        Some(Failed::Member(m)) => Some(m),
+        _ => None,
+    };
     let label =
         |g: &frontline_store::accounts::Group| if lang == Lang::En { g.name_en.clone() } else { g.name.clone() };
     let blocks: Vec<GroupBlock> = groups
@@ -89,8 +127,8 @@ async fn groups_page(state: &AppState, auth: &Auth, lang: Lang, failed: Option<F
                 label: label(g),
                 leader: members.iter().find(|m| m.leader).map(|m| m.display_name.clone()),
                 members,
-                error: failed.as_ref().filter(|f| f.group == g.id).map(|f| f.message.clone()),
-                selected: failed.as_ref().filter(|f| f.group == g.id).and_then(|f| f.selected.clone()),
+                error: member.filter(|f| f.group == g.id).map(|f| f.message.clone()),
+                selected: member.filter(|f| f.group == g.id).and_then(|f| f.selected.clone()),
             }
         })
         .collect();
@@ -106,13 +144,26 @@ async fn groups_page(state: &AppState, auth: &Auth, lang: Lang, failed: Option<F
             AccountChoice { username: u.username.clone(), label: text, group_id: u.group_id }
         })
         .collect();
+    let (status, group) = match failed {
+        None => (None, None),
+        Some(Failed::Member(_)) => (Some(StatusCode::UNPROCESSABLE_ENTITY), None),
+        Some(Failed::Group(g)) => (Some(g.errors.status()), Some(g)),
+    };
     let ctx = context! {
         ..page_ctx(state, auth, lang, "/groups", "nav.groups"),
-        ..context! { groups => blocks, accounts => accounts, can_manage => auth.can(Perm::ManageGroups) }
+        ..context! {
+            groups => blocks,
+            accounts => accounts,
+            can_manage => auth.can(Perm::ManageGroups),
+            failed_id => group.as_ref().and_then(|f| f.id),
+            failed_new => group.as_ref().is_some_and(|f| f.id.is_none()),
+            kept => group.as_ref().map(|f| f.input.clone()),
+            form_errors => group.map(|f| f.errors),
+        }
     };
     let mut res = page("groups.html", ctx)?;
-    if failed.is_some() {
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    if let Some(status) = status {
+        *res.status_mut() = status;
     }
     Ok(res)
 }
@@ -133,6 +184,17 @@ struct GroupForm {
 }
 
 impl GroupForm {
+    fn values(&self) -> GroupFormValues {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        GroupFormValues {
+            code: text(&self.code),
+            name: text(&self.name),
+            name_en: text(&self.name_en),
+            duty: text(&self.duty),
+            sort: text(&self.sort),
+        }
+    }
+
     fn input(self) -> Result<GroupInput, AppError> {
         let sort = match self.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
@@ -142,24 +204,39 @@ impl GroupForm {
     }
 }
 
-/// Creates a working group from the form.
+/// Creates a working group from the form; a wrong input shows the page
+/// again with the form as typed.
 async fn create_group(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     form: Result<Form<GroupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(form) = form?;
     auth.check_csrf(&form.csrf)?;
     auth.require(Perm::ManageGroups)?;
-    let g = parse_group(form.input()?, None)?;
-    state.store().create_group(&auth.actor(), &g).await?;
-    Ok(Redirect::to("/groups").into_response())
+    let values = form.values();
+    let written = async {
+        let g = parse_group(form.input()?, None)?;
+        Ok::<_, AppError>(state.store().create_group(&auth.actor(), &g).await?)
+    }
+    .await;
+    match written {
+        Ok(_) => Ok(Redirect::to("/groups").into_response()),
+        Err(e) => {
+            let errors = FormErrors::of(lang, e, GROUP_FIELDS)?;
+            let failed = GroupFailure { id: None, input: values, errors };
+            groups_page(&state, &auth, lang, Some(Failed::Group(failed))).await
+        }
+    }
 }
 
-/// Saves a working group from the form.
+/// Saves a working group from the form; a wrong input shows the page again
+/// with that group's row as typed.
 async fn update_group(
     State(state): State<AppState>,
     auth: Auth,
+    ReqLang(lang): ReqLang,
     ApiPath(id): ApiPath<i64>,
     form: Result<Form<GroupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, AppError> {
@@ -167,9 +244,21 @@ async fn update_group(
     auth.check_csrf(&form.csrf)?;
     auth.require(Perm::ManageGroups)?;
     let base = state.store().get_group(id).await?;
-    let g = parse_group(form.input()?, Some(base))?;
-    state.store().update_group(&auth.actor(), &g).await?;
-    Ok(Redirect::to("/groups").into_response())
+    let values = form.values();
+    let written = async {
+        let g = parse_group(form.input()?, Some(base))?;
+        Ok::<_, AppError>(state.store().update_group(&auth.actor(), &g).await?)
+    }
+    .await;
+    match written {
+        Ok(_) => Ok(Redirect::to("/groups").into_response()),
+        Err(e) => {
+            // The row has no code field: its messages go to the name.
+            let errors = FormErrors::of(lang, e, &GROUP_FIELDS[1..])?;
+            let failed = GroupFailure { id: Some(id), input: values, errors };
+            groups_page(&state, &auth, lang, Some(Failed::Group(failed))).await
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,7 +281,7 @@ async fn after_member_change<T>(
         Ok(_) => Ok(Redirect::to(&format!("/groups#group-{group}")).into_response()),
         Err(AppError::Invalid(errors)) => {
             let message = errors.first().map(|e| catalogue().format(lang, &e.key, &e.params)).unwrap_or_default();
-            groups_page(state, auth, lang, Some(Failed { group, message, selected })).await
+            groups_page(state, auth, lang, Some(Failed::Member(MemberFailure { group, message, selected }))).await
         }
         Err(e) => Err(e),
     }

@@ -130,3 +130,42 @@ async fn the_groups_page_manages_members() {
     assert_eq!(app.store().user_by_name("group_lead").await.expect("lead").group_id, None);
     app.finish().await;
 }
+
+/// The group forms' errors live on the page that also manages members: the
+/// page comes back whole (rows in line, member forms still there) with the
+/// message next to the field, and nothing is written.
+#[tokio::test]
+async fn a_failed_group_form_keeps_the_members_page_whole() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let groups = app.store().list_groups().await.expect("groups");
+    let (g, taken) = (groups[1].clone(), groups[0].code.clone());
+    let session = browser_login(&app, "deputy").await;
+    let html = get_page(&app, &session, "/groups").await.text();
+    assert!(!html.contains("error-summary") && !html.contains("aria-invalid"), "a fresh page shows no errors");
+    let csrf = crate::support::field(&html, "csrf");
+
+    // A code already taken: a conflict, shown beside the code of the new-group form.
+    let res = post_form(&app, &session, "/groups", format!("csrf={csrf}&code={taken}&name=dup&sort=5")).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    let html = res.text();
+    columns_line_up(&html);
+    assert!(html.contains("error-summary") && html.contains("href=\"#f-code\""), "a summary linking to the code");
+    assert!(html.contains("id=\"f-code\"") && html.contains("id=\"f-code-error\""));
+    assert!(html.contains(&format!("value=\"{taken}\"")) && html.contains("value=\"dup\""));
+    assert!(html.contains(&format!("action=\"/groups/{}/members\"", g.id)), "the member forms are still there");
+    assert_eq!(app.store().list_groups().await.expect("groups").len(), groups.len());
+
+    // A row saved with a wrong order: only that row is marked, with its input kept.
+    let body = format!("csrf={csrf}&name=kept+name&name_en=Kept&duty=&sort=many");
+    let res = post_form(&app, &session, format!("/groups/{}", g.id), body).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text());
+    let html = res.text();
+    columns_line_up(&html);
+    assert!(html.contains("value=\"kept name\"") && html.contains("value=\"many\""));
+    assert_eq!(html.matches("aria-invalid=\"true\"").count(), 1, "only the order is marked");
+    assert!(html.contains("id=\"f-sort-error\"") && !html.contains("id=\"f-code\""));
+    assert!(html.contains(&format!("value=\"{}\"", groups[0].name)), "the other rows show what is stored");
+    assert_eq!(app.store().get_group(g.id).await.expect("group").name, g.name, "the group was changed");
+    assert_eq!(audited(&app, "group.update").await, 0);
+    app.finish().await;
+}
