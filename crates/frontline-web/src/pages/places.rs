@@ -119,7 +119,7 @@ async fn building_page(
         })
         .collect();
     let zones: Vec<ZoneDecisionView> = zones.into_iter().map(Into::into).collect();
-    let positives = super::lab::positive_alerts(&state, &auth, Some(id), None).await?;
+    let positives = super::lab::positive_alerts(&state, auth, Some(id), None).await?;
     let status = failed.as_ref().map(|f| f.errors.status());
     let ctx = context! {
         ..page_ctx(&state, auth, lang, &format!("/buildings/{id}"), "nav.buildings"),
