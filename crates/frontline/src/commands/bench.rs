@@ -92,8 +92,11 @@ pub(super) async fn seeded_round(
         .await?;
     let seed_secs = started.elapsed().as_secs_f64();
     let buildings = all_building_ids(&store).await?;
+    // Named by the time it starts: a database given again (`--database`) may
+    // hold an earlier run's round over the same compounds, and rounds sharing
+    // a compound may not share a name.
     let new = NewRound {
-        name: "bench".into(),
+        name: format!("bench {}", frontline_store::now_ms()),
         pool_size: 10,
         mode: "door_to_door".into(),
         deadline: None,

@@ -522,7 +522,7 @@ async fn list_codes(
     }
     let ctx = context! {
         ..page_ctx(&state, &auth, lang, "/sampling/codes", "nav.sampling"),
-        ..context! { buildings => buildings, building => q.building, households => households, scope => scope, now => now_ms() }
+        ..context! { buildings => buildings, building => q.building, households => households, scope => scope }
     };
     page("sampling_codes.html", ctx)
 }

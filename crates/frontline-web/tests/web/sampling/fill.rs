@@ -10,12 +10,15 @@ use frontline_store::audit::Actor;
 use frontline_store::sampling::NewRound;
 use frontline_store::Backend;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A round over the test building with pool size `pool_size` (3 is not among
-/// the configured sizes, so it is made in the store).
+/// the configured sizes, so it is made in the store). Each has a name of its
+/// own: rounds sharing a compound may not share a name.
 pub async fn round_of(app: &TestApp, building: i64, pool_size: u32) -> i64 {
+    static MADE: AtomicUsize = AtomicUsize::new(1);
     let new = NewRound {
-        name: "R".into(),
+        name: format!("R{}", MADE.fetch_add(1, Ordering::Relaxed)),
         pool_size,
         mode: "door_to_door".into(),
         deadline: None,

@@ -313,5 +313,12 @@ async fn code_sheets_carry_their_print_time_and_whole_addresses() {
     );
     assert!(html.contains("<h2>海月花园 3号楼 1单元 1301</h2>") && html.contains("<h2>海月花园 3号楼 1单元 1302</h2>"));
     assert!(html.contains("class=\"code-sheet\""));
+    // One print time on the sheet: its head's, not the frame's footer as well.
+    assert_eq!(html.matches("打印时间 ").count(), 1, "{html}");
+    assert!(!html.contains("class=\"print-only printed\""), "{html}");
+    // Without a building chosen there is no sheet head: the frame's footer prints the time.
+    let empty = get_page(&app, &session, "/sampling/codes").await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.text());
+    assert!(empty.text().contains("class=\"print-only printed\""));
     app.finish().await;
 }
