@@ -6,6 +6,7 @@ use crate::support::{TestApp, PASSWORD};
 use fantoccini::key::Key;
 
 mod full_tube;
+mod home_retest;
 mod scan;
 
 pub async fn path_of(b: &Browser) -> String {
