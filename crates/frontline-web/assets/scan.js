@@ -45,11 +45,19 @@
     statusBox.replaceChildren(p);
   };
 
-  /* The person just bound is marked in the list: their tube beside the name. */
+  /* The person just bound is marked in the list: their tube beside the name,
+     and no longer tagged as due for a home retest (an accepted scan of someone
+     due is their retest; the page shows the same once reloaded). */
   var mark = function (answer) {
     if (!answer.ok || !answer.resident || !answer.tube) return;
     var person = document.querySelector('.person[data-r="' + answer.resident + '"]');
     if (!person) return;
+    var due = person.querySelector(".tag.retest-due");
+    if (due) {
+      var before = due.previousSibling;
+      if (before && before.nodeType === Node.TEXT_NODE) before.textContent = before.textContent.replace(/\s+$/, "");
+      due.remove();
+    }
     var strong = person.querySelector("strong");
     if (strong) strong.replaceWith(document.createTextNode(strong.textContent));
     if (!person.querySelector(".tag.done")) {

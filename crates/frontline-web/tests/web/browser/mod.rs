@@ -11,6 +11,7 @@ mod docs;
 mod full_tube;
 mod phone;
 mod rounds;
+mod home_retest;
 mod scan;
 
 pub async fn path_of(b: &Browser) -> String {
