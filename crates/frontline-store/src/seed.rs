@@ -1,15 +1,21 @@
 //! Bulk seeding of a synthetic district (the demo and the benchmarks).
 //!
+//! The register seeded is each compound's first census round ([`FIRST_ROUND`]):
+//! a whole-compound round with a row for every resident it created,
+//! so that the next round's sheet is reconciled with it (who is gone, who is new)
+//! like any later round.
+//!
 //! Rows go in as multi-row `INSERT … VALUES` statements with explicit ids,
 //! thousands per statement, in one transaction: one `execute()` per row would
 //! be fifty times slower on SQLite.
 
-use frontline_domain::synth::{self, IdAllocator, Plan, SynthOptions};
+use frontline_domain::synth::{self, IdAllocator, Plan, SynthOptions, FIRST_ROUND};
 use serde_json::json;
 use sqlx::AnyConnection;
 
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
+use crate::census::{ImportSummary, Scope};
 use crate::db::{resync_identity, Store};
 use crate::error::StoreError;
 use crate::now_ms;
@@ -26,10 +32,12 @@ pub struct SeedReport {
     pub households: u64,
     /// Residents created.
     pub residents: u64,
+    /// Census rounds created: one per compound, its first.
+    pub census_rounds: u64,
 }
 
 /// Flushes every batch, parents before children: foreign keys are checked per statement.
-async fn flush_all(conn: &mut AnyConnection, batches: [&mut Batch; 5]) -> Result<(), StoreError> {
+async fn flush_all(conn: &mut AnyConnection, batches: [&mut Batch; 6]) -> Result<(), StoreError> {
     for b in batches {
         b.flush(conn).await?;
     }
@@ -88,8 +96,16 @@ impl Store {
             "INSERT INTO resident_addresses (resident_id, household_id, from_at, to_at, reason)",
             5,
         );
+        // The first round's rows: no sheet, so no cells; the row number is the resident's place in the register.
+        let mut census_rows = Batch::new(
+            self.backend(),
+            "INSERT INTO census_rows (round_id, row_number, raw, outcome, resident_id, household_id, building_id, phone)",
+            8,
+        );
         let mut ids = IdAllocator::new();
-        let mut report = SeedReport { compounds: 0, buildings: 0, households: 0, residents: 0 };
+        let mut report = SeedReport { compounds: 0, buildings: 0, households: 0, residents: 0, census_rounds: 0 };
+        // Per round: its summary, written once its counts are known.
+        let mut rounds: Vec<(i64, ImportSummary)> = Vec::new();
         let mut household_index: u64 = 0;
         for compound in &plan.compounds {
             let compound_id: i64 = sqlx::query_scalar(
@@ -101,7 +117,28 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             report.compounds += 1;
+            // The whole compound (the scope's default); nothing to confirm: no round before it.
+            // Only the columns of the census's first migration are named (the seeder also
+            // fills databases of an earlier schema, for the migration tests).
+            let round_id: i64 = sqlx::query_scalar(
+                "INSERT INTO census_rounds (compound_id, name, file_name, source, committed_by, created_at, summary) \
+                 VALUES ($1, $2, '', 'seed', $3, $4, '{}') RETURNING id",
+            )
+            .bind(compound_id)
+            .bind(FIRST_ROUND)
+            .bind(&actor.name)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            report.census_rounds += 1;
+            let mut summary = ImportSummary {
+                committed: true,
+                round_id: Some(round_id),
+                scope: Scope::Compound.code().to_string(),
+                ..ImportSummary::default()
+            };
             for b in &compound.buildings {
+                let rows_before = summary.rows_read;
                 let footprint = json!({
                     "type": "Polygon",
                     "coordinates": [b.footprint.iter().map(|p| vec![p[0], p[1]]).collect::<Vec<_>>()],
@@ -126,6 +163,7 @@ impl Store {
                         let hid = household_id;
                         household_id += 1;
                         report.households += 1;
+                        summary.households_created += 1;
                         households.push([
                             V::I(hid),
                             V::I(uid),
@@ -138,6 +176,8 @@ impl Store {
                             let rid = resident_id;
                             resident_id += 1;
                             report.residents += 1;
+                            summary.rows_read += 1;
+                            summary.residents_created += 1;
                             let id = person.id_number.as_str().to_string();
                             let phone = person.phone.as_ref().map(|p| p.as_str().to_string());
                             residents.push([
@@ -156,6 +196,16 @@ impl Store {
                                 V::I(now),
                                 V::I(now),
                             ]);
+                            census_rows.push([
+                                V::I(round_id),
+                                V::I(i64::try_from(summary.rows_read).unwrap_or(i64::MAX)),
+                                V::S("[]".into()),
+                                V::S("created".into()),
+                                V::I(rid),
+                                V::I(hid),
+                                V::I(bid),
+                                V::OptS(phone),
+                            ]);
                             addresses.push([
                                 V::I(rid),
                                 V::OptI(Some(hid)),
@@ -165,21 +215,44 @@ impl Store {
                             ]);
                         }
                         household_index += 1;
-                        if residents.full() || addresses.full() || households.full() || units.full() || buildings.full()
-                        {
+                        let batches = [&buildings, &units, &households, &residents, &addresses, &census_rows];
+                        if batches.iter().any(|b| b.full()) {
                             flush_all(
                                 &mut tx,
-                                [&mut buildings, &mut units, &mut households, &mut residents, &mut addresses],
+                                [
+                                    &mut buildings,
+                                    &mut units,
+                                    &mut households,
+                                    &mut residents,
+                                    &mut addresses,
+                                    &mut census_rows,
+                                ],
                             )
                             .await?;
                         }
                     }
                 }
+                if summary.rows_read > rows_before {
+                    summary.sheet_buildings.push(b.name.clone());
+                }
             }
+            rounds.push((round_id, summary));
         }
-        flush_all(&mut tx, [&mut buildings, &mut units, &mut households, &mut residents, &mut addresses]).await?;
+        flush_all(
+            &mut tx,
+            [&mut buildings, &mut units, &mut households, &mut residents, &mut addresses, &mut census_rows],
+        )
+        .await?;
         for table in ["buildings", "units", "households", "residents"] {
             resync_identity(&mut tx, self.backend(), table).await?;
+        }
+        for (round_id, summary) in rounds {
+            let json = serde_json::to_string(&summary).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query("UPDATE census_rounds SET summary = $1 WHERE id = $2")
+                .bind(json)
+                .bind(round_id)
+                .execute(&mut *tx)
+                .await?;
         }
         audit::record(
             &mut tx,

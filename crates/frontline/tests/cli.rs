@@ -318,7 +318,8 @@ fn census_import_from_the_command_line() {
 }
 
 /// `generate census-file` with the demo's options writes a compound of the demo's
-/// own district: imported into the demo, its people are found again, and
+/// own district: imported into the demo, its people are found again, the people
+/// it left out are gone (the demo's register is the compound's first round), and
 /// `--json` lists every duplicate row with the row it repeats.
 #[test]
 fn a_generated_sheet_matches_the_demo_and_json_lists_duplicate_rows() {
@@ -342,6 +343,12 @@ fn a_generated_sheet_matches_the_demo_and_json_lists_duplicate_rows() {
         .and_then(|rest| rest.split(" of the district").next())
         .unwrap_or_else(|| panic!("the compound is named: {said}"))
         .to_string();
+    let moved_out: u64 = said
+        .split(" moved out")
+        .next()
+        .and_then(|head| head.rsplit('(').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the moved-out count is said: {said}"));
     let out = run(
         &[
             "import",
@@ -362,6 +369,9 @@ fn a_generated_sheet_matches_the_demo_and_json_lists_duplicate_rows() {
     let s: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
     let n = |k: &str| s[k].as_u64().unwrap_or(0);
     assert!(n("residents_matched") > 10 * n("residents_created"), "most people are the demo's: {s}");
+    assert!(moved_out > 0 && n("gone") > 0 && n("gone") <= moved_out, "{moved_out} moved out: {s}");
+    assert!(n("gone") + n("to_check") + n("unresolved") >= moved_out, "{moved_out} moved out: {s}");
+    assert_eq!(n("departed"), n("gone"), "{s}");
     let rows = s["duplicate_rows"].as_array().unwrap_or_else(|| panic!("duplicate_rows in {s}"));
     assert_eq!(rows.len() as u64, n("duplicates_in_file"), "{s}");
     for row in rows {

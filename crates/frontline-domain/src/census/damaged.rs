@@ -2,7 +2,9 @@
 //! float keeps about 15 significant digits, so an 18-digit number loses its
 //! last ones (`110105194912310023` becomes `1.10105194912310E+17` or
 //! `110105194912310000`). The region and birth date — the first 14 digits —
-//! usually survive; with the name they can tie such a row to one resident.
+//! survive a number cell; a sheet saved as CSV keeps only what the cell showed
+//! (`3.50681E+17`: six significant digits), and the region — the first six —
+//! survives that. With the name, they can tie such a row to one resident.
 
 use super::text::{person_name, NameCell};
 use crate::date::Date;
@@ -11,9 +13,15 @@ use crate::ids::normalise_upper;
 /// The leading digits of an 18-digit ID number that identify region and birth date.
 pub const SURVIVING_DIGITS: usize = 14;
 
+/// The leading digits of an 18-digit ID number that identify the region.
+pub const REGION_DIGITS: usize = 6;
+
 /// The first [`SURVIVING_DIGITS`] digits of an ID number whose last digits a
 /// spreadsheet destroyed, when they survived and look like a region and a
-/// possible birth date; `None` otherwise (too few digits kept, or not a number).
+/// possible birth date; else its first [`REGION_DIGITS`] digits when at least
+/// those survived (the last digit shown is rounded, but the seventh digit is a
+/// birth year's first, 1 or 2: the region is never rounded up); `None`
+/// otherwise (too few digits kept, or not a number).
 pub fn surviving_id_prefix(raw: &str) -> Option<String> {
     let s = normalise_upper(raw);
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
@@ -38,8 +46,11 @@ pub fn surviving_id_prefix(raw: &str) -> Option<String> {
             int.to_string()
         }
     };
-    if kept.len() < SURVIVING_DIGITS || kept.starts_with('0') {
+    if kept.len() < REGION_DIGITS || kept.starts_with('0') {
         return None;
+    }
+    if kept.len() < SURVIVING_DIGITS {
+        return Some(kept[..REGION_DIGITS].to_string());
     }
     let prefix = &kept[..SURVIVING_DIGITS];
     let num = |r: std::ops::Range<usize>| prefix[r].parse::<u32>().ok();
@@ -72,8 +83,15 @@ mod tests {
     }
 
     #[test]
+    fn a_cell_showing_six_digits_keeps_the_region() {
+        for raw in ["1.10105E+17", "1.101052E+17", "1.1010519E+17", "1.101051949123E+17"] {
+            assert_eq!(surviving_id_prefix(raw).as_deref(), Some("110105"), "{raw}");
+        }
+    }
+
+    #[test]
     fn too_few_digits_or_no_date_tie_nothing() {
-        for raw in ["1.10105E+17", "1.10105194912310E+16", "110105199913310000", "abc", "", "11010519491231"] {
+        for raw in ["1.1010E+17", "1.10105194912310E+16", "110105199913310000", "abc", "", "11010519491231"] {
             assert_eq!(surviving_id_prefix(raw), None, "{raw}");
         }
     }

@@ -49,7 +49,7 @@ pub use address::{
     building_name, parse_address, parse_building, parse_floor, parse_number, parse_room, parse_unit, unit_name,
     Address, Room,
 };
-pub use damaged::{census_name, surviving_id_prefix, SURVIVING_DIGITS};
+pub use damaged::{census_name, surviving_id_prefix, REGION_DIGITS, SURVIVING_DIGITS};
 pub use dupes::{duplicate_key_name_phone, ids_one_edit_apart, name_key, names_conflict};
 pub use field::{field_for_header, normalise_header, Field, HEADER_SYNONYMS, REQUIRED_FIELDS, WEAK_SYNONYMS};
 pub use header::{apply_mapping, detect_header, detect_header_with, HeaderError, HeaderMap};

@@ -28,6 +28,11 @@ use layout::Layout;
 /// The district's name.
 pub const DISTRICT: &str = "漳州开发区";
 
+/// The name of the census round the seeded register stands as in each
+/// compound: the people seeded are those the first round found, so the next
+/// round's sheet is reconciled with them.
+pub const FIRST_ROUND: &str = "首轮摸排";
+
 /// Residents of the default demo district.
 pub const DEFAULT_RESIDENTS: usize = 30_000;
 

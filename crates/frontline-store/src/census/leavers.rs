@@ -1,7 +1,8 @@
 //! Who left since the rounds before: the people an earlier round named, within
 //! this round's scope, who have no row at all in it — less those a refused row
 //! may stand for (its ID number destroyed by a number cell; tied by name and the
-//! surviving digits to one of them: "to check"; to several: all "unresolved").
+//! surviving digits — region and birth date, or the region alone — to one of
+//! them: "to check"; to several: all "unresolved").
 //! One computation for the reconciliation shown and the departures recorded
 //! when a round is confirmed, on any connection (the import's transaction too).
 
@@ -113,6 +114,8 @@ pub(super) async fn missing(
 
 /// The residents refused rows of `round` may stand for: `(row number, resident)`
 /// pairs of rows tied to exactly one of `missing`, and of rows tied to several.
+/// A row ties to the people without a row who bear its name and whose ID number
+/// starts with the digits it kept (region and birth date, or the region alone).
 async fn refused_ties(
     conn: &mut AnyConnection,
     round: i64,
@@ -125,32 +128,35 @@ async fn refused_ties(
     .bind(round)
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_prefix: HashMap<String, Vec<(i64, String)>> = HashMap::new();
-    for prefix in rows.iter().map(|r| &r.2) {
-        if by_prefix.contains_key(prefix) {
-            continue;
-        }
-        // Every ID number starting with the prefix: a range of the unique index,
-        // bounded by the next prefix (digits only, so any collation orders it alike).
-        let Ok(n) = prefix.parse::<u64>() else { continue };
-        let end = format!("{:0width$}", n + 1, width = prefix.len());
-        let found: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, name FROM residents WHERE id_number >= $1 AND id_number < $2")
-                .bind(prefix)
-                .bind(end)
+    if rows.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    // The people without a row, by name: a few hundred for a round, read by id.
+    let mut ids: Vec<i64> = missing.keys().copied().collect();
+    ids.sort_unstable();
+    let mut by_name: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let found: Vec<(i64, String, Option<String>)> =
+            sqlx::query_as(&format!("SELECT id, name, id_number FROM residents WHERE id IN ({list})"))
                 .fetch_all(&mut *conn)
                 .await?;
-        by_prefix.insert(prefix.clone(), found);
+        for (id, name, number) in found {
+            if let Some(number) = number {
+                by_name.entry(name).or_default().push((id, number));
+            }
+        }
     }
     let (mut one, mut several) = (Vec::new(), Vec::new());
     for (row, name, prefix) in &rows {
-        let candidates: Vec<i64> = by_prefix
-            .get(prefix)
+        let mut candidates: Vec<i64> = by_name
+            .get(name)
             .into_iter()
             .flatten()
-            .filter(|(id, n)| n == name && missing.contains_key(id))
+            .filter(|(_, number)| number.starts_with(prefix.as_str()))
             .map(|(id, _)| *id)
             .collect();
+        candidates.sort_unstable();
         match candidates.as_slice() {
             [] => {}
             [id] => one.push((*row, *id)),
