@@ -9,9 +9,9 @@ mod census_mapping;
 mod census_reconcile;
 mod docs;
 mod full_tube;
+mod home_retest;
 mod phone;
 mod rounds;
-mod home_retest;
 mod scan;
 
 pub async fn path_of(b: &Browser) -> String {

@@ -229,7 +229,7 @@ async fn a_round_page_and_closing_it_after_confirmation() {
 
     let session = browser_login(&app, "group_lead").await;
     let html = get_page(&app, &session, format!("/sampling/rounds/{round}")).await.text();
-    assert!(html.contains("<td class=\"nowrap\">海月花园</td>"), "compound beside the building");
+    assert!(html.contains("<td class=\"nowrap\" data-label=\"小区\">海月花园</td>"), "compound beside the building");
     assert!(html.contains("<div class=\"n\" data-k=\"done\">33%</div>"), "1 of 3 sampled");
     assert!(html.contains("<div class=\"n\" data-k=\"open\">1</div>"), "one tube filling");
     assert!(html.contains("<div class=\"n\" data-k=\"received\">0</div>"));
