@@ -4,11 +4,9 @@
 //! raw rows in one transaction — committed, or rolled back for a dry run or
 //! when a row was refused and the caller did not accept the valid rows alone.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use frontline_domain::census::{CensusPerson, CensusRules, Doc, HeaderMap};
-use frontline_domain::date::Date;
-use serde::Serialize;
+use frontline_domain::census::{CensusPerson, Doc, HeaderMap};
 use serde_json::json;
 use sqlx::AnyConnection;
 use tokio::sync::mpsc::Receiver;
@@ -17,7 +15,6 @@ use super::matching::{find_existing, insert_new, update_matched, Found};
 use super::places::{preload_places, resolve_households, resolve_known};
 use super::prepare::{Normaliser, Prepared, PreparedBatch, PreparedFate};
 use super::repeats::{name_hash, report_repeat, DuplicateRow, First};
-use super::scope::Scope;
 use crate::audit::{self, Actor, Change};
 use crate::bulk::{Batch, V};
 use crate::db::{Backend, Store};
@@ -26,114 +23,7 @@ use crate::now_ms;
 use crate::places::compound_in;
 use crate::FastMap;
 
-/// How to import.
-#[derive(Debug, Clone)]
-pub struct ImportOptions {
-    /// The round's name (unique per compound).
-    pub round: String,
-    /// The compound the sheet covers (created when new).
-    pub compound: String,
-    /// The file's name, kept with the round.
-    pub file_name: String,
-    /// Where the sheet comes from (its column mapping is saved under this).
-    pub source: String,
-    /// Check and count everything, write nothing.
-    pub dry_run: bool,
-    /// Commit the valid rows even when some were refused.
-    pub accept_valid: bool,
-    /// The date ages are computed against.
-    pub today: Date,
-    /// Rules that differ by city.
-    pub rules: CensusRules,
-    /// What the round is reconciled within; `None`: the sheet's buildings when
-    /// other buildings of the compound hold residents, else the compound.
-    pub scope: Option<Scope>,
-}
-
-/// The import's counts: the object the CLI prints with `--json` and the API returns.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct ImportSummary {
-    /// Data rows read below the header.
-    pub rows_read: u64,
-    /// Blank rows and totals rows skipped.
-    pub rows_skipped: u64,
-    /// Residents created by this round.
-    pub residents_created: u64,
-    /// Residents found again.
-    pub residents_matched: u64,
-    /// Rows naming a person already named earlier in the file.
-    pub duplicates_in_file: u64,
-    /// Refused rows by reason.
-    pub refused: BTreeMap<String, u64>,
-    /// Warnings by reason (the people were kept).
-    pub warnings: BTreeMap<String, u64>,
-    /// Whether the round was written.
-    pub committed: bool,
-    /// Whether this was a dry run.
-    pub dry_run: bool,
-    /// The round's id, when committed.
-    pub round_id: Option<i64>,
-    /// Households created by this round.
-    pub households_created: u64,
-    /// Residents who moved to another household.
-    pub residents_moved: u64,
-    /// Pairs of residents to review as likely the same person.
-    pub likely_duplicates: u64,
-    /// The round's scope: `compound` or `buildings`.
-    pub scope: String,
-    /// The buildings the sheet covers, by name.
-    pub sheet_buildings: Vec<String>,
-    /// The compound's other buildings holding residents (outside a `buildings` scope).
-    pub buildings_outside: u64,
-    /// Residents who had left (a confirmed round found them gone) and are back in this sheet.
-    pub residents_returned: u64,
-    /// People of the rounds before, within the scope, with no row at all: they leave the
-    /// base numbers when the round is committed.
-    pub gone: u64,
-    /// People without a valid row tied to exactly one refused row (ID number destroyed by a
-    /// number cell): present, ID number to check.
-    pub to_check: u64,
-    /// People a refused row tied to several may stand for: never counted as gone.
-    pub unresolved: u64,
-    /// People who left the base numbers with this round (or would, for a dry run).
-    pub departed: u64,
-    /// Every row not written because an earlier row had the same document, in row order.
-    pub duplicate_rows: Vec<DuplicateRow>,
-}
-
-/// One problem of one row, for the validation report.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct RowIssue {
-    /// The row's number in the file.
-    pub row_number: usize,
-    /// The field of the column (`id_number`), when known.
-    pub column: Option<String>,
-    /// The column's 0-based index.
-    pub column_index: Option<usize>,
-    /// The cell's original value.
-    pub value: String,
-    /// The reason's code.
-    pub code: String,
-    /// The reason's parameters.
-    pub params: Vec<(String, String)>,
-    /// Whether the row was refused (else: a warning, the person kept).
-    pub refused: bool,
-    /// The name the row gives, as written (empty when it has none).
-    #[serde(default)]
-    pub name: String,
-    /// The row's address cells, as written.
-    #[serde(default)]
-    pub address: String,
-}
-
-/// The summary and the report of an import.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportOutcome {
-    /// Counts.
-    pub summary: ImportSummary,
-    /// Every refusal and warning, by row.
-    pub issues: Vec<RowIssue>,
-}
+pub use super::outcome::{ImportOptions, ImportOutcome, ImportSummary, RowIssue};
 
 /// Rows of a sheet as they arrive: `(row number, cells)` batches, or why the file failed half-way.
 pub type RowBatches = Receiver<Result<Vec<(usize, Vec<String>)>, String>>;

@@ -10,6 +10,7 @@ mod departures;
 mod import;
 mod leavers;
 mod matching;
+mod outcome;
 mod places;
 mod prepare;
 mod reconcile;

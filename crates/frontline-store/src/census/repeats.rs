@@ -7,10 +7,9 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use super::import::{Ctx, RowIssue};
-use crate::audit::{self, Actor, Change};
+use crate::audit::{Actor, Change};
 use crate::db::Store;
 use crate::error::StoreError;
-use crate::now_ms;
 
 /// A row not written because an earlier row of the file had the same document.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -150,20 +149,6 @@ impl Store {
 
     /// Marks a conflict as looked at and settled (the register corrected by hand, or the row was wrong).
     pub async fn resolve_conflict(&self, actor: &Actor, id: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let n = sqlx::query(
-            "UPDATE census_conflicts SET status = 'resolved', decided_by = $1, decided_at = $2 \
-             WHERE id = $3 AND status = 'open'",
-        )
-        .bind(&actor.name)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
         let change = Change {
             action: "census.conflict_resolved",
             entity: "census_conflict",
@@ -171,9 +156,7 @@ impl Store {
             before: None,
             after: None,
         };
-        audit::record(&mut tx, actor, change).await?;
-        tx.commit().await?;
-        Ok(())
+        self.decide_open(actor, ("census_conflicts", "resolved"), id, change).await
     }
 }
 

@@ -127,17 +127,6 @@ impl Store {
 
     /// Marks a pair as two different people.
     pub async fn keep_apart(&self, actor: &Actor, review_id: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let n = sqlx::query("UPDATE census_reviews SET status = 'kept_apart', decided_by = $1, decided_at = $2 WHERE id = $3 AND status = 'open'")
-            .bind(&actor.name)
-            .bind(now_ms())
-            .bind(review_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
         let change = Change {
             action: "census.keep_apart",
             entity: "census_review",
@@ -145,6 +134,27 @@ impl Store {
             before: None,
             after: None,
         };
+        self.decide_open(actor, ("census_reviews", "kept_apart"), review_id, change).await
+    }
+
+    /// Settles one open item of `table` (a likely duplicate, a conflicting row):
+    /// sets its `status` and who decided when, and audits `change`, in one
+    /// transaction; an item that is not open is not found.
+    pub(super) async fn decide_open(
+        &self,
+        actor: &Actor,
+        (table, status): (&'static str, &'static str),
+        id: i64,
+        change: Change<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "UPDATE {table} SET status = '{status}', decided_by = $1, decided_at = $2 WHERE id = $3 AND status = 'open'"
+        );
+        let n = sqlx::query(&sql).bind(&actor.name).bind(now_ms()).bind(id).execute(&mut *tx).await?.rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
         audit::record(&mut tx, actor, change).await?;
         tx.commit().await?;
         Ok(())
